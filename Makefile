@@ -1,0 +1,57 @@
+# The two commands: `make run` and `make test`. Nothing else is needed on a fresh clone.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+HOST ?= 127.0.0.1
+WEB_CONCURRENCY ?= 1
+export PORT HOST WEB_CONCURRENCY
+
+.PHONY: run test install install-dev lint format check superuser bench browser
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(VENV)/.installed $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+run: install
+	mkdir -p var/broker/out var/broker/processed var/media
+	$(BIN)/python manage.py migrate --noinput
+	@echo ""
+	@echo "  OpenProvider is starting at http://$(HOST):$(PORT)/"
+	@echo "  Sign in: create an account at http://$(HOST):$(PORT)/accounts/signup/"
+	@echo "           (or an admin: DJANGO_SUPERUSER_PASSWORD=... $(BIN)/python manage.py createsuperuser --noinput --email you@example.com)"
+	@echo "  Web, worker and beat run together; press Ctrl+C to stop them."
+	@echo ""
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile web worker beat
+
+# Browser tests drive Debian's Chromium; install it when missing.
+browser:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
+test: install-dev browser
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+format: install-dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+check: lint test
+
+bench: install-dev
+	$(BIN)/python bench/run.py

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from . import views
+
+app_name = "accounts"
+
+urlpatterns = [
+    path("signin/", views.SignInView.as_view(), name="signin"),
+    path("signup/", views.signup, name="signup"),
+    path("signout/", views.SignOutView.as_view(), name="signout"),
+]

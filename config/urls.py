@@ -1,0 +1,17 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
+
+from gateway.views import health
+
+urlpatterns = [
+    path("", include("gateway.web_urls")),
+    path("accounts/", include("accounts.urls")),
+    path("admin/", admin.site.urls),
+    path("healthz", health.healthz, name="healthz"),
+    path("api/schema", SpectacularAPIView.as_view(), name="schema"),
+    path("v1/", include("gateway.urls")),
+]
+
+handler404 = "gateway.views.errors.not_found"
+handler500 = "gateway.views.errors.server_error"

@@ -1,0 +1,144 @@
+"""The one error envelope of /v1: {"error": {"message", "type", "code", "param"}}."""
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions
+from rest_framework.response import Response
+
+logger = logging.getLogger(__name__)
+
+TYPE_BY_STATUS = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    405: "invalid_request_error",
+    406: "invalid_request_error",
+    413: "invalid_request_error",
+    415: "invalid_request_error",
+    429: "rate_limit_error",
+    500: "api_error",
+    502: "api_error",
+    503: "api_error",
+    504: "api_error",
+}
+
+
+class ApiError(exceptions.APIException):
+    """An error with an explicit envelope; raise it from services and views alike."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int = 400,
+        code: str = "invalid_request",
+        param: str | None = None,
+        type: str | None = None,
+        headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status
+        self.message = message
+        self.code = code
+        self.param = param
+        self.type = type or TYPE_BY_STATUS.get(status, "api_error")
+        self.headers = headers or {}
+        self.extra = extra or {}
+
+    def envelope(self) -> dict[str, Any]:
+        return envelope(
+            self.message, type=self.type, code=self.code, param=self.param, **self.extra
+        )
+
+
+def envelope(message: str, *, type: str, code: str, param: str | None = None, **extra: Any) -> dict:
+    return {"error": {"message": message, "type": type, "code": code, "param": param, **extra}}
+
+
+def error_response(error: ApiError) -> JsonResponse:
+    """A plain Django response for places outside DRF views (middleware, streams, web JSON)."""
+    response = JsonResponse(error.envelope(), status=error.status_code)
+    for name, value in error.headers.items():
+        response[name] = value
+    return response
+
+
+def _first_validation_error(detail: Any, path: str = "") -> tuple[str, str]:
+    """The first (param, message) of a DRF validation tree, param as `messages[0].role`."""
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            if key == "non_field_errors":
+                return _first_validation_error(value, path)
+            child = f"{path}.{key}" if path else str(key)
+            return _first_validation_error(value, child)
+    if isinstance(detail, list) and detail:
+        if all(isinstance(item, (str, exceptions.ErrorDetail)) for item in detail):
+            return path, str(detail[0])
+        for index, item in enumerate(detail):
+            if item:
+                return _first_validation_error(item, f"{path}[{index}]")
+    return path, str(detail)
+
+
+def _as_api_error(exc: Exception) -> ApiError | None:
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
+        from accounts.authentication import INVALID_KEY_MESSAGE
+
+        return ApiError(INVALID_KEY_MESSAGE, status=401, code="invalid_api_key")
+    if isinstance(exc, exceptions.ValidationError):
+        param, message = _first_validation_error(exc.detail)
+        text = f"{param}: {message}" if param else message
+        return ApiError(text, status=400, code="invalid_request", param=param or None)
+    if isinstance(exc, exceptions.ParseError):
+        return ApiError("The request body is not valid JSON.", status=400, code="invalid_json")
+    if isinstance(exc, RequestDataTooBig):
+        return ApiError("The request body is too large.", status=413, code="request_too_large")
+    if isinstance(exc, exceptions.Throttled):
+        wait = int(exc.wait or 1)
+        return ApiError(
+            "Rate limit exceeded.",
+            status=429,
+            code="rate_limited",
+            headers={"Retry-After": str(wait)},
+        )
+    if isinstance(exc, exceptions.APIException):
+        code = exc.get_codes() if isinstance(exc.get_codes(), str) else exc.default_code
+        return ApiError(str(exc.detail), status=exc.status_code, code=str(code))
+    if isinstance(exc, Http404):
+        return ApiError("Not found.", status=404, code="not_found")
+    if isinstance(exc, PermissionDenied):
+        return ApiError("Permission denied.", status=403, code="permission_denied")
+    if isinstance(exc, SuspiciousOperation):
+        return ApiError("The request was refused.", status=400, code="invalid_request")
+    return None
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's EXCEPTION_HANDLER: every /v1 error in the envelope, never the key or upstream text."""
+    error = _as_api_error(exc)
+    if error is None:
+        return None
+    response = Response(error.envelope(), status=error.status_code)
+    for name, value in error.headers.items():
+        response[name] = value
+    if error.status_code == 401:
+        response["WWW-Authenticate"] = "Bearer"
+    return response
+
+
+def api_error_for_exception(exc: Exception) -> ApiError:
+    """An envelope for any exception, including unexpected ones (logged, never echoed)."""
+    error = _as_api_error(exc)
+    if error is None:
+        logger.error("unhandled error on /v1", exc_info=exc)
+        error = ApiError(
+            "The server had an error processing the request.", status=500, code="server_error"
+        )
+    return error

@@ -1,0 +1,48 @@
+from django.db import models
+
+from accounts.models import ApiKey, Workspace
+
+
+class RequestLog(models.Model):
+    """One row per request to a workflow, written at the start and finalized at the end.
+
+    Prompts and completions are never stored here.
+    """
+
+    class Status(models.TextChoices):
+        IN_PROGRESS = "in_progress"
+        SUCCESS = "success"
+        ERROR = "error"
+        PARTIAL = "partial"
+        CLIENT_DISCONNECTED = "client_disconnected"
+        ABORTED = "aborted"
+
+    id = models.CharField(primary_key=True, max_length=64)
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="request_logs")
+    api_key = models.ForeignKey(
+        ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="request_logs"
+    )
+    source = models.CharField(max_length=8, default="api")  # api | web
+    endpoint = models.CharField(max_length=64)
+    requested_model = models.CharField(max_length=300, blank=True)
+    served_model = models.CharField(max_length=300, blank=True)
+    provider = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=24, choices=Status.choices, default=Status.IN_PROGRESS)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    error_code = models.CharField(max_length=64, blank=True)
+    attempts = models.JSONField(default=list, blank=True)
+    streamed = models.BooleanField(default=False)
+    latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    ttft_ms = models.PositiveIntegerField(null=True, blank=True)
+    prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
+    completion_tokens = models.PositiveIntegerField(null=True, blank=True)
+    total_tokens = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["workspace", "created_at"])]
+
+    def __str__(self) -> str:
+        return self.id

@@ -1,0 +1,374 @@
+"""The adapter interface and the OpenAI-compatible adapter most providers share.
+
+`_request` / `_stream` are the only places that call `requests`: explicit connect and read
+timeouts, no redirects, keys only in headers, every failure mapped to `ProviderError`.
+"""
+
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import requests
+from django.conf import settings
+
+from .sse import SSEParser
+
+if TYPE_CHECKING:
+    from .registry import ProviderSpec
+
+Payload = dict[str, Any]
+
+TEXT, VISION, IMAGE, SPEECH = "text", "vision", "image", "speech"
+CATEGORIES = (TEXT, VISION, IMAGE, SPEECH)
+MAX_ERROR_BODY = 64 * 1024
+
+
+class ProviderError(Exception):
+    """An upstream failure, already sanitized: `message` never holds a key or raw upstream HTML.
+
+    kind: auth | rate_limited | bad_request | not_found | upstream | timeout | connection |
+          invalid_response | unavailable (402/410: the provider's free tier is gone).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        kind: str = "upstream",
+        status: int | None = None,
+        retryable: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.kind = kind
+        self.status = status
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+@dataclass
+class ModelInfo:
+    """One model as a provider lists it, with the free verdict and the evidence for it."""
+
+    upstream_id: str
+    name: str = ""
+    category: str = TEXT
+    free: bool = False
+    free_evidence: str = ""
+    context_length: int | None = None
+    max_output_tokens: int | None = None
+    capabilities: dict[str, bool] = field(default_factory=dict)
+    description: str = ""
+    voices: list[str] = field(default_factory=list)
+
+
+_sessions: dict[str, requests.Session] = {}
+_sessions_lock = threading.Lock()
+
+
+def session_for(provider: str) -> requests.Session:
+    """One pooled session per provider per process."""
+    session = _sessions.get(provider)
+    if session is None:
+        with _sessions_lock:
+            session = _sessions.get(provider)
+            if session is None:
+                session = requests.Session()
+                session.trust_env = False  # no proxy or .netrc credentials from the environment
+                adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=64)
+                session.mount("https://", adapter)
+                session.mount("http://", adapter)
+                _sessions[provider] = session
+    return session
+
+
+def parse_retry_after(headers: Any, body: Any = None) -> float | None:
+    """Seconds until the upstream allows another call, from headers or a Gemini RetryInfo body."""
+    value = headers.get("retry-after-ms")
+    if value:
+        try:
+            return max(float(value) / 1000, 0.0)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value:
+        try:
+            return max(float(value), 0.0)
+        except ValueError:
+            from email.utils import parsedate_to_datetime
+            from time import time
+
+            try:
+                return max(parsedate_to_datetime(value).timestamp() - time(), 0.0)
+            except (TypeError, ValueError):
+                pass
+    for name in ("x-ratelimit-reset-requests", "x-ratelimit-reset-tokens", "x-ratelimit-reset"):
+        value = headers.get(name)
+        if value:
+            seconds = _duration_seconds(value)
+            if seconds is not None:
+                return seconds
+    if isinstance(body, dict):
+        for detail in (body.get("error") or {}).get("details") or []:
+            delay = isinstance(detail, dict) and detail.get("retryDelay")
+            if isinstance(delay, str) and delay.endswith("s"):
+                return _duration_seconds(delay)
+    return None
+
+
+def _duration_seconds(value: str) -> float | None:
+    """'4.77s', '2m30s', '120ms', '17', or an epoch in milliseconds (OpenRouter)."""
+    import re
+    from time import time
+
+    value = value.strip()
+    try:
+        number = float(value)
+    except ValueError:
+        total, matched = 0.0, False
+        for amount, unit in re.findall(r"([\d.]+)(ms|h|m|s)", value):
+            matched = True
+            total += float(amount) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[unit]
+        return total if matched else None
+    if number > 1e12:  # epoch milliseconds
+        return max(number / 1000 - time(), 0.0)
+    if number > 1e9:  # epoch seconds
+        return max(number - time(), 0.0)
+    return max(number, 0.0)
+
+
+def _error_message(body: Any) -> str:
+    """A short upstream reason; only used after `sanitize`."""
+    if isinstance(body, dict):
+        error = body.get("error", body)
+        if isinstance(error, dict):
+            return str(error.get("message") or error.get("detail") or error.get("title") or "")
+        if isinstance(error, str):
+            return error
+        return str(body.get("detail") or body.get("message") or "")
+    return ""
+
+
+def sanitize(text: str, *secrets: str) -> str:
+    """Strip secrets and markup from upstream text and keep it short."""
+    from gateway.logging import redact
+
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "[redacted]")
+    text = redact(text)
+    if "<" in text and ">" in text:
+        return "upstream returned an HTML page"
+    return " ".join(text.split())[:200]
+
+
+class OpenAICompatibleAdapter:
+    """Speaks the OpenAI wire format. Subclass only where a provider differs."""
+
+    chat_path = "/chat/completions"
+    models_path = "/models"
+    speech_path = "/audio/speech"
+    images_path = "/images/generations"
+
+    def __init__(
+        self, spec: "ProviderSpec", *, api_key: str = "", base_url: str = "", account_id: str = ""
+    ) -> None:
+        self.spec = spec
+        self.api_key = api_key
+        self.account_id = account_id
+        self.base_url = (
+            (base_url or spec.resolved_base_url())
+            .rstrip("/")
+            .format(account_id=account_id or "missing-account-id")
+        )
+
+    # ---- public surface -------------------------------------------------------------------
+    def list_models(self) -> list[ModelInfo]:
+        data = self._request("GET", self.models_path).json()
+        rows = data.get("data") if isinstance(data, dict) else data
+        if not isinstance(rows, list):
+            raise ProviderError("model listing has an unexpected shape", kind="invalid_response")
+        return [info for raw in rows if isinstance(raw, dict) and (info := self.parse_model(raw))]
+
+    def chat(self, payload: Payload) -> Payload:
+        response = self._request("POST", self.chat_path, json=self.to_provider(payload))
+        return self.from_provider(_json_body(response))
+
+    def chat_stream(self, payload: Payload) -> Iterator[Payload]:
+        """Yields upstream chunks as dicts; raises ProviderError for in-stream errors."""
+        body = {**self.to_provider(payload), "stream": True}
+        response = self._request("POST", self.chat_path, json=body, stream=True)
+        yield from self.iter_stream(response)
+
+    def check(self) -> None:
+        """A cheap authenticated probe; raises ProviderError."""
+        self._request("GET", self.models_path)
+
+    def speech(self, payload: Payload) -> tuple[bytes, str]:
+        response = self._request("POST", self.speech_path, json=payload)
+        return response.content, response.headers.get("content-type", "application/octet-stream")
+
+    def generate_image(self, payload: Payload) -> list[Payload]:
+        data = _json_body(self._request("POST", self.images_path, json=payload))
+        return list(data.get("data") or [])
+
+    # ---- override points: pure, no I/O ------------------------------------------------------
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+
+    def to_provider(self, payload: Payload) -> Payload:
+        return payload
+
+    def from_provider(self, data: Payload) -> Payload:
+        return data
+
+    def from_provider_chunk(self, chunk: Payload) -> Payload:
+        return chunk
+
+    def parse_model(self, raw: Payload) -> ModelInfo | None:
+        return ModelInfo(upstream_id=str(raw.get("id", "")), name=str(raw.get("id", "")))
+
+    # ---- the HTTP seam ----------------------------------------------------------------------
+    def url(self, path: str) -> str:
+        return path if path.startswith(("http://", "https://")) else self.base_url + path
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        timeout = (
+            settings.PROVIDER_CONNECT_TIMEOUT_SECONDS,
+            settings.PROVIDER_READ_TIMEOUT_SECONDS,
+        )
+        headers = {**self.headers(), **kwargs.pop("headers", {})}
+        try:
+            response = session_for(self.spec.slug).request(
+                method,
+                self.url(path),
+                headers=headers,
+                timeout=timeout,
+                allow_redirects=False,
+                **kwargs,
+            )
+        except requests.Timeout:
+            raise ProviderError("upstream timed out", kind="timeout", retryable=True) from None
+        except requests.RequestException:
+            raise ProviderError(
+                "could not connect to upstream", kind="connection", retryable=True
+            ) from None
+        if response.status_code >= 300:
+            raise self.error_for(response)
+        return response
+
+    def error_for(self, response: requests.Response) -> ProviderError:
+        """Map a non-2xx answer to a sanitized ProviderError (the response is consumed)."""
+        status = response.status_code
+        try:
+            raw = response.raw.read(MAX_ERROR_BODY, decode_content=True) if response.raw else b""
+            body: Any = json.loads(raw or response.content or b"null")
+        except (ValueError, requests.RequestException, AttributeError):
+            body = None
+        finally:
+            response.close()
+        reason = sanitize(_error_message(body), self.api_key) or f"HTTP {status}"
+        if self.is_auth_error(status, body):
+            return ProviderError(
+                f"authentication failed: {reason}", kind="auth", status=status, retryable=True
+            )
+        if status == 429:
+            return ProviderError(
+                f"rate limited: {reason}",
+                kind="rate_limited",
+                status=status,
+                retryable=True,
+                retry_after=parse_retry_after(response.headers, body),
+            )
+        if status in (402, 410):
+            return ProviderError(
+                f"provider unavailable: {reason}", kind="unavailable", status=status, retryable=True
+            )
+        if 300 <= status < 400:
+            return ProviderError(
+                "upstream redirected; not followed", kind="upstream", status=status, retryable=True
+            )
+        if status == 404:
+            return ProviderError(
+                f"not found: {reason}", kind="not_found", status=status, retryable=True
+            )
+        if status in (408, 409) or status >= 500:
+            return ProviderError(
+                f"upstream error: {reason}", kind="upstream", status=status, retryable=True
+            )
+        return ProviderError(
+            f"upstream rejected the request: {reason}", kind="bad_request", status=status
+        )
+
+    def is_auth_error(self, status: int, body: Any) -> bool:
+        if status in (401, 403):
+            return True
+        return "API_KEY_INVALID" in json.dumps(body) if body is not None else False
+
+    def iter_stream(self, response: requests.Response) -> Iterator[Payload]:
+        """Parse an upstream SSE body; comments skipped, in-stream errors raised, [DONE] ends it."""
+        parser = SSEParser()
+        finished = False
+        try:
+            for piece in response.iter_content(chunk_size=None):
+                for event in parser.feed(piece):
+                    if event.data.strip() == "[DONE]":
+                        return
+                    chunk = _parse_chunk(event.data)
+                    if event.event == "error" or "error" in chunk:
+                        raise ProviderError(
+                            "upstream stream failed: "
+                            + (sanitize(_error_message(chunk), self.api_key) or "error event"),
+                            kind="upstream",
+                            retryable=True,
+                        )
+                    finished = finished or any(
+                        isinstance(c, dict) and c.get("finish_reason")
+                        for c in chunk.get("choices") or []
+                    )
+                    yield self.from_provider_chunk(chunk)
+        except requests.Timeout:
+            raise ProviderError(
+                "upstream stream timed out", kind="timeout", retryable=True
+            ) from None
+        except requests.RequestException:
+            raise ProviderError(
+                "upstream stream broke", kind="connection", retryable=True
+            ) from None
+        finally:
+            response.close()
+        if not finished:  # a clean EOF after a finish_reason is a complete answer
+            raise ProviderError(
+                "upstream stream ended early", kind="invalid_response", retryable=True
+            )
+
+
+def _parse_chunk(data: str) -> Payload:
+    try:
+        chunk = json.loads(data)
+    except ValueError:
+        raise ProviderError(
+            "upstream sent malformed stream data", kind="invalid_response", retryable=True
+        ) from None
+    if not isinstance(chunk, dict):
+        raise ProviderError(
+            "upstream sent malformed stream data", kind="invalid_response", retryable=True
+        )
+    return chunk
+
+
+def _json_body(response: requests.Response) -> Payload:
+    try:
+        data = response.json()
+    except ValueError:
+        raise ProviderError(
+            "upstream sent malformed JSON", kind="invalid_response", retryable=True
+        ) from None
+    if not isinstance(data, dict):
+        raise ProviderError(
+            "upstream sent an unexpected body", kind="invalid_response", retryable=True
+        )
+    return data

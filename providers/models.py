@@ -1,0 +1,52 @@
+from django.db import models
+from django_cryptography.fields import encrypt
+
+from accounts.models import Workspace
+
+
+class ProviderCredential(models.Model):
+    """A workspace's key for one provider (custom ones by name); the key is encrypted at rest."""
+
+    class State(models.TextChoices):
+        UNKNOWN = "unknown"
+        OK = "ok"
+        AUTH_FAILED = "auth_failed"
+        RATE_LIMITED = "rate_limited"
+        DOWN = "down"
+        UNREADABLE = "unreadable"
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="provider_credentials"
+    )
+    provider = models.CharField(max_length=32)
+    name = models.SlugField(
+        max_length=40,
+        help_text="Short name; model ids start with it (the provider slug by default).",
+    )
+    api_key = encrypt(models.TextField(blank=True, default=""))
+    key_hint = models.CharField(max_length=8, blank=True, editable=False)
+    base_url = models.URLField(max_length=500, blank=True)
+    account_id = models.CharField(max_length=100, blank=True)
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    state = models.CharField(max_length=16, choices=State.choices, default=State.UNKNOWN)
+    state_message = models.CharField(max_length=300, blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    check_latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    last_sync_at = models.DateTimeField(null=True, blank=True)
+    last_sync_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["provider", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "name"], name="unique_credential_name")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.provider})"
+
+    @property
+    def masked_key(self) -> str:
+        return f"••••{self.key_hint}" if self.key_hint else ""
