@@ -25,7 +25,7 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 run: install
-	mkdir -p var/broker/out var/broker/processed var/media
+	mkdir -p var/broker/out var/broker/processed var/broker/control var/media
 	$(BIN)/python manage.py migrate --noinput
 	@echo ""
 	@echo "  OpenProvider is starting at http://$(HOST):$(PORT)/"
