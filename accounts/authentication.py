@@ -1,6 +1,6 @@
 from dataclasses import dataclass
 
-from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
@@ -27,21 +27,25 @@ class InvalidApiKey(AuthenticationFailed):
     default_code = "invalid_api_key"
 
 
+def _authorization_header(request: Request) -> str:
+    # Read META directly: DRF's helper re-encodes to latin-1 and raises on other characters.
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    if isinstance(header, bytes):
+        header = header.decode("latin-1")
+    return header
+
+
 class ApiKeyAuthentication(BaseAuthentication):
     """`Authorization: Bearer opk_live_…`; every failure gives the same 401 body."""
 
     def authenticate(self, request: Request) -> tuple[KeyPrincipal, ApiKey] | None:
-        header = get_authorization_header(request)
+        header = _authorization_header(request)
         if not header:
             return None
-        scheme, _, token = header.partition(b" ")
-        if scheme != b"Bearer" or not token:
+        scheme, _, token = header.partition(" ")
+        if scheme != "Bearer":
             raise InvalidApiKey()
-        try:
-            plaintext = token.decode("ascii").strip()
-        except UnicodeDecodeError:
-            raise InvalidApiKey() from None
-        api_key = api_key_authenticate(plaintext)
+        api_key = api_key_authenticate(token)
         if api_key is None:
             raise InvalidApiKey()
         return KeyPrincipal(workspace=api_key.workspace), api_key

@@ -13,21 +13,24 @@ def _is_placeholder(value: str) -> bool:
 
 @register(Tags.security)
 def check_secrets(app_configs: object = None, **kwargs: object) -> list[Error]:
+    """SECRET_KEY and OPENPROVIDER_ENCRYPTION_KEY must be long, random and distinct."""
     if settings.DEBUG:
         return []
+    # The raw setting: django-cryptography turns CRYPTOGRAPHY_KEY into derived bytes.
+    encryption_key = settings.OPENPROVIDER_ENCRYPTION_KEY
     errors = []
     if _is_placeholder(settings.SECRET_KEY):
         errors.append(
             Error("SECRET_KEY is a placeholder; set a long random value.", id="openprovider.E001")
         )
-    if _is_placeholder(settings.CRYPTOGRAPHY_KEY):
+    if _is_placeholder(encryption_key):
         errors.append(
             Error(
                 "OPENPROVIDER_ENCRYPTION_KEY is a placeholder; set a long random value.",
                 id="openprovider.E002",
             )
         )
-    if settings.CRYPTOGRAPHY_KEY == settings.SECRET_KEY:
+    if encryption_key == settings.SECRET_KEY:
         errors.append(
             Error(
                 "OPENPROVIDER_ENCRYPTION_KEY must differ from SECRET_KEY.", id="openprovider.E003"

@@ -74,9 +74,15 @@ def api_key_forget(*, api_key: ApiKey) -> None:
     cache.delete(_cache_key(api_key.key_hash))
 
 
+def workspace_keys_forget(*, workspace: Workspace) -> None:
+    """Drop every key of a workspace from the auth cache (after the workspace changed)."""
+    key_hashes = ApiKey.objects.filter(workspace=workspace).values_list("key_hash", flat=True)
+    cache.delete_many([_cache_key(key_hash) for key_hash in key_hashes])
+
+
 def api_key_authenticate(plaintext: str) -> ApiKey | None:
     """The active key for this plaintext, or None. Cached briefly; revocation clears the cache."""
-    if not API_KEY_PATTERN.match(plaintext):
+    if not API_KEY_PATTERN.fullmatch(plaintext):
         return None
     key_hash = api_key_hash(plaintext)
     api_key = cache.get(_cache_key(key_hash))

@@ -1,15 +1,109 @@
 """gunicorn settings: gevent workers hold thousands of open SSE streams per process.
 
-PORT, HOST and WEB_CONCURRENCY (worker processes) come from the environment.
+PORT, HOST and WEB_CONCURRENCY (worker processes) come from the environment;
+GUNICORN_WORKER_CLASS, GUNICORN_WORKER_CONNECTIONS and GUNICORN_ACCESS_LOG tune the rest.
+
+Why gevent: a stream costs greenlets and buffers (~100 KiB, bench/README.md "Gateway"), not a
+thread, so one process holds thousands of slow streams (3,000 measured); the app stays plain
+sync Django + `requests`.
+gunicorn's gevent worker monkey-patches (socket, ssl, threading, select, time...) in the
+worker's init, *before* it imports the app, so Django, `requests`/urllib3 and psycopg load
+already patched. That is why `preload_app` must stay off: preloading would import the app in the
+unpatched master. `post_worker_init` below verifies the patching and logs an error if it did
+not happen.
+
+Databases under gevent: CONN_MAX_AGE is 0 (config/settings.py), so a connection lives for one
+request (or less: the gateway closes it before streaming) and greenlets never share one.
+psycopg >= 3.1.14 cooperates with gevent by itself (no psycogreen); config/settings.py puts a
+psycopg pool in front of PostgreSQL (one connection per in-flight greenlet would exceed
+max_connections) and config/redis_pool.py shares one bounded Redis pool per process. SQLite
+works (each greenlet gets its own connection), but its calls, lock waits included, block the
+whole worker while they run: fine for one machine, use PostgreSQL for real traffic.
 """
 
 import os
+import resource
 
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"  # noqa: S104
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gevent")
 worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "4000"))
+preload_app = False  # the gevent worker must patch before the app is imported
+backlog = 4096  # a burst of new streams waits in the kernel queue instead of being refused
+# With async workers `timeout` only bounds a worker that stops answering the arbiter, never
+# the length of a stream.
 timeout = 30
 graceful_timeout = 30
 keepalive = 5
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
+
+# Every open stream holds two sockets (client and upstream) plus a little slack per worker.
+FILES_PER_CONNECTION = 2
+FILES_SLACK = 256
+
+
+def _raise_open_files_limit() -> None:
+    """Lift the soft RLIMIT_NOFILE (often 1024) towards what worker_connections needs."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = worker_connections * FILES_PER_CONNECTION + FILES_SLACK
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+
+
+_raise_open_files_limit()
+
+
+_sqlite_anchor = None
+
+
+def _hold_sqlite_open(database: dict | None = None) -> None:
+    """Keep one idle SQLite connection per worker for its lifetime.
+
+    With CONN_MAX_AGE=0 every request opens and closes its connections; when the *last*
+    connection to a WAL database closes, SQLite checkpoints the WAL and deletes it (fsyncs
+    included), which made each request milliseconds slower. This idle connection, never used
+    for queries, keeps the WAL open so closes are cheap; checkpoints still run automatically.
+    """
+    global _sqlite_anchor
+    if database is None:
+        from django.conf import settings
+
+        database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3" and _sqlite_anchor is None:
+        import sqlite3
+
+        try:
+            anchor = sqlite3.connect(str(database["NAME"]), check_same_thread=False)
+            # A read opens the WAL index; only then does this connection count as open.
+            anchor.execute("SELECT count(*) FROM sqlite_master").fetchall()
+        except sqlite3.Error:
+            return  # only an optimisation; the first request reports a real problem
+        _sqlite_anchor = anchor
+
+
+def post_worker_init(worker: object) -> None:
+    """Hold SQLite open; fail loudly in the log if a gevent worker runs unpatched."""
+    _hold_sqlite_open()
+    if "gevent" not in worker_class:
+        return
+    from gevent import monkey
+
+    missing = [
+        name
+        for name in ("socket", "ssl", "threading", "select", "time")
+        if not monkey.is_module_patched(name)
+    ]
+    if missing:
+        worker.log.error(  # type: ignore[attr-defined]
+            "gevent worker is not monkey-patched for %s: streams will block the worker",
+            ", ".join(missing),
+        )
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < worker_connections * FILES_PER_CONNECTION:
+        worker.log.warning(  # type: ignore[attr-defined]
+            "open-files limit %s is below %s x %s worker connections; raise `ulimit -n`",
+            soft,
+            FILES_PER_CONNECTION,
+            worker_connections,
+        )

@@ -23,7 +23,9 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 
 # Stored provider secrets are encrypted with their own key, never only with SECRET_KEY.
-CRYPTOGRAPHY_KEY = env("OPENPROVIDER_ENCRYPTION_KEY", default=DEV_ENCRYPTION_KEY)
+# django-cryptography replaces CRYPTOGRAPHY_KEY with derived bytes; checks read the raw value.
+OPENPROVIDER_ENCRYPTION_KEY = env("OPENPROVIDER_ENCRYPTION_KEY", default=DEV_ENCRYPTION_KEY)
+CRYPTOGRAPHY_KEY = OPENPROVIDER_ENCRYPTION_KEY
 CRYPTOGRAPHY_SALT = env("OPENPROVIDER_ENCRYPTION_SALT", default="openprovider")
 OPENPROVIDER_ENCRYPTION_KEY_FALLBACKS = env.list(
     "OPENPROVIDER_ENCRYPTION_KEY_FALLBACKS", default=[]
@@ -47,6 +49,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "gateway.middleware.RequestIdMiddleware",
+    "gateway.middleware.ApiErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -77,6 +80,18 @@ TEMPLATES = [
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # no per-greenlet connection pile-up under gevent
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.bool(
+    "DATABASE_POOL", default=True
+):
+    # Under gevent each in-flight request is a greenlet with its own connection: without a pool
+    # a burst of 1,000 streams opened 1,000 connections and got HTTP 500s past PostgreSQL's
+    # max_connections (bench/README.md). The psycopg pool caps them per process; a greenlet
+    # waiting for a slot yields to the others. Total = workers x max_size (+ Celery).
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=2),
+        "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=16),
+        "timeout": env.float("DATABASE_POOL_TIMEOUT", default=30.0),
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
@@ -93,7 +108,15 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": CACHE_KEY_PREFIX,
-            "OPTIONS": {"socket_timeout": 1, "socket_connect_timeout": 1},
+            # One bounded pool per process: under gevent each greenlet has its own cache backend
+            # and, without this, its own Redis connection (config/redis_pool.py).
+            "OPTIONS": {
+                "socket_timeout": 1,
+                "socket_connect_timeout": 1,
+                "pool_class": "config.redis_pool.SharedBlockingConnectionPool",
+                "max_connections": env.int("REDIS_MAX_CONNECTIONS", default=256),
+                "timeout": 20,  # seconds a request waits for a free one (an overloaded worker)
+            },
         }
     }
 else:
@@ -149,7 +172,7 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
-SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
@@ -219,17 +242,73 @@ CELERY_BEAT_SCHEDULE = {
         "task": "catalog.tasks.provider_check_all_task",
         "schedule": timedelta(seconds=PROVIDER_CHECK_INTERVAL),
     },
+    "request-log-reaper": {
+        "task": "gateway.tasks.request_log_reap_stale_task",
+        "schedule": timedelta(seconds=env.int("REQUEST_LOG_REAP_INTERVAL", default=300)),
+    },
+    "generated-images-cleanup": {
+        "task": "gateway.tasks.generated_images_cleanup_task",
+        "schedule": timedelta(seconds=env.int("GENERATED_IMAGE_CLEANUP_INTERVAL", default=3600)),
+    },
 }
+
+# Media workflows: user image URLs (SSRF-guarded fetch), images, speech.
+IMAGE_MAX_BYTES = env.int("IMAGE_MAX_BYTES", default=10 * 1024 * 1024)
+IMAGE_MAX_PIXELS = env.int("IMAGE_MAX_PIXELS", default=40_000_000)
+IMAGE_FETCH_MAX_BYTES = env.int("IMAGE_FETCH_MAX_BYTES", default=10 * 1024 * 1024)
+IMAGE_FETCH_CONNECT_TIMEOUT_SECONDS = env.float("IMAGE_FETCH_CONNECT_TIMEOUT_SECONDS", default=3.0)
+IMAGE_FETCH_FIRST_BYTE_TIMEOUT_SECONDS = env.float(
+    "IMAGE_FETCH_FIRST_BYTE_TIMEOUT_SECONDS", default=5.0
+)
+IMAGE_FETCH_TOTAL_TIMEOUT_SECONDS = env.float("IMAGE_FETCH_TOTAL_TIMEOUT_SECONDS", default=15.0)
+IMAGE_FETCH_MAX_REDIRECTS = env.int("IMAGE_FETCH_MAX_REDIRECTS", default=3)
+# Operator-only exact "host:port" pairs that skip the address deny list (tests, local servers).
+IMAGE_FETCH_ALLOWED_HOSTS = env.list("IMAGE_FETCH_ALLOWED_HOSTS", default=[])
+GENERATED_IMAGE_TTL_SECONDS = env.int("GENERATED_IMAGE_TTL_SECONDS", default=24 * 3600)
+IMAGE_PROMPT_MAX_CHARS = env.int("IMAGE_PROMPT_MAX_CHARS", default=4000)
+SPEECH_MAX_INPUT_CHARS = env.int("SPEECH_MAX_INPUT_CHARS", default=4096)
+SPEECH_MAX_OUTPUT_BYTES = env.int("SPEECH_MAX_OUTPUT_BYTES", default=25 * 1024 * 1024)
 
 # Upstream providers.
 PROVIDER_CONNECT_TIMEOUT_SECONDS = env.float("PROVIDER_CONNECT_TIMEOUT_SECONDS", default=5.0)
 PROVIDER_READ_TIMEOUT_SECONDS = env.float("PROVIDER_READ_TIMEOUT_SECONDS", default=60.0)
+# Gemini's listing has no prices: these ids (fnmatch patterns) count as free. Default: the
+# free-tier models in PROVIDERS.md §2.3 (July 2026); edit as Google's quota page changes.
+GEMINI_FREE_MODELS = env.list(
+    "GEMINI_FREE_MODELS",
+    default=[
+        "gemini-3.5-flash",
+        "gemini-3-flash",
+        "gemini-3-flash-preview",
+        "gemini-3.1-flash-lite",
+        "gemini-3.1-flash-lite-preview",
+        "gemini-2.5-flash",
+        "gemini-2.5-flash-lite",
+        "gemini-3.1-flash-tts-preview",
+        "gemini-2.5-flash-preview-tts",
+        "gemini-robotics-er-1.5-preview",
+        "gemini-robotics-er-1.6-preview",
+        "gemma-3-27b-it",
+        "gemma-3-12b-it",
+        "gemma-3-4b-it",
+        "gemma-3-1b-it",
+    ],
+)
 
 # OpenProvider API keys: default limits, editable per key in admin.
 API_KEY_DEFAULT_RPM = env.int("API_KEY_DEFAULT_RPM", default=60)
 API_KEY_DEFAULT_RPD = env.int("API_KEY_DEFAULT_RPD", default=5000)
 API_KEY_CACHE_SECONDS = env.int("API_KEY_CACHE_SECONDS", default=30)
 API_KEY_LAST_USED_RESOLUTION_SECONDS = env.int("API_KEY_LAST_USED_RESOLUTION_SECONDS", default=60)
+
+# Chat gateway: fallback budget, route cooldowns and circuit breaker, stream keep-alives.
+GATEWAY_MAX_ATTEMPTS = env.int("GATEWAY_MAX_ATTEMPTS", default=5)
+GATEWAY_TOTAL_DEADLINE_SECONDS = env.float("GATEWAY_TOTAL_DEADLINE_SECONDS", default=120.0)
+GATEWAY_COOLDOWN_SECONDS = env.int("GATEWAY_COOLDOWN_SECONDS", default=60)
+GATEWAY_BREAKER_THRESHOLD = env.int("GATEWAY_BREAKER_THRESHOLD", default=3)
+GATEWAY_BREAKER_WINDOW_SECONDS = env.int("GATEWAY_BREAKER_WINDOW_SECONDS", default=60)
+GATEWAY_BREAKER_OPEN_SECONDS = env.int("GATEWAY_BREAKER_OPEN_SECONDS", default=120)
+GATEWAY_KEEPALIVE_SECONDS = env.float("GATEWAY_KEEPALIVE_SECONDS", default=15.0)
 
 LOGGING = {
     "version": 1,

@@ -3,6 +3,7 @@
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions
@@ -56,6 +57,20 @@ class ApiError(exceptions.APIException):
         )
 
 
+def is_api_path(path: str) -> bool:
+    """True for /v1 and everything under it: the paths that answer with the envelope."""
+    return path == "/v1" or path.startswith("/v1/")
+
+
+def request_too_large_error() -> ApiError:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return ApiError(
+        f"The request body is too large (the limit is {limit} bytes).",
+        status=413,
+        code="request_too_large",
+    )
+
+
 def envelope(message: str, *, type: str, code: str, param: str | None = None, **extra: Any) -> dict:
     return {"error": {"message": message, "type": type, "code": code, "param": param, **extra}}
 
@@ -99,7 +114,7 @@ def _as_api_error(exc: Exception) -> ApiError | None:
     if isinstance(exc, exceptions.ParseError):
         return ApiError("The request body is not valid JSON.", status=400, code="invalid_json")
     if isinstance(exc, RequestDataTooBig):
-        return ApiError("The request body is too large.", status=413, code="request_too_large")
+        return request_too_large_error()
     if isinstance(exc, exceptions.Throttled):
         wait = int(exc.wait or 1)
         return ApiError(

@@ -4,15 +4,11 @@ from django.http import HttpRequest, HttpResponse
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 
-from gateway.errors import ApiError, error_response
-
-
-def _is_api(request: HttpRequest) -> bool:
-    return request.path.startswith("/v1/") or request.path == "/v1"
+from gateway.errors import ApiError, error_response, is_api_path
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    if _is_api(request):
+    if is_api_path(request.path):
         return error_response(
             ApiError(
                 f"Unknown route: {request.method} {request.path}", status=404, code="unknown_route"
@@ -22,7 +18,7 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    if _is_api(request):
+    if is_api_path(request.path):
         return error_response(
             ApiError(
                 "The server had an error processing the request.", status=500, code="server_error"
