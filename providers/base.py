@@ -5,6 +5,8 @@ timeouts, no redirects, keys only in headers, every failure mapped to `ProviderE
 """
 
 import json
+import logging
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -13,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import requests
 from django.conf import settings
 
+from . import parsing
 from .sse import SSEParser
 
 if TYPE_CHECKING:
@@ -24,12 +27,15 @@ TEXT, VISION, IMAGE, SPEECH = "text", "vision", "image", "speech"
 CATEGORIES = (TEXT, VISION, IMAGE, SPEECH)
 MAX_ERROR_BODY = 64 * 1024
 
+logger = logging.getLogger(__name__)
+
 
 class ProviderError(Exception):
     """An upstream failure, already sanitized: `message` never holds a key or raw upstream HTML.
 
     kind: auth | rate_limited | bad_request | not_found | upstream | timeout | connection |
-          invalid_response | unavailable (402/410: the provider's free tier is gone).
+          invalid_response | unavailable (402/410: the provider's free tier is gone) |
+          unreadable (the stored key cannot be decrypted; see providers.encryption).
     """
 
     def __init__(
@@ -112,11 +118,30 @@ def parse_retry_after(headers: Any, body: Any = None) -> float | None:
             if seconds is not None:
                 return seconds
     if isinstance(body, dict):
-        for detail in (body.get("error") or {}).get("details") or []:
-            delay = isinstance(detail, dict) and detail.get("retryDelay")
-            if isinstance(delay, str) and delay.endswith("s"):
-                return _duration_seconds(delay)
+        return _retry_after_in_body(body)
     return None
+
+
+_TRY_AGAIN = re.compile(r"try again in ((?:[\d.]+(?:ms|h|m|s))+)", re.IGNORECASE)
+
+
+def _retry_after_in_body(body: dict[str, Any]) -> float | None:
+    """Gemini RetryInfo, OpenRouter metadata.headers, or Groq's "Please try again in 4.77s"."""
+    error = body.get("error")
+    if not isinstance(error, dict):
+        return None
+    for detail in error.get("details") if isinstance(error.get("details"), list) else []:
+        delay = isinstance(detail, dict) and detail.get("retryDelay")
+        if isinstance(delay, str) and delay.endswith("s"):
+            return _duration_seconds(delay)
+    metadata = error.get("metadata") if isinstance(error.get("metadata"), dict) else {}
+    headers = metadata.get("headers") if isinstance(metadata.get("headers"), dict) else {}
+    for name, value in headers.items():
+        if name.lower() == "x-ratelimit-reset" and isinstance(value, str | int | float):
+            return _duration_seconds(str(value))
+    message = error.get("message")
+    match = _TRY_AGAIN.search(message) if isinstance(message, str) else None
+    return _duration_seconds(match.group(1)) if match else None
 
 
 def _duration_seconds(value: str) -> float | None:
@@ -142,6 +167,8 @@ def _duration_seconds(value: str) -> float | None:
 
 def _error_message(body: Any) -> str:
     """A short upstream reason; only used after `sanitize`."""
+    if isinstance(body, dict) and isinstance(body.get("errors"), list) and body["errors"]:
+        body = body["errors"][0]  # Cloudflare's v4 envelope: {"errors": [{"code", "message"}]}
     if isinstance(body, dict):
         error = body.get("error", body)
         if isinstance(error, dict):
@@ -170,6 +197,7 @@ class OpenAICompatibleAdapter:
 
     chat_path = "/chat/completions"
     models_path = "/models"
+    check_path: str | None = None  # a cheap *authenticated* GET; defaults to models_path
     speech_path = "/audio/speech"
     images_path = "/images/generations"
 
@@ -187,11 +215,25 @@ class OpenAICompatibleAdapter:
 
     # ---- public surface -------------------------------------------------------------------
     def list_models(self) -> list[ModelInfo]:
-        data = self._request("GET", self.models_path).json()
+        """Every text / vision / image / speech model with its free verdict; other kinds dropped."""
+        data = json_any(self._request("GET", self.models_path))
         rows = data.get("data") if isinstance(data, dict) else data
         if not isinstance(rows, list):
-            raise ProviderError("model listing has an unexpected shape", kind="invalid_response")
-        return [info for raw in rows if isinstance(raw, dict) and (info := self.parse_model(raw))]
+            raise unexpected_listing()
+        return self.parse_rows(rows)
+
+    def parse_rows(self, rows: list[Any]) -> list[ModelInfo]:
+        """parse_model over a listing; a row that is junk is skipped, never fatal."""
+        models = []
+        for raw in rows:
+            try:
+                info = self.parse_model(raw) if isinstance(raw, dict) else None
+            except (TypeError, ValueError, AttributeError, LookupError, OverflowError):
+                logger.warning("%s: skipped a model entry with an unexpected shape", self.spec.slug)
+                continue
+            if info is not None:
+                models.append(info)
+        return models
 
     def chat(self, payload: Payload) -> Payload:
         response = self._request("POST", self.chat_path, json=self.to_provider(payload))
@@ -205,7 +247,7 @@ class OpenAICompatibleAdapter:
 
     def check(self) -> None:
         """A cheap authenticated probe; raises ProviderError."""
-        self._request("GET", self.models_path)
+        self._request("GET", self.check_path or self.models_path)
 
     def speech(self, payload: Payload) -> tuple[bytes, str]:
         response = self._request("POST", self.speech_path, json=payload)
@@ -229,7 +271,33 @@ class OpenAICompatibleAdapter:
         return chunk
 
     def parse_model(self, raw: Payload) -> ModelInfo | None:
-        return ModelInfo(upstream_id=str(raw.get("id", "")), name=str(raw.get("id", "")))
+        """An OpenAI-style entry; free when the spec gives evidence that every model is free.
+
+        Category from `architecture`/top-level modality lists when present (custom servers,
+        Hugging Face), otherwise text with id hints for vision; embeddings and friends dropped.
+        """
+        upstream_id = parsing.model_id(raw.get("id"))
+        if upstream_id is None or parsing.looks_like_non_chat(upstream_id):
+            return None
+        modal = parsing.mapping(raw.get("architecture")) or raw
+        category = parsing.category_from_modalities(
+            parsing.lowered(modal.get("input_modalities")),
+            parsing.lowered(modal.get("output_modalities")),
+        )
+        if category is None:
+            return None
+        if category == TEXT and parsing.looks_like_vision(upstream_id):
+            category = VISION
+        return ModelInfo(
+            upstream_id=upstream_id,
+            name=parsing.text(raw.get("name")) or upstream_id[: parsing.MAX_NAME],
+            category=category,
+            free=bool(self.spec.free_evidence),
+            free_evidence=self.spec.free_evidence,
+            context_length=parsing.positive_int(raw.get("context_length")),
+            capabilities=parsing.capabilities(category),
+            description=parsing.description(raw.get("description")),
+        )
 
     # ---- the HTTP seam ----------------------------------------------------------------------
     def url(self, path: str) -> str:
@@ -241,6 +309,7 @@ class OpenAICompatibleAdapter:
             settings.PROVIDER_READ_TIMEOUT_SECONDS,
         )
         headers = {**self.headers(), **kwargs.pop("headers", {})}
+        headers = {name: value for name, value in headers.items() if value is not None}
         try:
             response = session_for(self.spec.slug).request(
                 method,
@@ -360,13 +429,35 @@ def _parse_chunk(data: str) -> Payload:
     return chunk
 
 
-def _json_body(response: requests.Response) -> Payload:
+def unexpected_listing() -> ProviderError:
+    return ProviderError("model listing has an unexpected shape", kind="invalid_response")
+
+
+def required_model(payload: Payload) -> str:
+    """The payload's model id, validated for use in a URL path."""
+    upstream_id = parsing.model_id(payload.get("model"))
+    if upstream_id is None:
+        raise ProviderError("a valid model id is required", kind="bad_request")
+    return upstream_id
+
+
+def json_any(response: requests.Response) -> Any:
+    """The parsed JSON body, whatever its shape; junk becomes a ProviderError."""
     try:
-        data = response.json()
-    except ValueError:
+        return response.json()
+    except (ValueError, requests.RequestException):
         raise ProviderError(
             "upstream sent malformed JSON", kind="invalid_response", retryable=True
         ) from None
+
+
+def json_body(response: requests.Response) -> Payload:
+    """The parsed JSON object body; anything else becomes a ProviderError."""
+    return _json_body(response)
+
+
+def _json_body(response: requests.Response) -> Payload:
+    data = json_any(response)
     if not isinstance(data, dict):
         raise ProviderError(
             "upstream sent an unexpected body", kind="invalid_response", retryable=True

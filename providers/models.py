@@ -1,7 +1,8 @@
 from django.db import models
-from django_cryptography.fields import encrypt
 
 from accounts.models import Workspace
+
+from .encryption import EncryptedSecretField
 
 
 class ProviderCredential(models.Model):
@@ -23,7 +24,8 @@ class ProviderCredential(models.Model):
         max_length=40,
         help_text="Short name; model ids start with it (the provider slug by default).",
     )
-    api_key = encrypt(models.TextField(blank=True, default=""))
+    # Decrypted lazily on read; a row that cannot be decrypted raises SecretUnreadable there.
+    api_key = EncryptedSecretField(blank=True, default="")
     key_hint = models.CharField(max_length=8, blank=True, editable=False)
     base_url = models.URLField(max_length=500, blank=True)
     account_id = models.CharField(max_length=100, blank=True)

@@ -1,10 +1,30 @@
-"""The provider registry: one data row per provider. To add a provider, add a row."""
+"""The provider registry: one data row per provider. To add a provider, add a row.
+
+Facts (URLs, free rules, limits) come from /work/shared/PROVIDERS.md, dated there. Free tiers
+change monthly: a row whose free tier ended keeps `free_tier=False` and a note, and stays off
+unless an operator lists its slug in OPENPROVIDER_REENABLED_PROVIDERS. Base URLs can be moved
+with OPENPROVIDER_BASE_URL_<SLUG> (proxies, tests).
+
+`limits` holds the documented free-tier numbers, for display and planning only (enforcement is
+the provider's): rpm/rph/rpd = requests per minute/hour/day, tpm/tph/tpd = tokens per
+minute/hour/day, plus provider-specific units named in full.
+"""
 
 from dataclasses import dataclass, field
 
 from django.conf import settings
 
-from .base import SPEECH, TEXT, VISION, OpenAICompatibleAdapter
+from .base import IMAGE, SPEECH, TEXT, VISION, OpenAICompatibleAdapter, ProviderError
+from .cloudflare import CloudflareAdapter
+from .cohere import CohereAdapter
+from .gemini import GeminiAdapter
+from .groq import GroqAdapter
+from .huggingface import HuggingFaceAdapter
+from .mistral import MistralAdapter
+from .ollama import OllamaAdapter
+from .openrouter import OpenRouterAdapter
+from .pollinations import PollinationsAdapter
+from .together import TogetherAdapter
 
 
 @dataclass(frozen=True)
@@ -22,6 +42,8 @@ class ProviderSpec:
     limits: dict[str, int] = field(default_factory=dict)
     needs_account_id: bool = False
     needs_base_url: bool = False
+    # Evidence stored with every model the generic parse_model lists (empty: none are free).
+    free_evidence: str = ""
 
     def resolved_base_url(self) -> str:
         """The base URL, overridable per provider with OPENPROVIDER_BASE_URL_<SLUG>."""
@@ -34,26 +56,195 @@ class ProviderSpec:
         """A provider whose free tier ended stays off unless an operator re-enables it."""
         return self.free_tier or self.slug in settings.OPENPROVIDER_REENABLED_PROVIDERS
 
+    @property
+    def keyless(self) -> bool:
+        """Whether a credential may have no key (local and self-hosted servers)."""
+        return self.auth in ("none", "optional")
 
-PROVIDERS: dict[str, ProviderSpec] = {
-    "groq": ProviderSpec(
+
+_ROWS = [
+    ProviderSpec(
+        "openrouter",
+        "OpenRouter",
+        "https://openrouter.ai/api/v1",
+        OpenRouterAdapter,
+        signup_url="https://openrouter.ai/settings/keys",
+        categories=(TEXT, VISION, SPEECH),
+        free_rule=(
+            "Id ends with ':free' (or is openrouter/free) AND every numeric price is 0. "
+            "50 requests/day, 1,000/day once 10 credits were ever bought."
+        ),
+        limits={"rpm": 20, "rpd": 50},
+    ),
+    ProviderSpec(
         "groq",
         "Groq",
         "https://api.groq.com/openai/v1",
+        GroqAdapter,
         signup_url="https://console.groq.com/keys",
         categories=(TEXT, VISION, SPEECH),
-        free_rule="Every model on the Free plan (per-model limits); inactive models dropped.",
-        limits={"rpm": 30, "rpd": 1000},
+        free_rule="Every active model is on the Free plan (per-model limits); "
+        "whisper (speech-to-text) and guard models are not served.",
+        limits={"rpm": 30, "rpd": 1000, "tpm": 8000},
     ),
-    "custom": ProviderSpec(
+    ProviderSpec(
+        "gemini",
+        "Google AI Studio (Gemini)",
+        "https://generativelanguage.googleapis.com/v1beta/openai",
+        GeminiAdapter,
+        signup_url="https://aistudio.google.com/app/apikey",
+        categories=(TEXT, VISION, SPEECH),
+        free_rule="Models on the GEMINI_FREE_MODELS allow-list (the API shows no prices); "
+        "image models are not free by default. Google no longer publishes per-model limits.",
+        limits={"rpm": 5, "rpd": 20, "tpm": 250000},
+    ),
+    ProviderSpec(
+        "mistral",
+        "Mistral (La Plateforme)",
+        "https://api.mistral.ai/v1",
+        MistralAdapter,
+        signup_url="https://console.mistral.ai/api-keys",
+        categories=(TEXT, VISION),
+        free_rule="Free mode: every non-deprecated chat model, metered by monthly API credits.",
+        limits={"rpm": 60, "tpm": 500000, "tokens_per_month": 1_000_000_000},
+    ),
+    ProviderSpec(
+        "cloudflare",
+        "Cloudflare Workers AI",
+        "https://api.cloudflare.com/client/v4/accounts/{account_id}/ai/v1",
+        CloudflareAdapter,
+        signup_url="https://dash.cloudflare.com/profile/api-tokens",
+        categories=(TEXT, VISION, IMAGE, SPEECH),
+        free_rule="Every model except those marked require_workers_paid, within 10,000 "
+        "neurons/day shared by all models (resets 00:00 UTC).",
+        limits={"rpm": 300, "neurons_per_day": 10000},
+        needs_account_id=True,
+    ),
+    ProviderSpec(
+        "nvidia",
+        "NVIDIA NIM",
+        "https://integrate.api.nvidia.com/v1",
+        signup_url="https://build.nvidia.com/settings/api-keys",
+        categories=(TEXT, VISION),
+        free_rule="Every hosted model, for trial use under the NVIDIA Developer Program "
+        "(requests are logged). The listing is public, so a key check cannot prove the key.",
+        limits={"rpm": 40, "rpd": 10000},
+        free_evidence="NVIDIA Developer Program (trial use)",
+    ),
+    ProviderSpec(
+        "huggingface",
+        "Hugging Face Inference Providers",
+        "https://router.huggingface.co/v1",
+        HuggingFaceAdapter,
+        signup_url="https://huggingface.co/settings/tokens",
+        categories=(TEXT, VISION, IMAGE),
+        free_rule="Credit-metered: every live model, free while the monthly $0.10 credits last.",
+        limits={"credit_usd_cents_per_month": 10},
+    ),
+    ProviderSpec(
+        "cohere",
+        "Cohere (trial key)",
+        "https://api.cohere.ai/compatibility/v1",
+        CohereAdapter,
+        signup_url="https://dashboard.cohere.com/api-keys",
+        categories=(TEXT, VISION),
+        free_rule="Every non-deprecated chat model on a trial key (non-commercial use).",
+        limits={"rpm": 20, "requests_per_month": 1000},
+    ),
+    ProviderSpec(
+        "pollinations",
+        "Pollinations",
+        "https://gen.pollinations.ai/v1",
+        PollinationsAdapter,
+        signup_url="https://enter.pollinations.ai",
+        auth="optional",
+        categories=(TEXT, VISION, IMAGE, SPEECH),
+        free_rule="Models with no price or a zero price in pollen; priced models draw on the "
+        "account's pollen balance and are not listed as free.",
+    ),
+    ProviderSpec(
+        "ollama",
+        "Ollama (local)",
+        "http://localhost:11434/v1",
+        OllamaAdapter,
+        signup_url="https://ollama.com/download",
+        auth="none",
+        categories=(TEXT, VISION),
+        free_rule="Every local model: it runs on your own machine.",
+    ),
+    ProviderSpec(
+        "scaleway",
+        "Scaleway Generative APIs",
+        "https://api.scaleway.ai/v1",
+        signup_url="https://console.scaleway.com/iam/api-keys",
+        categories=(TEXT, VISION),
+        free_rule="Trial: every chat model until the 1,000,000 free tokens are used.",
+        limits={"free_tokens": 1_000_000},
+        free_evidence="Scaleway trial (1,000,000 free tokens)",
+    ),
+    ProviderSpec(
+        "cerebras",
+        "Cerebras",
+        "https://api.cerebras.ai/v1",
+        signup_url="https://cloud.cerebras.ai",
+        free_rule="Was: every model. Counts as free only where an operator re-enables it.",
+        free_tier=False,
+        free_tier_note="Free tier ended for new accounts on 2026-08-17 "
+        "($5 one-time credit behind a verified card).",
+        limits={"rpm": 30, "rph": 900, "rpd": 14400, "tpm": 60000, "tph": 1000000, "tpd": 1000000},
+        free_evidence="Cerebras free tier (accounts from before 2026-08-17)",
+    ),
+    ProviderSpec(
+        "sambanova",
+        "SambaNova",
+        "https://api.sambanova.ai/v1",
+        signup_url="https://cloud.sambanova.ai/apis",
+        free_rule="None: calls answer 402 PAYMENT_METHOD_REQUIRED.",
+        free_tier=False,
+        free_tier_note="Free tier gone since 2026-08-20 (402 PAYMENT_METHOD_REQUIRED).",
+    ),
+    ProviderSpec(
+        "together",
+        "Together AI",
+        "https://api.together.xyz/v1",
+        TogetherAdapter,
+        signup_url="https://api.together.ai/settings/api-keys",
+        free_rule="Historic: id ends with -Free (any case) and every price is 0.",
+        free_tier=False,
+        free_tier_note="Free tier and *-Free models removed in August 2025.",
+    ),
+    ProviderSpec(
+        "chutes",
+        "Chutes",
+        "https://llm.chutes.ai/v1",
+        signup_url="https://chutes.ai/app/api",
+        free_rule="None since the Early Access free plan was retired.",
+        free_tier=False,
+        free_tier_note="Early Access free plan retired on 2026-03-15.",
+    ),
+    ProviderSpec(
+        "github",
+        "GitHub Models",
+        "https://models.github.ai/inference",
+        signup_url="https://github.com/settings/tokens",
+        free_rule="None: the service is retired and answers 410 Gone.",
+        free_tier=False,
+        free_tier_note="Retired on 2026-07-30; inference answers HTTP 410.",
+    ),
+    ProviderSpec(
         "custom",
         "Custom OpenAI-compatible",
         "",
         auth="optional",
+        categories=(TEXT, VISION, IMAGE, SPEECH),
         needs_base_url=True,
-        free_rule="Self-hosted: every listed model is free.",
+        free_rule="Self-hosted: every listed model is free; text unless the listing gives "
+        "modalities.",
+        free_evidence="self-hosted",
     ),
-}
+]
+
+PROVIDERS: dict[str, ProviderSpec] = {spec.slug: spec for spec in _ROWS}
 
 KIND_CHOICES = [(slug, spec.name) for slug, spec in PROVIDERS.items()]
 
@@ -63,8 +254,10 @@ def get_spec(slug: str) -> ProviderSpec:
 
 
 def adapter_for(credential: "object") -> OpenAICompatibleAdapter:
-    """The adapter for a ProviderCredential (decrypts its key)."""
-    spec = PROVIDERS[credential.provider]  # type: ignore[attr-defined]
+    """The adapter for a ProviderCredential (decrypts its key; SecretUnreadable if it cannot)."""
+    spec = PROVIDERS.get(credential.provider)  # type: ignore[attr-defined]
+    if spec is None:
+        raise ProviderError("this provider is no longer supported", kind="unavailable")
     return spec.adapter(
         spec,
         api_key=credential.api_key,  # type: ignore[attr-defined]

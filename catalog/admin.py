@@ -1,0 +1,91 @@
+"""Admin for the free-model registry and sync history, plus credential actions to wire in.
+
+`sync_now` and `check_now` are admin actions for the ProviderCredential admin (owned by the
+providers app): add them to its `actions`. They queue the Celery tasks after the commit.
+"""
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from catalog.models import CatalogModel, SyncRun
+from catalog.services import catalog_invalidate
+from catalog.tasks import catalog_sync_credential_task, provider_check_task
+from providers.models import ProviderCredential
+
+
+@admin.register(CatalogModel)
+class CatalogModelAdmin(admin.ModelAdmin):
+    list_display = (
+        "public_id",
+        "workspace",
+        "provider",
+        "category",
+        "context_length",
+        "is_active",
+        "credential_state",
+        "last_seen",
+    )
+    list_filter = ("provider", "category", "is_active")
+    search_fields = ("public_id",)
+    list_select_related = ("workspace", "credential")
+    readonly_fields = ("workspace", "credential", "first_seen", "last_seen", "updated_at")
+    show_full_result_count = False
+
+    @admin.display(description="credential state")
+    def credential_state(self, obj: CatalogModel) -> str:
+        return obj.credential.state
+
+    # Edits here bypass sync, so they drop the workspace's cached /v1/models listing themselves.
+    def save_model(self, request: HttpRequest, obj: CatalogModel, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        catalog_invalidate(obj.workspace_id)
+
+    def delete_model(self, request: HttpRequest, obj: CatalogModel) -> None:
+        super().delete_model(request, obj)
+        catalog_invalidate(obj.workspace_id)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[CatalogModel]) -> None:
+        workspace_ids = set(queryset.values_list("workspace_id", flat=True))
+        super().delete_queryset(request, queryset)
+        for workspace_id in workspace_ids:
+            catalog_invalidate(workspace_id)
+
+
+@admin.register(SyncRun)
+class SyncRunAdmin(admin.ModelAdmin):
+    list_display = ("pk", "workspace", "trigger", "status", "started_at", "finished_at")
+    list_filter = ("status", "trigger")
+    list_select_related = ("workspace",)
+    readonly_fields = ("workspace", "trigger", "status", "started_at", "finished_at", "results")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: SyncRun | None = None) -> bool:
+        return False
+
+
+@admin.action(description="Sync models now")
+def sync_now(
+    modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[ProviderCredential]
+) -> None:
+    ids = list(queryset.filter(enabled=True).values_list("pk", flat=True))
+    for pk in ids:
+        transaction.on_commit(lambda pk=pk: catalog_sync_credential_task.delay(pk))
+    modeladmin.message_user(request, f"Queued a model sync for {len(ids)} credentials.")
+
+
+@admin.action(description="Check status now")
+def check_now(
+    modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[ProviderCredential]
+) -> None:
+    ids = list(queryset.values_list("pk", flat=True))
+    for pk in ids:
+        transaction.on_commit(lambda pk=pk: provider_check_task.delay(pk))
+    modeladmin.message_user(
+        request, f"Queued a status check for {len(ids)} credentials.", messages.INFO
+    )

@@ -1,0 +1,325 @@
+"""Catalog discovery (sync) and provider status checks.
+
+Sync runs per credential: the adapter lists models with a free verdict, only free models of the
+categories text / vision / image / speech are kept, and they are upserted in bulk inside one
+transaction per credential. Models that vanish or turn paid are deactivated, never deleted.
+
+A failing provider never empties the catalog: any listing error (auth, 429, 5xx, timeout, junk,
+402/410) keeps the previous models and records the sanitized error on the credential and in the
+SyncRun. Empty listing policy (JOB-02): a listing with *no models at all* while the credential
+still has active models is treated as an error too (an outage or a wrong account looks exactly
+like this); a non-empty listing in which no model is free is real evidence and deactivates them.
+An operator who really wants the models gone disables or deletes the credential.
+"""
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from itertools import groupby
+from typing import Any
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+from catalog.listing import catalog_version_key
+from catalog.locks import held_lock
+from catalog.models import CatalogModel, SyncRun
+from catalog.selectors import check_candidates, sync_candidates
+from catalog.validation import clean_model_rows
+from providers.base import ModelInfo, ProviderError, sanitize
+from providers.encryption import SecretUnreadable
+from providers.models import ProviderCredential
+from providers.registry import adapter_for
+from providers.services import credential_check
+
+logger = logging.getLogger(__name__)
+
+SYNC_ALL_LOCK_SECONDS = 40 * 60  # longer than catalog_sync_all_task's hard time limit
+SYNC_CREDENTIAL_LOCK_SECONDS = 10 * 60
+CHECK_ALL_LOCK_SECONDS = 12 * 60
+BATCH_SIZE = 500
+# A listing failure that proves calls cannot work moves the credential's state as well.
+STATE_ON_SYNC_FAILURE = {
+    "auth": ProviderCredential.State.AUTH_FAILED,
+    "unreadable": ProviderCredential.State.UNREADABLE,
+}
+Progress = Callable[[ProviderCredential, "CredentialSyncResult"], None]
+
+
+@dataclass
+class CredentialSyncResult:
+    """What one credential's sync did; `error` is sanitized and safe to show its workspace."""
+
+    provider: str
+    added: int = 0
+    removed: int = 0
+    changed: int = 0
+    error: str = ""
+    skipped: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def catalog_invalidate(workspace_id: int) -> None:
+    """Drop every cached listing of the workspace (after a sync or a credential change)."""
+
+    def bump() -> None:
+        cache.set(catalog_version_key(workspace_id), time.time_ns(), None)
+
+    bump()
+    transaction.on_commit(bump)  # again after commit, so no reader caches pre-commit rows
+
+
+def _readable_key(credential: ProviderCredential) -> str:
+    """The key, only to scrub it from upstream text; empty when it cannot be decrypted."""
+    try:
+        return credential.api_key
+    except SecretUnreadable:
+        return ""
+
+
+def _list_models(credential: ProviderCredential) -> list[ModelInfo]:
+    """The adapter's listing; every failure becomes a sanitized ProviderError."""
+    try:
+        return adapter_for(credential).list_models()
+    except (ProviderError, SoftTimeLimitExceeded):
+        raise
+    except ValueError:
+        raise ProviderError("model listing is not valid JSON", kind="invalid_response") from None
+    except Exception as exc:  # a buggy adapter must not stop the other credentials' sync
+        logger.warning(
+            "model listing of credential %s failed: %s",
+            credential.pk,
+            sanitize(repr(exc), _readable_key(credential)),
+        )
+        raise ProviderError(
+            f"model listing failed ({type(exc).__name__})", kind="invalid_response"
+        ) from None
+
+
+@dataclass
+class _UpsertPlan:
+    to_create: list[CatalogModel] = field(default_factory=list)
+    to_update: list[CatalogModel] = field(default_factory=list)
+    dirty_fields: set[str] = field(default_factory=lambda: {"is_active", "updated_at"})
+    reactivated: int = 0
+    changed: int = 0
+
+
+def _plan(
+    credential: ProviderCredential,
+    existing: dict[str, CatalogModel],
+    rows: dict[str, dict[str, Any]],
+    now: datetime,
+) -> _UpsertPlan:
+    """Which rows to create and which to update (only real differences count as a change)."""
+    plan = _UpsertPlan()
+    for upstream_id, fields in rows.items():
+        model = existing.get(upstream_id)
+        if model is None:
+            plan.to_create.append(
+                CatalogModel(
+                    workspace_id=credential.workspace_id,
+                    credential=credential,
+                    upstream_id=upstream_id,
+                    last_seen=now,
+                    updated_at=now,
+                    **fields,
+                )
+            )
+            continue
+        dirty = {name for name, value in fields.items() if getattr(model, name) != value}
+        if dirty or not model.is_active:
+            plan.reactivated += not model.is_active
+            plan.changed += bool(dirty) and model.is_active
+            plan.dirty_fields |= dirty
+            for name in dirty:
+                setattr(model, name, fields[name])
+            model.is_active, model.updated_at = True, now
+            plan.to_update.append(model)
+    return plan
+
+
+def _upsert(
+    credential: ProviderCredential, rows: dict[str, dict[str, Any]], now: datetime
+) -> tuple[int, int, int]:
+    """Bulk insert, update and deactivate; returns (added, removed, changed)."""
+    existing = {m.upstream_id: m for m in CatalogModel.objects.filter(credential=credential)}
+    plan = _plan(credential, existing, rows, now)
+    vanished = [m.pk for uid, m in existing.items() if m.is_active and uid not in rows]
+    for start in range(0, len(vanished), BATCH_SIZE):
+        CatalogModel.objects.filter(pk__in=vanished[start : start + BATCH_SIZE]).update(
+            is_active=False, updated_at=now
+        )
+    # Only the columns that changed somewhere: each one costs a CASE over the whole batch.
+    CatalogModel.objects.bulk_update(
+        plan.to_update, sorted(plan.dirty_fields), batch_size=BATCH_SIZE
+    )
+    CatalogModel.objects.bulk_create(plan.to_create, batch_size=BATCH_SIZE)
+    CatalogModel.objects.filter(credential=credential, is_active=True).update(last_seen=now)
+    return len(plan.to_create) + plan.reactivated, len(vanished), plan.changed
+
+
+def _record_success(credential: ProviderCredential, now: datetime) -> None:
+    credential.last_sync_at, credential.last_sync_error = now, ""
+    ProviderCredential.objects.filter(pk=credential.pk).update(last_sync_at=now, last_sync_error="")
+
+
+def _record_failure(credential: ProviderCredential, error: ProviderError, message: str) -> bool:
+    """Store the sanitized error; a bad or unreadable key also marks the state. True if it moved."""
+    fields: dict[str, Any] = {"last_sync_error": message[:300]}
+    if error.kind in STATE_ON_SYNC_FAILURE:
+        fields.update(
+            state=STATE_ON_SYNC_FAILURE[error.kind],
+            state_message=message[:300],
+            checked_at=timezone.now(),
+        )
+    state_moved = "state" in fields and credential.state != fields["state"]
+    for name, value in fields.items():
+        setattr(credential, name, value)
+    ProviderCredential.objects.filter(pk=credential.pk).update(**fields)
+    return state_moved
+
+
+def catalog_sync(*, credential: ProviderCredential) -> CredentialSyncResult:
+    """List one credential's models and upsert its free ones; a failure keeps the catalog."""
+    result = CredentialSyncResult(provider=credential.provider)
+    try:
+        listed = _list_models(credential)
+        has_active = CatalogModel.objects.filter(credential=credential, is_active=True).exists()
+        if not listed and has_active:
+            raise ProviderError("provider listed no models; kept the existing ones", kind="empty")
+        rows = clean_model_rows(
+            listed, credential_name=credential.name, provider=credential.provider
+        )
+        now = timezone.now()
+        with transaction.atomic():
+            result.added, result.removed, result.changed = _upsert(credential, rows, now)
+            _record_success(credential, now)
+    except ProviderError as exc:
+        result.error = sanitize(exc.message, _readable_key(credential)) or "model listing failed"
+        logger.info("catalog sync of credential %s failed (%s)", credential.pk, exc.kind)
+        if _record_failure(credential, exc, result.error):
+            catalog_invalidate(credential.workspace_id)
+    if result.added or result.removed or result.changed:
+        catalog_invalidate(credential.workspace_id)
+    return result
+
+
+def _sync_locked(credential: ProviderCredential) -> CredentialSyncResult | None:
+    """catalog_sync under the credential's own lock; None when another sync holds it."""
+    with held_lock(
+        f"catalog-sync:credential:{credential.pk}", timeout=SYNC_CREDENTIAL_LOCK_SECONDS
+    ) as held:
+        return catalog_sync(credential=credential) if held else None
+
+
+def _finish(run: SyncRun, results: dict[str, dict[str, Any]]) -> SyncRun:
+    errors = [r for r in results.values() if r["error"]]
+    if not errors:
+        run.status = SyncRun.Status.OK
+    elif len(errors) == len(results):
+        run.status = SyncRun.Status.FAILED
+    else:
+        run.status = SyncRun.Status.PARTIAL
+    run.results, run.finished_at = results, timezone.now()
+    run.save(update_fields=["status", "results", "finished_at"])
+    return run
+
+
+def _sync_workspace(
+    workspace_id: int,
+    credentials: Iterable[ProviderCredential],
+    *,
+    trigger: str,
+    on_progress: Progress | None = None,
+    sync: Callable[[ProviderCredential], CredentialSyncResult | None] = _sync_locked,
+) -> SyncRun:
+    """One SyncRun over some credentials of a workspace, finished even if the worker dies."""
+    run = SyncRun.objects.create(workspace_id=workspace_id, trigger=trigger)
+    results: dict[str, dict[str, Any]] = {}
+    try:
+        for credential in credentials:
+            result = sync(credential) or CredentialSyncResult(
+                provider=credential.provider, skipped=True
+            )
+            results[credential.name] = result.as_dict()
+            if on_progress:
+                on_progress(credential, result)
+    except BaseException:  # time limit or crash: the run must not stay "running" forever
+        run.status, run.results, run.finished_at = SyncRun.Status.FAILED, results, timezone.now()
+        run.save(update_fields=["status", "results", "finished_at"])
+        raise
+    return _finish(run, results)
+
+
+def catalog_sync_all(
+    *,
+    workspace_id: int | None = None,
+    provider: str | None = None,
+    trigger: str = "beat",
+    on_progress: Progress | None = None,
+) -> list[SyncRun] | None:
+    """Sync every enabled credential (optionally of one workspace / provider); None if locked.
+
+    One SyncRun per workspace, so a workspace's run never holds another workspace's errors.
+    """
+    lock = f"catalog-sync:all:{workspace_id or '*'}:{provider or '*'}"
+    with held_lock(lock, timeout=SYNC_ALL_LOCK_SECONDS) as held:
+        if not held:
+            return None
+        credentials = sync_candidates(workspace_id=workspace_id, provider=provider)
+        return [
+            _sync_workspace(ws_id, group, trigger=trigger, on_progress=on_progress)
+            for ws_id, group in groupby(credentials, key=lambda c: c.workspace_id)
+        ]
+
+
+def catalog_sync_credential(
+    *, credential: ProviderCredential, trigger: str = "credential"
+) -> SyncRun | None:
+    """Sync one credential (after it was saved, or on demand); None if it is already syncing."""
+    with held_lock(
+        f"catalog-sync:credential:{credential.pk}", timeout=SYNC_CREDENTIAL_LOCK_SECONDS
+    ) as held:
+        if not held:
+            return None
+        return _sync_workspace(
+            credential.workspace_id,
+            [credential],
+            trigger=trigger,
+            sync=lambda c: catalog_sync(credential=c),
+        )
+
+
+def provider_check(*, credential: ProviderCredential) -> ProviderCredential:
+    """Probe the credential cheaply (providers.services.credential_check stores the state)."""
+    state_before = credential.state
+    credential_check(credential=credential)
+    if credential.state != state_before:
+        catalog_invalidate(credential.workspace_id)
+    return credential
+
+
+def provider_check_all(
+    *,
+    workspace_id: int | None = None,
+    on_progress: Callable[[ProviderCredential], None] | None = None,
+) -> list[ProviderCredential] | None:
+    """Check every enabled credential (optionally of one workspace); None if locked."""
+    with held_lock(
+        f"provider-check:all:{workspace_id or '*'}", timeout=CHECK_ALL_LOCK_SECONDS
+    ) as held:
+        if not held:
+            return None
+        checked = []
+        for credential in check_candidates(workspace_id=workspace_id):
+            checked.append(provider_check(credential=credential))
+            if on_progress:
+                on_progress(credential)
+        return checked

@@ -1,0 +1,42 @@
+"""Celery entry points: thin wrappers over catalog.services (beat names the *_all tasks)."""
+
+from celery import shared_task
+
+from catalog.services import (
+    catalog_sync_all,
+    catalog_sync_credential,
+    provider_check,
+    provider_check_all,
+)
+from providers.models import ProviderCredential
+
+LOCKED = "locked"
+
+
+@shared_task(acks_late=True, soft_time_limit=30 * 60, time_limit=35 * 60)
+def catalog_sync_all_task() -> str:
+    runs = catalog_sync_all(trigger="beat")
+    return LOCKED if runs is None else f"synced {len(runs)} workspaces"
+
+
+@shared_task(acks_late=True, soft_time_limit=5 * 60, time_limit=6 * 60)
+def catalog_sync_credential_task(credential_id: int) -> str:
+    credential = ProviderCredential.objects.filter(pk=credential_id).first()
+    if credential is None or not credential.enabled:
+        return "skipped"
+    run = catalog_sync_credential(credential=credential)
+    return LOCKED if run is None else run.status
+
+
+@shared_task(acks_late=True, soft_time_limit=9 * 60, time_limit=10 * 60)
+def provider_check_all_task() -> str:
+    checked = provider_check_all()
+    return LOCKED if checked is None else f"checked {len(checked)} credentials"
+
+
+@shared_task(acks_late=True, soft_time_limit=2 * 60, time_limit=3 * 60)
+def provider_check_task(credential_id: int) -> str:
+    credential = ProviderCredential.objects.filter(pk=credential_id).first()
+    if credential is None:
+        return "skipped"
+    return provider_check(credential=credential).state

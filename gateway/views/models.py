@@ -1,0 +1,72 @@
+"""GET /v1/models and /v1/models/{id}: the calling workspace's free-model registry."""
+
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from catalog.listing import catalog_listing_json
+from catalog.models import CatalogModel
+from catalog.selectors import (
+    AUTO_CATEGORY,
+    AUTO_FREE_ID,
+    any_model_working,
+    auto_entry,
+    catalog_model_get,
+    model_detail,
+)
+from gateway.errors import ApiError
+
+CATEGORY_CHOICES = [*CatalogModel.Category.values, AUTO_CATEGORY]
+
+
+class ModelListView(APIView):
+    """GET /v1/models: OpenAI's list shape plus category, provider, limits and `working`."""
+
+    class FilterSerializer(serializers.Serializer):
+        category = serializers.ChoiceField(choices=CATEGORY_CHOICES, required=False)
+        provider = serializers.RegexField(r"^[a-z0-9][a-z0-9_-]{0,39}$", required=False)
+        working = serializers.BooleanField(required=False)
+
+    @extend_schema(
+        operation_id="models_list",
+        parameters=[
+            OpenApiParameter("category", OpenApiTypes.STR, enum=CATEGORY_CHOICES),
+            OpenApiParameter("provider", OpenApiTypes.STR),
+            OpenApiParameter("working", OpenApiTypes.BOOL),
+        ],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def get(self, request: Request) -> HttpResponse:
+        # A plain dict: DRF reads a missing boolean in a QueryDict as False.
+        filters = self.FilterSerializer(data=request.query_params.dict())
+        filters.is_valid(raise_exception=True)
+        body = catalog_listing_json(
+            workspace_id=request.user.workspace.pk,
+            category=filters.validated_data.get("category"),
+            provider=filters.validated_data.get("provider"),
+            working=filters.validated_data.get("working"),
+        )
+        return HttpResponse(body, content_type="application/json")
+
+
+class ModelDetailView(APIView):
+    """GET /v1/models/{id}: one model of the workspace (ids contain slashes)."""
+
+    @extend_schema(operation_id="models_retrieve", responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request, model_id: str) -> Response:
+        workspace_id = request.user.workspace.pk
+        if model_id == AUTO_FREE_ID:
+            return Response(auto_entry(working=any_model_working(workspace_id=workspace_id)))
+        model = catalog_model_get(workspace_id=workspace_id, public_id=model_id)
+        if model is None:
+            raise ApiError(
+                f"The model '{model_id[:200]}' is not in this workspace's free model registry.",
+                status=404,
+                code="model_not_found",
+                param="model",
+            )
+        return Response(model_detail(model))

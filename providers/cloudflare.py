@@ -1,0 +1,136 @@
+"""Cloudflare Workers AI: account-scoped catalog search, native image and speech runs.
+
+Chat uses the OpenAI-compatible base `…/accounts/{account_id}/ai/v1`; everything native lives
+one level up (`…/ai/models/search`, `…/ai/run/{model}`) and answers in the v4 envelope
+`{success, result, result_info, errors}`.
+"""
+
+import base64
+
+import requests
+
+from . import parsing
+from .base import (
+    IMAGE,
+    SPEECH,
+    TEXT,
+    VISION,
+    ModelInfo,
+    OpenAICompatibleAdapter,
+    Payload,
+    ProviderError,
+    json_body,
+    required_model,
+    unexpected_listing,
+)
+
+FREE_EVIDENCE = "Workers AI free allocation (10,000 neurons/day)"
+PER_PAGE = 100
+MAX_PAGES = 20
+TASKS = {"text generation": TEXT, "text-to-image": IMAGE, "text-to-speech": SPEECH}
+MELOTTS = "@cf/myshell-ai/melotts"
+MELOTTS_LANGUAGES = ["en", "es", "fr", "zh", "jp", "kr"]
+
+
+def properties(raw: Payload) -> dict[str, object]:
+    listed = raw.get("properties")
+    return {
+        str(item.get("property_id")): item.get("value")
+        for item in (listed if isinstance(listed, list) else [])
+        if isinstance(item, dict)
+    }
+
+
+class CloudflareAdapter(OpenAICompatibleAdapter):
+    """Workers AI: account-scoped catalog search and native image/speech runs."""
+
+    @property
+    def ai_base(self) -> str:
+        return self.base_url.removesuffix("/v1")
+
+    def list_models(self) -> list[ModelInfo]:
+        rows: list[object] = []
+        for page in range(1, MAX_PAGES + 1):
+            data = json_body(self._search({"page": page, "per_page": PER_PAGE}))
+            result = data.get("result")
+            if not isinstance(result, list):
+                raise unexpected_listing()
+            rows.extend(result)
+            info = parsing.mapping(data.get("result_info"))
+            total = parsing.positive_int(info.get("total_count"))
+            if not result or total is None or page * PER_PAGE >= total:
+                break
+        return self.parse_rows(rows)
+
+    def check(self) -> None:
+        self._search({"per_page": 1})
+
+    def parse_model(self, raw: Payload) -> ModelInfo | None:
+        """Task name -> category; require_workers_paid models are listed but never free."""
+        upstream_id = parsing.model_id(raw.get("name"))
+        task = parsing.text(parsing.mapping(raw.get("task")).get("name")).lower()
+        category = TASKS.get(task)
+        if upstream_id is None or category is None:
+            return None
+        props = properties(raw)
+        if category == TEXT and parsing.flag(props.get("vision")):
+            category = VISION
+        free = not parsing.flag(props.get("require_workers_paid"))
+        return ModelInfo(
+            upstream_id=upstream_id,
+            name=upstream_id[: parsing.MAX_NAME],
+            category=category,
+            free=free,
+            free_evidence=FREE_EVIDENCE if free else "",
+            context_length=parsing.positive_int(props.get("context_window")),
+            capabilities=parsing.capabilities(
+                category, tools=parsing.flag(props.get("function_calling"))
+            ),
+            description=parsing.description(raw.get("description")),
+            voices=list(MELOTTS_LANGUAGES) if upstream_id == MELOTTS else [],
+        )
+
+    def generate_image(self, payload: Payload) -> list[Payload]:
+        """POST …/ai/run/{model} {prompt[, steps]} -> {result: {image: base64}} (or raw bytes)."""
+        model = required_model(payload)
+        body: Payload = {"prompt": str(payload.get("prompt") or "")}
+        if parsing.positive_int(payload.get("steps")):
+            body["steps"] = parsing.positive_int(payload.get("steps"))
+        return [self._image(self._run(model, body)) for _ in range(parsing.image_count(payload))]
+
+    def speech(self, payload: Payload) -> tuple[bytes, str]:
+        """MeloTTS takes {prompt, lang}; other voices (Aura) take {text, speaker}."""
+        model = parsing.model_id(payload.get("model")) or MELOTTS
+        text, voice = str(payload.get("input") or ""), payload.get("voice")
+        if model == MELOTTS:
+            body: Payload = {"prompt": text, "lang": voice if voice in MELOTTS_LANGUAGES else "en"}
+        else:
+            body = {"text": text, **({"speaker": voice} if isinstance(voice, str) else {})}
+        response = self._run(model, body)
+        content_type = response.headers.get("content-type", "")
+        if content_type.startswith("audio/"):
+            return response.content, content_type.split(";")[0]
+        audio = parsing.mapping(json_body(response).get("result")).get("audio")
+        return _b64decode(audio, "audio"), "audio/mpeg"
+
+    def _search(self, params: dict[str, int]) -> requests.Response:
+        return self._request("GET", f"{self.ai_base}/models/search", params=params)
+
+    def _run(self, model: str, body: Payload) -> requests.Response:
+        return self._request("POST", f"{self.ai_base}/run/{model}", json=body)
+
+    def _image(self, response: requests.Response) -> Payload:
+        content_type = response.headers.get("content-type", "")
+        if content_type.startswith("image/"):
+            encoded = base64.b64encode(response.content).decode("ascii")
+            return {"b64_json": encoded, "content_type": content_type.split(";")[0]}
+        image = parsing.mapping(json_body(response).get("result")).get("image")
+        _b64decode(image, "image")  # refuse junk before handing it on
+        return {"b64_json": image}
+
+
+def _b64decode(value: object, what: str) -> bytes:
+    decoded = parsing.b64(value)
+    if decoded is None:
+        raise ProviderError(f"upstream returned no {what}", kind="invalid_response", retryable=True)
+    return decoded

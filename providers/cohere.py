@@ -1,0 +1,72 @@
+"""Cohere (trial key): native model listing on api.cohere.com, chat via the compatibility API."""
+
+from urllib.parse import urlsplit
+
+from . import parsing
+from .base import (
+    TEXT,
+    VISION,
+    ModelInfo,
+    OpenAICompatibleAdapter,
+    Payload,
+    json_body,
+    unexpected_listing,
+)
+
+FREE_EVIDENCE = "Cohere trial key (1,000 calls/month, non-commercial)"
+LISTING_ROOT = "https://api.cohere.com"
+MAX_PAGES = 20
+
+
+class CohereAdapter(OpenAICompatibleAdapter):
+    """Cohere: native paginated listing, compatibility-API chat."""
+
+    @property
+    def listing_url(self) -> str:
+        """api.cohere.com/v1/models, or the same path on an operator's proxy."""
+        if self.base_url == self.spec.base_url.rstrip("/"):
+            return f"{LISTING_ROOT}/v1/models"
+        parts = urlsplit(self.base_url)
+        return f"{parts.scheme}://{parts.netloc}/v1/models"
+
+    def list_models(self) -> list[ModelInfo]:
+        rows: list[object] = []
+        params: dict[str, object] = {"endpoint": "chat", "page_size": 1000}
+        for _ in range(MAX_PAGES):
+            data = json_body(self._request("GET", self.listing_url, params=params))
+            page = data.get("models")
+            if not isinstance(page, list):
+                raise unexpected_listing()
+            rows.extend(page)
+            token = data.get("next_page_token")
+            if not isinstance(token, str) or not token:
+                break
+            params = {**params, "page_token": token[:1000]}
+        return self.parse_rows(rows)
+
+    def check(self) -> None:
+        self._request("GET", self.listing_url, params={"endpoint": "chat", "page_size": 1})
+
+    def parse_model(self, raw: Payload) -> ModelInfo | None:
+        upstream_id = parsing.model_id(raw.get("name"))
+        if upstream_id is None or raw.get("is_deprecated") is True:
+            return None
+        endpoints = parsing.lowered(raw.get("endpoints"))
+        if endpoints and "chat" not in endpoints:
+            return None
+        features = parsing.lowered(raw.get("features"))
+        vision = "vision" in features or "vision" in upstream_id.lower()
+        category = VISION if vision else TEXT
+        return ModelInfo(
+            upstream_id=upstream_id,
+            name=upstream_id[: parsing.MAX_NAME],
+            category=category,
+            free=True,
+            free_evidence=FREE_EVIDENCE,
+            context_length=parsing.positive_int(raw.get("context_length")),
+            capabilities=parsing.capabilities(
+                category,
+                tools="tools" in features,
+                structured_output=bool(features & {"json_schema", "json_mode"}),
+            ),
+        )

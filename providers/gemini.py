@@ -1,0 +1,155 @@
+"""Google AI Studio (Gemini): native listing and TTS, OpenAI-compatible chat.
+
+Chat goes to the OpenAI-compatible base (`…/v1beta/openai`, Bearer key). The native API next
+to it (`…/v1beta`) lists models and speaks; it takes the key in `x-goog-api-key`, never in the
+URL and never as a Bearer token (which Google would read as an OAuth token). Nothing in the
+listing says what is free, so free = on the GEMINI_FREE_MODELS allow-list (fnmatch patterns).
+"""
+
+import io
+import re
+import wave
+from fnmatch import fnmatchcase
+from typing import Any
+
+import requests
+from django.conf import settings
+
+from . import parsing
+from .base import (
+    IMAGE,
+    SPEECH,
+    TEXT,
+    VISION,
+    ModelInfo,
+    OpenAICompatibleAdapter,
+    Payload,
+    ProviderError,
+    json_body,
+    required_model,
+    unexpected_listing,
+)
+
+FREE_EVIDENCE = "Gemini API free tier (GEMINI_FREE_MODELS allow-list)"
+MAX_PAGES = 20
+DEFAULT_VOICE = "Kore"
+PCM_RATE = 24000  # Gemini TTS: 16-bit little-endian mono PCM at 24 kHz unless the type says
+VOICES = [
+    "Zephyr", "Puck", "Charon", "Kore", "Fenrir", "Leda", "Orus", "Aoede", "Callirrhoe",
+    "Autonoe", "Enceladus", "Iapetus", "Umbriel", "Algieba", "Despina", "Erinome", "Algenib",
+    "Rasalgethi", "Laomedeia", "Achernar", "Alnilam", "Schedar", "Gacrux", "Pulcherrima",
+    "Achird", "Zubenelgenubi", "Vindemiatrix", "Sadachbia", "Sadaltager", "Sulafat",
+]  # fmt: skip
+TEXT_ONLY = re.compile(r"^gemma-(1|2)\b|^gemma-3-1b")
+
+
+def is_free(upstream_id: str) -> bool:
+    return any(fnmatchcase(upstream_id, pattern) for pattern in settings.GEMINI_FREE_MODELS)
+
+
+def category_of(upstream_id: str) -> str:
+    tokens = parsing.id_tokens(upstream_id)
+    if "tts" in tokens:
+        return SPEECH
+    if "image" in tokens:
+        return IMAGE
+    return TEXT if TEXT_ONLY.match(upstream_id) else VISION
+
+
+def pcm_to_wav(pcm: bytes, rate: int = PCM_RATE) -> bytes:
+    """Wrap raw 16-bit mono PCM in a WAV container."""
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(pcm)
+    return buffer.getvalue()
+
+
+class GeminiAdapter(OpenAICompatibleAdapter):
+    """Gemini: native listing and TTS (x-goog-api-key), OpenAI-compatible chat."""
+
+    @property
+    def native_base(self) -> str:
+        return self.base_url.removesuffix("/openai")
+
+    def native_headers(self) -> dict[str, str | None]:
+        return {"Authorization": None, "x-goog-api-key": self.api_key}
+
+    def list_models(self) -> list[ModelInfo]:
+        rows: list[object] = []
+        params: dict[str, object] = {"pageSize": 1000}
+        for _ in range(MAX_PAGES):
+            data = json_body(self._native("GET", "/models", params=params))
+            page = data.get("models")
+            if not isinstance(page, list):
+                raise unexpected_listing()
+            rows.extend(page)
+            token = data.get("nextPageToken")
+            if not isinstance(token, str) or not token:
+                break
+            params = {"pageSize": 1000, "pageToken": token[:1000]}
+        return self.parse_rows(rows)
+
+    def check(self) -> None:
+        self._native("GET", "/models", params={"pageSize": 1})
+
+    def parse_model(self, raw: Payload) -> ModelInfo | None:
+        """generateContent models only: embeddings, aqa, Imagen (predict) and Veo are dropped."""
+        name = parsing.text(raw.get("name"), parsing.MAX_ID + 10)
+        upstream_id = parsing.model_id(name.removeprefix("models/"))
+        methods = parsing.lowered(raw.get("supportedGenerationMethods"))
+        if upstream_id is None or "generatecontent" not in methods:
+            return None
+        if parsing.looks_like_non_chat(upstream_id) or upstream_id.startswith("aqa"):
+            return None
+        category = category_of(upstream_id)
+        free = is_free(upstream_id)
+        return ModelInfo(
+            upstream_id=upstream_id,
+            name=parsing.text(raw.get("displayName")) or upstream_id[: parsing.MAX_NAME],
+            category=category,
+            free=free,
+            free_evidence=FREE_EVIDENCE if free else "",
+            context_length=parsing.positive_int(raw.get("inputTokenLimit")),
+            max_output_tokens=parsing.positive_int(raw.get("outputTokenLimit")),
+            capabilities=parsing.capabilities(category, tools=True, structured_output=True),
+            description=parsing.description(raw.get("description")),
+            voices=list(VOICES) if category == SPEECH else [],
+        )
+
+    def speech(self, payload: Payload) -> tuple[bytes, str]:
+        """Native generateContent with AUDIO output; the PCM comes back wrapped as WAV."""
+        model = required_model(payload)
+        voice = payload.get("voice") if isinstance(payload.get("voice"), str) else DEFAULT_VOICE
+        body = {
+            "contents": [{"parts": [{"text": str(payload.get("input") or "")}]}],
+            "generationConfig": {
+                "responseModalities": ["AUDIO"],
+                "speechConfig": {"voiceConfig": {"prebuiltVoiceConfig": {"voiceName": voice}}},
+            },
+        }
+        data = json_body(self._native("POST", f"/models/{model}:generateContent", json=body))
+        mime_type, pcm = _inline_audio(data)
+        rate = re.search(r"rate=(\d+)", mime_type)
+        return pcm_to_wav(pcm, int(rate.group(1)) if rate else PCM_RATE), "audio/wav"
+
+    def _native(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        return self._request(
+            method, self.native_base + path, headers=self.native_headers(), **kwargs
+        )
+
+
+def _inline_audio(data: Payload) -> tuple[str, bytes]:
+    """The first inlineData part of the first candidate: (mimeType, decoded bytes)."""
+    candidates = data.get("candidates")
+    first = candidates[0] if isinstance(candidates, list) and candidates else {}
+    parts = parsing.mapping(parsing.mapping(first).get("content")).get("parts")
+    for part in parts if isinstance(parts, list) else []:
+        inline = parsing.mapping(parsing.mapping(part).get("inlineData"))
+        audio = parsing.b64(inline.get("data"))
+        if audio:
+            mime_type = inline.get("mimeType")
+            return (mime_type if isinstance(mime_type, str) else ""), audio
+    raise ProviderError("upstream returned no audio", kind="invalid_response", retryable=True)

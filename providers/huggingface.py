@@ -1,0 +1,77 @@
+"""Hugging Face Inference Providers: router listing with per-provider details; HF image API.
+
+Free rule: the router is credit-metered ($0.10/month for free accounts); every live model is
+"free while credits last". Images use the HF Inference API through the router:
+POST https://router.huggingface.co/hf-inference/models/{model} {"inputs": prompt} -> image bytes.
+"""
+
+import base64
+
+from . import parsing
+from .base import (
+    TEXT,
+    VISION,
+    ModelInfo,
+    OpenAICompatibleAdapter,
+    Payload,
+    ProviderError,
+    required_model,
+)
+
+FREE_EVIDENCE = "Hugging Face monthly free credits (free while credits last)"
+
+
+def live_providers(raw: Payload) -> list[dict[str, object]] | None:
+    """The entry's live providers; None when the listing gives no provider list at all."""
+    providers = raw.get("providers")
+    if not isinstance(providers, list):
+        return None
+    return [p for p in providers if isinstance(p, dict) and p.get("status", "live") == "live"]
+
+
+class HuggingFaceAdapter(OpenAICompatibleAdapter):
+    """Hugging Face router: credit-metered chat listing and the HF image API."""
+
+    @property
+    def root(self) -> str:
+        return self.base_url.removesuffix("/v1")
+
+    def parse_model(self, raw: Payload) -> ModelInfo | None:
+        upstream_id = parsing.model_id(raw.get("id"))
+        if upstream_id is None or parsing.looks_like_non_chat(upstream_id):
+            return None
+        providers = live_providers(raw)
+        if providers == []:
+            return None  # listed, but no provider serves it now
+        inputs = parsing.lowered(parsing.mapping(raw.get("architecture")).get("input_modalities"))
+        vision = "image" in inputs or parsing.looks_like_vision(upstream_id)
+        category = VISION if vision else TEXT
+        contexts = [parsing.positive_int(p.get("context_length")) for p in providers or []]
+        return ModelInfo(
+            upstream_id=upstream_id,
+            name=upstream_id[: parsing.MAX_NAME],
+            category=category,
+            free=True,
+            free_evidence=FREE_EVIDENCE,
+            context_length=max((c for c in contexts if c), default=None),
+            capabilities=parsing.capabilities(
+                category,
+                tools=any(p.get("supports_tools") is True for p in providers or []),
+                structured_output=any(
+                    p.get("supports_structured_output") is True for p in providers or []
+                ),
+            ),
+        )
+
+    def generate_image(self, payload: Payload) -> list[Payload]:
+        model = required_model(payload)
+        body = {"inputs": str(payload.get("prompt") or "")}
+        images = []
+        for _ in range(parsing.image_count(payload)):
+            response = self._request("POST", f"{self.root}/hf-inference/models/{model}", json=body)
+            content_type = response.headers.get("content-type", "").split(";")[0]
+            if not content_type.startswith("image/") or not response.content:
+                raise ProviderError("upstream returned no image", kind="invalid_response")
+            encoded = base64.b64encode(response.content).decode("ascii")
+            images.append({"b64_json": encoded, "content_type": content_type})
+        return images

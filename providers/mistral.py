@@ -1,0 +1,66 @@
+"""Mistral: capability flags pick chat models; magistral streams content as typed parts."""
+
+from typing import Any
+
+from . import parsing
+from .base import TEXT, VISION, ModelInfo, OpenAICompatibleAdapter, Payload
+
+FREE_EVIDENCE = "Mistral Free mode (monthly API credits)"
+NOT_CHAT = ("ocr", "moderation", "classification")
+
+
+def plain_content(content: Any) -> Any:
+    """Typed content parts -> one string of the text parts; thinking parts are dropped."""
+    if not isinstance(content, list):
+        return content
+    return "".join(_part_text(part) for part in content)
+
+
+def _part_text(part: Any) -> str:
+    is_text = isinstance(part, dict) and part.get("type") == "text"
+    return part["text"] if is_text and isinstance(part.get("text"), str) else ""
+
+
+def _normalize(data: Payload, key: str) -> Payload:
+    choices = data.get("choices")
+    for choice in choices if isinstance(choices, list) else []:
+        message = choice.get(key) if isinstance(choice, dict) else None
+        if isinstance(message, dict) and "content" in message:
+            message["content"] = plain_content(message["content"])
+    return data
+
+
+class MistralAdapter(OpenAICompatibleAdapter):
+    """Mistral: capability flags; typed content parts flattened to OpenAI strings."""
+
+    def parse_model(self, raw: Payload) -> ModelInfo | None:
+        """Chat models only; deprecated, OCR, moderation and FIM-only models are dropped."""
+        upstream_id = parsing.model_id(raw.get("id"))
+        capabilities = parsing.mapping(raw.get("capabilities"))
+        if upstream_id is None or raw.get("deprecation") is not None:
+            return None
+        if not parsing.flag(capabilities.get("completion_chat")):
+            return None
+        if any(parsing.flag(capabilities.get(name)) for name in NOT_CHAT):
+            return None
+        category = VISION if parsing.flag(capabilities.get("vision")) else TEXT
+        return ModelInfo(
+            upstream_id=upstream_id,
+            name=upstream_id[: parsing.MAX_NAME],
+            category=category,
+            free=True,
+            free_evidence=FREE_EVIDENCE,
+            context_length=parsing.positive_int(raw.get("max_context_length")),
+            capabilities=parsing.capabilities(
+                category,
+                tools=parsing.flag(capabilities.get("function_calling")),
+                structured_output=True,
+            ),
+            description=parsing.description(raw.get("description")),
+        )
+
+    def from_provider(self, data: Payload) -> Payload:
+        return _normalize(data, "message")
+
+    def from_provider_chunk(self, chunk: Payload) -> Payload:
+        return _normalize(chunk, "delta")

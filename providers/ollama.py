@@ -1,0 +1,79 @@
+"""Ollama (local, keyless): native /api/tags + /api/show describe models; chat via /v1."""
+
+from typing import Any
+
+from . import parsing
+from .base import (
+    TEXT,
+    VISION,
+    ModelInfo,
+    OpenAICompatibleAdapter,
+    Payload,
+    ProviderError,
+    json_body,
+    unexpected_listing,
+)
+
+FREE_EVIDENCE = "local model (self-hosted Ollama)"
+MAX_MODELS = 200  # one /api/show call per model
+SHOW_SKIPPABLE = ("not_found", "bad_request", "invalid_response")
+
+
+class OllamaAdapter(OpenAICompatibleAdapter):
+    """Ollama: keyless local server described by /api/tags and /api/show."""
+
+    @property
+    def root(self) -> str:
+        return self.base_url.removesuffix("/v1")
+
+    def list_models(self) -> list[ModelInfo]:
+        tags = json_body(self._request("GET", f"{self.root}/api/tags")).get("models")
+        if not isinstance(tags, list):
+            raise unexpected_listing()
+        rows = []
+        for tag in tags[:MAX_MODELS]:
+            name = parsing.model_id(parsing.mapping(tag).get("name"))
+            if name is not None:
+                rows.append({"name": name, "show": self._show(name)})
+        return self.parse_rows(rows)
+
+    def check(self) -> None:
+        self._request("GET", f"{self.root}/api/tags")
+
+    def parse_model(self, raw: Payload) -> ModelInfo | None:
+        """capabilities ["completion", "vision", "tools"]; embedding-only models dropped."""
+        upstream_id = parsing.model_id(raw.get("name"))
+        show = parsing.mapping(raw.get("show"))
+        capabilities = parsing.lowered(show.get("capabilities"))
+        if upstream_id is None or (capabilities and "completion" not in capabilities):
+            return None
+        if not capabilities and parsing.looks_like_non_chat(upstream_id):
+            return None
+        category = VISION if "vision" in capabilities else TEXT
+        return ModelInfo(
+            upstream_id=upstream_id,
+            name=upstream_id[: parsing.MAX_NAME],
+            category=category,
+            free=True,
+            free_evidence=FREE_EVIDENCE,
+            context_length=context_length(parsing.mapping(show.get("model_info"))),
+            capabilities=parsing.capabilities(
+                category, tools="tools" in capabilities, structured_output=True
+            ),
+        )
+
+    def _show(self, name: str) -> Any:
+        """One model's details; a model that cannot be described is still listed."""
+        try:
+            return json_body(self._request("POST", f"{self.root}/api/show", json={"model": name}))
+        except ProviderError as error:
+            if error.kind in SHOW_SKIPPABLE:
+                return {}
+            raise
+
+
+def context_length(model_info: dict[str, Any]) -> int | None:
+    architecture = model_info.get("general.architecture")
+    if not isinstance(architecture, str):
+        return None
+    return parsing.positive_int(model_info.get(f"{architecture}.context_length"))

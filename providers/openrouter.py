@@ -1,0 +1,62 @@
+"""OpenRouter: the full listing (`?output_modalities=all`) and the strict `:free` rule."""
+
+from typing import Any
+
+from . import parsing
+from .base import ModelInfo, OpenAICompatibleAdapter, Payload
+
+FREE_EVIDENCE = "OpenRouter free variant (:free, every price 0)"
+
+
+def is_free(upstream_id: str, pricing: Any) -> bool:
+    """A `:free` variant (or the openrouter/free router) whose every numeric price is 0.
+
+    Prompt and completion alone are not enough: image, video and rerank models list
+    prompt=completion="0" and bill through other keys (image_output, image_token, request).
+    """
+    if not (upstream_id.endswith(":free") or upstream_id == "openrouter/free"):
+        return False
+    prices = [parsing.number(value) for value in parsing.mapping(pricing).values()]
+    numeric = [price for price in prices if price is not None]
+    return bool(numeric) and all(price == 0 for price in numeric)
+
+
+class OpenRouterAdapter(OpenAICompatibleAdapter):
+    """OpenRouter: every modality listed; free only under the strict `:free` rule."""
+
+    # The default listing holds only text-output models; speech and image need `all`.
+    models_path = "/models?output_modalities=all"
+    check_path = "/key"  # the model listing is public, so it cannot tell a bad key
+
+    def parse_model(self, raw: Payload) -> ModelInfo | None:
+        """Category from architecture modalities; embeddings, rerank, video… are dropped."""
+        upstream_id = parsing.model_id(raw.get("id"))
+        if upstream_id is None:
+            return None
+        architecture = parsing.mapping(raw.get("architecture"))
+        category = parsing.category_from_modalities(
+            parsing.lowered(architecture.get("input_modalities")),
+            parsing.lowered(architecture.get("output_modalities")) or {"text"},
+        )
+        if category is None:
+            return None
+        free = is_free(upstream_id, raw.get("pricing"))
+        parameters = parsing.lowered(raw.get("supported_parameters"))
+        top = parsing.mapping(raw.get("top_provider"))
+        return ModelInfo(
+            upstream_id=upstream_id,
+            name=parsing.text(raw.get("name")) or upstream_id[: parsing.MAX_NAME],
+            category=category,
+            free=free,
+            free_evidence=FREE_EVIDENCE if free else "",
+            context_length=parsing.positive_int(raw.get("context_length"))
+            or parsing.positive_int(top.get("context_length")),
+            max_output_tokens=parsing.positive_int(top.get("max_completion_tokens")),
+            capabilities=parsing.capabilities(
+                category,
+                tools="tools" in parameters,
+                structured_output=bool(parameters & {"structured_outputs", "response_format"}),
+            ),
+            description=parsing.description(raw.get("description")),
+            voices=parsing.strings(raw.get("supported_voices")) if category == "speech" else [],
+        )

@@ -1,0 +1,210 @@
+"""Writes on provider credentials: save, delete, check, and re-encryption after key rotation.
+
+Keys are never logged: messages name the credential by id, and upstream text is sanitized.
+"""
+
+import logging
+import re
+import time
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator, validate_slug
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Workspace
+
+from .base import ProviderError, sanitize
+from .encryption import SecretUnreadable, unseal
+from .models import ProviderCredential
+from .registry import PROVIDERS, ProviderSpec, adapter_for
+
+logger = logging.getLogger(__name__)
+
+MAX_KEY_LENGTH = 4096
+ACCOUNT_ID = re.compile(r"^[A-Za-z0-9_-]{1,100}$")  # it becomes part of a URL path
+STATE_BY_KIND = {
+    "auth": ProviderCredential.State.AUTH_FAILED,
+    "rate_limited": ProviderCredential.State.RATE_LIMITED,
+    "unreadable": ProviderCredential.State.UNREADABLE,
+}
+validate_base_url = URLValidator(schemes=["http", "https"])
+
+
+def _spec(provider: str) -> ProviderSpec:
+    spec = PROVIDERS.get(provider)
+    if spec is None:
+        raise ValidationError({"provider": f"Unknown provider “{provider[:40]}”."})
+    if not spec.enabled:
+        raise ValidationError(
+            {
+                "provider": f"{spec.name} is off: {spec.free_tier_note} An operator can "
+                "re-enable it with OPENPROVIDER_REENABLED_PROVIDERS."
+            }
+        )
+    return spec
+
+
+def clean_key(spec: ProviderSpec, api_key: str, *, required: bool) -> str:
+    """The stripped key; refuses a missing key (unless keyless) and multi-line junk."""
+    api_key = api_key.strip()
+    if not api_key and required and not spec.keyless:
+        raise ValidationError({"api_key": f"{spec.name} needs an API key."})
+    if len(api_key) > MAX_KEY_LENGTH or any(c.isspace() or not c.isprintable() for c in api_key):
+        raise ValidationError({"api_key": "The key must be one line of printable characters."})
+    return api_key
+
+
+def credential_validate(
+    *, provider: str, name: str, base_url: str, account_id: str
+) -> tuple[ProviderSpec, str]:
+    """Check the non-secret fields; returns (spec, the name to use)."""
+    spec = _spec(provider)
+    if provider == "custom" and not name:
+        raise ValidationError({"name": "A custom provider needs a short name."})
+    name = name or spec.slug
+    try:
+        validate_slug(name)
+    except ValidationError:
+        raise ValidationError({"name": "Use letters, digits, - and _ only."}) from None
+    if len(name) > 40:
+        raise ValidationError({"name": "Use at most 40 characters."})
+    if spec.needs_base_url and not base_url:
+        raise ValidationError({"base_url": f"{spec.name} needs a base URL."})
+    if base_url:
+        try:
+            validate_base_url(base_url)
+        except ValidationError:
+            raise ValidationError({"base_url": "Enter an http(s) URL."}) from None
+    if spec.needs_account_id and not ACCOUNT_ID.match(account_id):
+        raise ValidationError({"account_id": f"{spec.name} needs your account id."})
+    return spec, name
+
+
+def key_hint(api_key: str) -> str:
+    return api_key[-4:] if api_key else ""
+
+
+@transaction.atomic
+def credential_save(
+    *,
+    workspace: Workspace,
+    provider: str,
+    api_key: str,
+    name: str = "",
+    base_url: str = "",
+    account_id: str = "",
+    enabled: bool = True,
+) -> ProviderCredential:
+    """Create the workspace's credential called `name`, or replace it; the state resets."""
+    spec, name = credential_validate(
+        provider=provider, name=name.strip(), base_url=base_url.strip(), account_id=account_id
+    )
+    api_key = clean_key(spec, api_key, required=True)
+    credential, _ = ProviderCredential.objects.update_or_create(
+        workspace=workspace,
+        name=name,
+        defaults={
+            "provider": spec.slug,
+            "api_key": api_key,
+            "key_hint": key_hint(api_key),
+            "base_url": base_url.strip(),
+            "account_id": account_id.strip() if spec.needs_account_id else "",
+            "enabled": enabled,
+            "state": ProviderCredential.State.UNKNOWN,
+            "state_message": "",
+            "checked_at": None,
+            "check_latency_ms": None,
+        },
+    )
+    logger.info("provider credential %s saved (%s)", credential.pk, spec.slug)
+    return credential
+
+
+def credential_replace_key(*, credential: ProviderCredential, api_key: str) -> ProviderCredential:
+    """Put a new key on an existing credential (the admin's write-only "Replace key")."""
+    spec = PROVIDERS.get(credential.provider)
+    if spec is None:
+        raise ValidationError({"provider": "Unknown provider."})
+    api_key = clean_key(spec, api_key, required=True)
+    credential.api_key, credential.key_hint = api_key, key_hint(api_key)
+    credential.state, credential.state_message = ProviderCredential.State.UNKNOWN, ""
+    credential.save(update_fields=["api_key", "key_hint", "state", "state_message", "updated_at"])
+    logger.info("provider credential %s: key replaced", credential.pk)
+    return credential
+
+
+def credential_delete(*, credential: ProviderCredential) -> None:
+    """Delete the credential and, by cascade, the catalog models found through it."""
+    pk = credential.pk
+    credential.delete()
+    logger.info("provider credential %s deleted", pk)
+
+
+def credential_check(*, credential: ProviderCredential) -> tuple[str, str, int | None]:
+    """Probe cheaply through the adapter; store and return (state, message, latency_ms)."""
+    started = time.monotonic()
+    latency: int | None = None
+    try:
+        adapter = adapter_for(credential)  # decrypts: SecretUnreadable if it cannot
+        try:
+            adapter.check()
+        finally:
+            latency = int((time.monotonic() - started) * 1000)
+        state, message = ProviderCredential.State.OK, ""
+    except SecretUnreadable as error:
+        state, message = ProviderCredential.State.UNREADABLE, error.message
+    except ProviderError as error:
+        state = STATE_BY_KIND.get(error.kind, ProviderCredential.State.DOWN)
+        message = sanitize(error.message, _readable_key(credential))
+    credential.state, credential.state_message = state, message[:300]
+    credential.checked_at, credential.check_latency_ms = timezone.now(), latency
+    credential.save(update_fields=["state", "state_message", "checked_at", "check_latency_ms"])
+    return state, credential.state_message, latency
+
+
+def _readable_key(credential: ProviderCredential) -> str:
+    try:
+        return credential.api_key
+    except SecretUnreadable:
+        return ""
+
+
+@dataclass
+class ReencryptResult:
+    rewritten: int = 0
+    current: int = 0
+    failed: list[int] = field(default_factory=list)
+
+
+def secrets_reencrypt() -> ReencryptResult:
+    """Rewrite every stored key with the current keys; one transaction per row, so re-runs
+    resume. Rows no key can decrypt are left untouched and reported by id."""
+    result = ReencryptResult()
+    for pk in ProviderCredential.objects.order_by("pk").values_list("pk", flat=True):
+        outcome = _reencrypt_row(pk)
+        if outcome == "failed":
+            result.failed.append(pk)
+        elif outcome == "rewritten":
+            result.rewritten += 1
+        elif outcome == "current":
+            result.current += 1
+    return result
+
+
+@transaction.atomic
+def _reencrypt_row(pk: int) -> str:
+    rows = ProviderCredential.objects.select_for_update().filter(pk=pk)
+    ciphertext = rows.values_list("api_key", flat=True).first()
+    if ciphertext is None:
+        return "gone"
+    try:
+        plaintext, current = unseal(ciphertext)
+    except SecretUnreadable:
+        logger.error("provider credential %s: the stored key cannot be decrypted", pk)
+        return "failed"
+    if current:
+        return "current"
+    rows.update(api_key=plaintext)
+    return "rewritten"

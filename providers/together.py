@@ -1,0 +1,35 @@
+"""Together AI (no free tier since Aug 2025): the historic `-Free` rule, if re-enabled."""
+
+from . import parsing
+from .base import IMAGE, TEXT, VISION, ModelInfo, OpenAICompatibleAdapter, Payload
+
+FREE_EVIDENCE = "Together free endpoint (-Free id, zero pricing)"
+TYPES = {"chat": TEXT, "language": TEXT, "code": TEXT, "image": IMAGE}
+
+
+class TogetherAdapter(OpenAICompatibleAdapter):
+    """Together AI: bare-array listing and the historic `-Free` rule."""
+
+    def parse_model(self, raw: Payload) -> ModelInfo | None:
+        """The listing is a bare array; free = id ends in -free (any case) and prices are 0."""
+        upstream_id = parsing.model_id(raw.get("id"))
+        category = TYPES.get(parsing.text(raw.get("type")).lower())
+        if upstream_id is None or category is None:
+            return None
+        if category == TEXT and parsing.looks_like_vision(upstream_id):
+            category = VISION
+        pricing = raw.get("pricing")
+        free = (
+            upstream_id.lower().endswith("-free")
+            and isinstance(pricing, dict)
+            and parsing.all_zero(pricing)
+        )
+        return ModelInfo(
+            upstream_id=upstream_id,
+            name=parsing.text(raw.get("display_name")) or upstream_id[: parsing.MAX_NAME],
+            category=category,
+            free=free,
+            free_evidence=FREE_EVIDENCE if free else "",
+            context_length=parsing.positive_int(raw.get("context_length")),
+            capabilities=parsing.capabilities(category),
+        )

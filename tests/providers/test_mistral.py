@@ -1,0 +1,123 @@
+"""Mistral: capability flags, content-part normalization in streams, error bodies."""
+
+import pytest
+
+from providers.base import ProviderError
+from providers.mistral import plain_content
+
+from .conftest import (
+    CANARY,
+    assert_key_in_header_only,
+    fixture,
+    free_ids,
+    make_adapter,
+    register_stream,
+    sse,
+)
+
+BASE = "https://api.mistral.ai/v1"
+
+
+def listing():
+    return make_adapter("mistral").parse_rows(fixture("mistral/models_list.json")["data"])
+
+
+def test_chat_models_are_free_and_ocr_and_moderation_are_dropped():
+    assert free_ids(listing()) == {
+        "mistral-medium-latest",
+        "open-mistral-nemo",
+        "devstral-small-2507",
+        "voxtral-mini-2507",
+    }
+
+
+def test_categories_tools_and_context():
+    by_id = {m.upstream_id: m for m in listing()}
+
+    assert by_id["mistral-medium-latest"].category == "vision"
+    assert by_id["open-mistral-nemo"].category == "text"
+    assert by_id["voxtral-mini-2507"].capabilities["tools"] is False
+    assert by_id["devstral-small-2507"].capabilities["tools"] is True
+    assert by_id["mistral-medium-latest"].context_length == 131072
+
+
+def test_deprecated_models_are_dropped():
+    row = {**fixture("mistral/models_list.json")["data"][0], "deprecation": "2026-12-01T00:00:00Z"}
+
+    assert make_adapter("mistral").parse_model(row) is None
+
+
+def test_list_models_round_trip(http_mock):
+    http_mock.get(f"{BASE}/models", json=fixture("mistral/models_list.json"))
+
+    assert len(make_adapter("mistral").list_models()) == 4
+    assert_key_in_header_only(http_mock.calls[0])
+
+
+def test_chat_round_trip(http_mock):
+    http_mock.post(f"{BASE}/chat/completions", json=fixture("mistral/chat_completion.json"))
+
+    answer = make_adapter("mistral").chat({"model": "ministral-8b-latest", "messages": []})
+
+    assert answer["choices"][0]["message"]["content"] == "The capital of France is "
+    assert_key_in_header_only(http_mock.calls[0])
+
+
+def test_stream_content_arrays_become_strings_without_thinking(http_mock):
+    # magistral sends delta.content as [{"type": "thinking", "thinking": [...]}] parts
+    register_stream(http_mock, f"{BASE}/chat/completions", sse("mistral/chat_stream.sse"))
+
+    chunks = list(make_adapter("mistral").chat_stream({"model": "magistral", "messages": []}))
+
+    deltas = [c["choices"][0]["delta"] for c in chunks if c.get("choices")]
+    assert all(isinstance(d.get("content", ""), str) for d in deltas)
+    text = "".join(d.get("content") or "" for d in deltas)
+    assert text.endswith("can ensure a safe crossing.")
+    assert "Okay, the user" not in text  # the thinking parts are dropped
+
+
+def test_non_stream_content_parts_are_normalized_too():
+    data = {
+        "choices": [
+            {
+                "message": {
+                    "content": [
+                        {"type": "thinking", "thinking": [{"type": "text", "text": "hmm"}]},
+                        {"type": "text", "text": "Paris"},
+                    ]
+                }
+            }
+        ]
+    }
+
+    assert (
+        make_adapter("mistral").from_provider(data)["choices"][0]["message"]["content"] == "Paris"
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [("plain", "plain"), (None, None), ([{"type": "text", "text": 5}, "junk"], "")],
+)
+def test_plain_content_tolerates_junk(content, expected):
+    assert plain_content(content) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "status", "kind"),
+    [
+        ("error_401.json", 401, "auth"),
+        ("error_429_rate_limited.json", 429, "rate_limited"),
+        ("error_429_legacy.json", 429, "rate_limited"),
+        ("error_capacity_exceeded.json", 503, "upstream"),
+    ],
+)
+def test_error_fixtures(http_mock, name, status, kind):
+    http_mock.post(f"{BASE}/chat/completions", status=status, json=fixture(f"mistral/{name}"))
+
+    with pytest.raises(ProviderError) as caught:
+        make_adapter("mistral").chat({"model": "m", "messages": []})
+
+    assert (caught.value.kind, caught.value.status) == (kind, status)
+    assert caught.value.retryable
+    assert CANARY not in str(caught.value)
