@@ -46,3 +46,23 @@ class RequestLog(models.Model):
 
     def __str__(self) -> str:
         return self.id
+
+
+class GeneratedImage(models.Model):
+    """A generated image kept for a while and served at /v1/files/images/<name> by its name.
+
+    The name is unguessable (like OpenAI's temporary URLs); the file and row go at expires_at.
+    """
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="generated_images"
+    )
+    name = models.CharField(max_length=64, unique=True)
+    path = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=32)
+    size = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return self.name

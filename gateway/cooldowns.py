@@ -1,0 +1,123 @@
+"""Route cooldowns, a circuit breaker and health stats, shared by every node through the cache.
+
+A route is one model through one credential. The keys are read by `catalog.health`:
+
+- `route-cooldown:{credential_id}:{upstream_id}`: unix time until which the route is skipped
+  (a 429 until its retry-after; an open breaker for GATEWAY_BREAKER_OPEN_SECONDS).
+- `route-health:{credential_id}:{upstream_id}`: {ok, fail, latency_ms (EWMA)}.
+
+Health updates are read-modify-write and may lose an update under a race; they only rank
+candidates, so that is accepted. The breaker counter uses cache.add + cache.incr (atomic).
+A cache outage never fails a request here: routing just runs without health data.
+"""
+
+import logging
+import math
+import time
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+
+from catalog.health import cooldown_key, health_key
+from providers.base import ProviderError
+
+logger = logging.getLogger(__name__)
+
+Route = tuple[int, str]  # (credential_id, upstream_id)
+HEALTH_TTL_SECONDS = 24 * 3600
+HEALTH_HALVE_AT = 100  # halve the counters past this many calls, so health stays recent
+LATENCY_WEIGHT = 0.3
+BREAKER_KINDS = frozenset({"upstream", "timeout", "connection", "invalid_response", "empty"})
+COOL_KINDS = frozenset({"auth", "unavailable", "not_found", "unreadable"})
+
+
+def cooldown_until_many(routes: list[Route]) -> dict[Route, float]:
+    """Routes cooling down now, with the unix time each cools down until."""
+    keys = {cooldown_key(*route): route for route in routes}
+    found = _safe(lambda: cache.get_many(list(keys)), {}) if keys else {}
+    now = time.time()
+    until: dict[Route, float] = {}
+    for key, value in found.items():
+        if isinstance(value, (int, float)) and value > now:
+            until[keys[key]] = float(value)
+    return until
+
+
+def health_many(routes: list[Route]) -> dict[Route, dict[str, Any]]:
+    keys = {health_key(*route): route for route in routes}
+    found = _safe(lambda: cache.get_many(list(keys)), {}) if keys else {}
+    return {keys[key]: value for key, value in found.items() if isinstance(value, dict)}
+
+
+def route_cool_down(route: Route, seconds: float) -> None:
+    """Skip this route for `seconds` (never shortens a longer cooldown already set)."""
+    seconds = max(float(seconds), 1.0)
+    key = cooldown_key(*route)
+    until = time.time() + seconds
+    current = _safe(lambda: cache.get(key), None)
+    if isinstance(current, (int, float)) and current >= until:
+        return
+    _safe(lambda: cache.set(key, until, math.ceil(seconds)), None)
+
+
+def route_record_success(route: Route, latency_ms: float) -> None:
+    _update_health(route, ok=1, latency_ms=latency_ms)
+    _safe(lambda: cache.delete(_breaker_key(route)), None)
+
+
+def route_record_failure(route: Route, error: ProviderError) -> None:
+    """Count the failure; cool the route down on 429 / auth, open the breaker on repeated 5xx."""
+    _update_health(route, fail=1)
+    if error.kind == "rate_limited":
+        route_cool_down(route, error.retry_after or settings.GATEWAY_COOLDOWN_SECONDS)
+    elif error.kind in COOL_KINDS:
+        route_cool_down(route, settings.GATEWAY_COOLDOWN_SECONDS)
+    elif error.kind in BREAKER_KINDS and _breaker_trips(route):
+        route_cool_down(route, settings.GATEWAY_BREAKER_OPEN_SECONDS)
+
+
+def _breaker_key(route: Route) -> str:
+    return f"route-breaker:{route[0]}:{route[1]}"
+
+
+def _breaker_trips(route: Route) -> bool:
+    """Count a failure in the breaker window; True once the threshold is reached."""
+    key = _breaker_key(route)
+
+    def count() -> int:
+        cache.add(key, 0, settings.GATEWAY_BREAKER_WINDOW_SECONDS)
+        return cache.incr(key)
+
+    failures = _safe(count, 0)
+    if failures >= settings.GATEWAY_BREAKER_THRESHOLD:
+        _safe(lambda: cache.delete(key), None)  # half-open after the cooldown: start over
+        return True
+    return False
+
+
+def _update_health(route: Route, *, ok: int = 0, fail: int = 0, latency_ms: float = 0) -> None:
+    key = health_key(*route)
+    current = _safe(lambda: cache.get(key), None)
+    stats = current if isinstance(current, dict) else {"ok": 0, "fail": 0, "latency_ms": 0.0}
+    stats = {
+        "ok": int(stats.get("ok") or 0) + ok,
+        "fail": int(stats.get("fail") or 0) + fail,
+        "latency_ms": float(stats.get("latency_ms") or 0.0),
+    }
+    if ok:
+        previous = stats["latency_ms"]
+        stats["latency_ms"] = (
+            latency_ms if not previous else previous + LATENCY_WEIGHT * (latency_ms - previous)
+        )
+    if stats["ok"] + stats["fail"] > HEALTH_HALVE_AT:
+        stats["ok"], stats["fail"] = stats["ok"] // 2, stats["fail"] // 2
+    _safe(lambda: cache.set(key, stats, HEALTH_TTL_SECONDS), None)
+
+
+def _safe(call: Any, default: Any) -> Any:
+    try:
+        return call()
+    except Exception:  # the cache being down must not fail the request
+        logger.warning("route state unavailable (cache error)")
+        return default

@@ -1,0 +1,126 @@
+"""The request log: one INSERT when a request starts, one UPDATE when it ends, whatever the path.
+
+Prompts and completions are never written here.
+"""
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connections
+from django.utils import timezone
+
+from accounts.models import ApiKey, Workspace
+
+from .models import RequestLog
+
+Status = RequestLog.Status
+
+
+@dataclass
+class LogOutcome:
+    """What the final UPDATE records."""
+
+    status: str
+    http_status: int
+    error_code: str = ""
+    served_model: str = ""
+    provider: str = ""
+    attempts: list[dict[str, Any]] = field(default_factory=list)
+    latency_ms: int | None = None
+    ttft_ms: int | None = None
+    usage: dict[str, Any] | None = None
+
+
+def request_log_start(
+    *,
+    request_id: str,
+    workspace: Workspace,
+    api_key: ApiKey | None,
+    endpoint: str,
+    requested_model: str,
+    streamed: bool,
+    source: str = "api",
+) -> RequestLog:
+    return RequestLog.objects.create(
+        id=request_id,
+        workspace=workspace,
+        api_key=api_key,
+        source=source,
+        endpoint=endpoint,
+        requested_model=requested_model[:300],
+        streamed=streamed,
+    )
+
+
+def request_log_finish(request_id: str, outcome: LogOutcome) -> None:
+    """Finalize the row (a short fresh connection if the stream released the old one)."""
+    usage = outcome.usage or {}
+    RequestLog.objects.filter(pk=request_id).update(
+        status=outcome.status,
+        http_status=outcome.http_status,
+        error_code=outcome.error_code[:64],
+        served_model=outcome.served_model[:300],
+        provider=outcome.provider[:64],
+        attempts=outcome.attempts,
+        latency_ms=outcome.latency_ms,
+        ttft_ms=outcome.ttft_ms,
+        prompt_tokens=_tokens(usage.get("prompt_tokens")),
+        completion_tokens=_tokens(usage.get("completion_tokens")),
+        total_tokens=_tokens(usage.get("total_tokens")),
+        finished_at=timezone.now(),
+    )
+
+
+def request_log_reap_stale() -> int:
+    """Mark rows left in_progress (a killed worker) as aborted; returns how many."""
+    cutoff = timezone.now() - timedelta(seconds=settings.GATEWAY_TOTAL_DEADLINE_SECONDS * 2)
+    return RequestLog.objects.filter(status=Status.IN_PROGRESS, created_at__lt=cutoff).update(
+        status=Status.ABORTED, finished_at=timezone.now()
+    )
+
+
+def request_log_get(*, workspace: Workspace, request_id: str) -> RequestLog | None:
+    return RequestLog.objects.filter(workspace=workspace, pk=request_id).first()
+
+
+def request_log_as_dict(log: RequestLog) -> dict[str, Any]:
+    """The /v1/generation view of a row."""
+    return {
+        "id": log.id,
+        "object": "generation",
+        "created": int(log.created_at.timestamp()),
+        "finished": int(log.finished_at.timestamp()) if log.finished_at else None,
+        "endpoint": log.endpoint,
+        "source": log.source,
+        "requested_model": log.requested_model,
+        "model": log.served_model or None,
+        "provider": log.provider or None,
+        "status": log.status,
+        "http_status": log.http_status,
+        "error_code": log.error_code or None,
+        "streamed": log.streamed,
+        "latency_ms": log.latency_ms,
+        "ttft_ms": log.ttft_ms,
+        "usage": {
+            "prompt_tokens": log.prompt_tokens,
+            "completion_tokens": log.completion_tokens,
+            "total_tokens": log.total_tokens,
+        },
+        "attempts": log.attempts,
+    }
+
+
+def release_db_connections() -> None:
+    """Close this thread's DB connections so a long upstream call or stream holds none.
+
+    Skipped inside an atomic block (tests, ATOMIC_REQUESTS), where closing would break it.
+    """
+    for connection in connections.all(initialized_only=True):
+        if not connection.in_atomic_block:
+            connection.close()
+
+
+def _tokens(value: Any) -> int | None:
+    return value if isinstance(value, int) and value >= 0 else None

@@ -1,0 +1,208 @@
+"""Candidate selection: the ordered routes a chat request may try.
+
+Exact ids (plus `models: [...]` fallbacks) must be active free models of the caller's workspace.
+`openprovider/auto-free` ranks the workspace's working free models that can serve the request:
+by recent health, then fit, then latency, then public id (deterministic).
+"""
+
+import math
+import time
+from typing import Any
+
+from django.conf import settings
+from django.db.models import QuerySet
+
+from accounts.models import Workspace
+from catalog.health import credential_usable
+from catalog.models import CatalogModel
+from catalog.selectors import AUTO_FREE_ID, active_models
+from providers.registry import PROVIDERS
+
+from .chat_request import ChatRequest, ProviderPrefs
+from .cooldowns import Route, cooldown_until_many, health_many
+from .errors import ApiError
+
+AUTO_IDS = frozenset({AUTO_FREE_ID, "auto"})
+CHAT_CATEGORIES = (CatalogModel.Category.TEXT, CatalogModel.Category.VISION)
+UNKNOWN_LATENCY_MS = 60_000.0
+
+
+def route_of(model: CatalogModel) -> Route:
+    return (model.credential_id, model.upstream_id)
+
+
+def chat_candidates(*, workspace: Workspace, request: ChatRequest) -> list[CatalogModel]:
+    """The routes to try, best first, at most GATEWAY_MAX_ATTEMPTS; raises ApiError otherwise."""
+    if request.model in AUTO_IDS:
+        candidates = _auto_candidates(workspace, request)
+    else:
+        candidates = _exact_candidates(workspace, request)
+    return _without_cooling(candidates)[: settings.GATEWAY_MAX_ATTEMPTS]
+
+
+def _workspace_models(workspace: Workspace) -> QuerySet[CatalogModel]:
+    """Only this workspace's models through this workspace's credentials (TEN-03)."""
+    return (
+        active_models(workspace_id=workspace.pk)
+        .filter(credential__workspace_id=workspace.pk, provider__in=list(PROVIDERS))
+        .select_related("credential")
+    )
+
+
+def _exact_candidates(workspace: Workspace, request: ChatRequest) -> list[CatalogModel]:
+    ids = [request.model, *request.fallback_models]
+    if any(public_id in AUTO_IDS for public_id in ids[1:]):
+        raise ApiError(
+            "Invalid 'models': list exact model ids; the auto route cannot be a fallback.",
+            param="models",
+        )
+    found = {m.public_id: m for m in _workspace_models(workspace).filter(public_id__in=ids)}
+    for position, public_id in enumerate(ids):
+        _check_model(found.get(public_id), public_id, "model" if position == 0 else "models")
+    candidates = _apply_provider_prefs([found[public_id] for public_id in ids], request.provider)
+    if not candidates:
+        raise _no_model("No requested model is served by the providers allowed in 'provider'.")
+    return candidates
+
+
+def _check_model(model: CatalogModel | None, public_id: str, param: str) -> None:
+    if model is None or not PROVIDERS[model.provider].enabled:
+        raise ApiError(
+            f"The model '{public_id}' is not in this workspace's free model registry. "
+            "List the available ids with GET /v1/models.",
+            status=404,
+            code="model_not_found",
+            param=param,
+        )
+    if model.category not in CHAT_CATEGORIES:
+        raise ApiError(
+            f"The model '{public_id}' is a {model.category} model; "
+            "/v1/chat/completions needs a text or vision model.",
+            status=400,
+            code="model_category_mismatch",
+            param=param,
+        )
+
+
+def _auto_candidates(workspace: Workspace, request: ChatRequest) -> list[CatalogModel]:
+    working = [
+        model
+        for model in _workspace_models(workspace).filter(category__in=CHAT_CATEGORIES)
+        if credential_usable(model.credential.state) and PROVIDERS[model.provider].enabled
+    ]
+    fitting = [m for m in working if _fits(m, request)]
+    candidates = _apply_provider_prefs(_ranked(fitting, request), request.provider)
+    if not candidates:
+        raise _no_model(_why_nothing_fits(working, request))
+    return candidates
+
+
+def _capabilities(model: CatalogModel) -> dict[str, Any]:
+    return model.capabilities if isinstance(model.capabilities, dict) else {}
+
+
+def _fits_features(model: CatalogModel, request: ChatRequest) -> bool:
+    capabilities = _capabilities(model)
+    if request.needs_vision and not (
+        model.category == CatalogModel.Category.VISION or capabilities.get("vision")
+    ):
+        return False
+    if request.needs_tools and not capabilities.get("tools"):
+        return False
+    if request.needs_structured_output and not capabilities.get("structured_output"):
+        return False
+    return not (request.stream and capabilities.get("streaming") is False)
+
+
+def _fits_context(model: CatalogModel, request: ChatRequest) -> bool:
+    if not model.context_length:
+        return True
+    needed = request.prompt_tokens_estimate() + request.max_output_tokens
+    return needed <= model.context_length
+
+
+def _fits(model: CatalogModel, request: ChatRequest) -> bool:
+    return _fits_features(model, request) and _fits_context(model, request)
+
+
+def _why_nothing_fits(models: list[CatalogModel], request: ChatRequest) -> str:
+    kind = "vision" if request.needs_vision else "text"
+    features = [
+        name
+        for name, needed in (
+            ("tools", request.needs_tools),
+            ("structured output", request.needs_structured_output),
+        )
+        if needed
+    ]
+    wanted = f"no free {kind} model" + (f" with {' and '.join(features)}" if features else "")
+    if any(_fits_features(m, request) for m in models):
+        needed = request.prompt_tokens_estimate() + request.max_output_tokens
+        wanted += f" with a context window of {needed} tokens"
+    if request.provider != ProviderPrefs():
+        wanted += " among the providers allowed in 'provider'"
+    return f"No available model: {wanted} is working in this workspace."
+
+
+def _ranked(models: list[CatalogModel], request: ChatRequest) -> list[CatalogModel]:
+    health = health_many([route_of(m) for m in models])
+    wanted = CatalogModel.Category.VISION if request.needs_vision else CatalogModel.Category.TEXT
+
+    def rank(model: CatalogModel) -> tuple[float, int, float, str]:
+        stats = health.get(route_of(model)) or {}
+        ok, fail = int(stats.get("ok") or 0), int(stats.get("fail") or 0)
+        score = round((ok + 1) / (ok + fail + 2), 1)  # coarse, so latency decides among peers
+        latency = float(stats.get("latency_ms") or UNKNOWN_LATENCY_MS)
+        return (-score, 0 if model.category == wanted else 1, latency, model.public_id)
+
+    return sorted(models, key=rank)
+
+
+def _named(model: CatalogModel, names: tuple[str, ...]) -> bool:
+    return model.credential.name in names or model.provider in names
+
+
+def _apply_provider_prefs(models: list[CatalogModel], prefs: ProviderPrefs) -> list[CatalogModel]:
+    if prefs.only:
+        models = [m for m in models if _named(m, prefs.only)]
+    models = [m for m in models if not _named(m, prefs.ignore)]
+    if prefs.order:
+        position = {name: i for i, name in reversed(list(enumerate(prefs.order)))}
+
+        def order(model: CatalogModel) -> int:
+            return min(
+                position.get(model.credential.name, len(prefs.order)),
+                position.get(model.provider, len(prefs.order)),
+            )
+
+        models = sorted(models, key=order)
+        if not prefs.allow_fallbacks:
+            models = [m for m in models if _named(m, prefs.order)]
+    elif not prefs.allow_fallbacks:
+        models = models[:1]
+    return models
+
+
+def _without_cooling(models: list[CatalogModel]) -> list[CatalogModel]:
+    cooling = cooldown_until_many([route_of(m) for m in models])
+    ready = [m for m in models if route_of(m) not in cooling]
+    if models and not ready:
+        wait = min(cooling.values()) - time.time()
+        raise rate_limited_upstream(
+            wait, "Every candidate model is cooling down after upstream limits."
+        )
+    return ready
+
+
+def rate_limited_upstream(wait_seconds: float, message: str) -> ApiError:
+    retry_after = str(min(max(math.ceil(wait_seconds), 1), 60))
+    return ApiError(
+        f"{message} Retry after {retry_after} s.",
+        status=429,
+        code="rate_limited_upstream",
+        headers={"Retry-After": retry_after},
+    )
+
+
+def _no_model(message: str) -> ApiError:
+    return ApiError(message, status=503, code="no_available_model", headers={"Retry-After": "30"})

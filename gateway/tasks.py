@@ -1,0 +1,16 @@
+from celery import shared_task
+
+from gateway.images import generated_images_delete_expired
+from gateway.requestlog import request_log_reap_stale
+
+
+@shared_task
+def request_log_reap_stale_task() -> int:
+    """Beat: mark request-log rows stuck in_progress (a killed worker) as aborted."""
+    return request_log_reap_stale()
+
+
+@shared_task
+def generated_images_cleanup_task() -> int:
+    """Beat: delete generated images (files and rows) past their expiry."""
+    return generated_images_delete_expired()

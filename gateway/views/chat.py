@@ -1,0 +1,72 @@
+"""POST /v1/chat/completions and GET /v1/generation: thin views over the gateway services."""
+
+from django.http import HttpResponseBase, StreamingHttpResponse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.parsers import JSONParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from gateway.chat import chat_complete, chat_stream
+from gateway.errors import ApiError
+from gateway.ratelimit import rate_limit_api_key
+from gateway.requestlog import request_log_as_dict, request_log_get
+
+
+class ChatCompletionsView(APIView):
+    """The OpenAI chat completions endpoint, streamed (SSE) or not.
+
+    The per-key limit is checked first; a refused request costs no DB write (no log row).
+    """
+
+    parser_classes = [JSONParser]
+
+    @extend_schema(request=dict, responses={200: dict})
+    def post(self, request: Request) -> HttpResponseBase:
+        limit = rate_limit_api_key(request.auth)
+        try:
+            response = self._respond(request)
+        except ApiError as error:
+            error.headers = {**limit.headers(), **error.headers}
+            raise
+        for name, value in limit.headers().items():
+            response[name] = value
+        return response
+
+    def _respond(self, request: Request) -> HttpResponseBase:
+        payload = request.data
+        call = {
+            "workspace": request.user.workspace,
+            "api_key": request.auth,
+            "request_id": request.request_id,
+            "payload": payload,
+        }
+        if isinstance(payload, dict) and payload.get("stream") is True:
+            stream = chat_stream(**call)
+            response: HttpResponseBase = StreamingHttpResponse(stream)
+            served = stream.headers
+        else:
+            result = chat_complete(**call)
+            response, served = Response(result.body), result.headers
+        for name, value in served.items():
+            response[name] = value
+        return response
+
+
+class GenerationView(APIView):
+    """One request-log row of the caller's workspace, by its gen-… id."""
+
+    @extend_schema(parameters=[OpenApiParameter("id", str, required=True)], responses={200: dict})
+    def get(self, request: Request) -> Response:
+        request_id = request.query_params.get("id", "")
+        if not request_id:
+            raise ApiError("Invalid 'id': a generation id is required.", param="id")
+        log = request_log_get(workspace=request.user.workspace, request_id=request_id)
+        if log is None:
+            raise ApiError(
+                f"No generation '{request_id}' in this workspace.",
+                status=404,
+                code="generation_not_found",
+                param="id",
+            )
+        return Response({"data": request_log_as_dict(log)})

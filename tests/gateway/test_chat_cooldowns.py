@@ -1,0 +1,90 @@
+"""Route cooldowns, breaker and health in the cache keys the catalog reads; the log reaper."""
+
+import time
+from datetime import timedelta
+
+import pytest
+from django.core.cache import cache
+from django.test import override_settings
+from django.utils import timezone
+
+from catalog.health import route_cooling_down, route_health
+from gateway.cooldowns import route_record_failure, route_record_success
+from gateway.models import RequestLog
+from gateway.tasks import request_log_reap_stale_task
+from providers.base import ProviderError
+
+ROUTE = (7, "llama-3.3-70b-versatile")
+
+
+def test_a_429_cools_the_route_down_until_its_retry_after():
+    route_record_failure(ROUTE, ProviderError("slow down", kind="rate_limited", retry_after=12))
+
+    until = cache.get("route-cooldown:7:llama-3.3-70b-versatile")
+    assert time.time() + 10 < until <= time.time() + 12
+    assert route_cooling_down(*ROUTE)
+
+
+@override_settings(GATEWAY_COOLDOWN_SECONDS=45)
+def test_a_429_without_retry_after_uses_the_default_cooldown():
+    route_record_failure(ROUTE, ProviderError("slow down", kind="rate_limited"))
+
+    assert cache.get("route-cooldown:7:llama-3.3-70b-versatile") > time.time() + 40
+
+
+@override_settings(GATEWAY_BREAKER_THRESHOLD=3, GATEWAY_BREAKER_OPEN_SECONDS=30)
+def test_the_breaker_opens_on_the_third_5xx_or_timeout_in_a_window():
+    route_record_failure(ROUTE, ProviderError("boom", kind="upstream", status=500))
+    route_record_failure(ROUTE, ProviderError("slow", kind="timeout"))
+    assert not route_cooling_down(*ROUTE)
+
+    route_record_failure(ROUTE, ProviderError("boom", kind="upstream", status=503))
+
+    assert route_cooling_down(*ROUTE)
+    assert cache.get("route-cooldown:7:llama-3.3-70b-versatile") > time.time() + 25
+
+
+def test_a_success_resets_the_breaker_count():
+    route_record_failure(ROUTE, ProviderError("boom", kind="upstream"))
+    route_record_failure(ROUTE, ProviderError("boom", kind="upstream"))
+    route_record_success(ROUTE, 120.0)
+    route_record_failure(ROUTE, ProviderError("boom", kind="upstream"))
+
+    assert not route_cooling_down(*ROUTE)
+
+
+def test_health_counts_and_averages_latency():
+    route_record_success(ROUTE, 100.0)
+    route_record_success(ROUTE, 200.0)
+    route_record_failure(ROUTE, ProviderError("boom", kind="upstream"))
+
+    health = route_health(*ROUTE)
+    assert (health["ok"], health["fail"]) == (2, 1)
+    assert 100.0 < health["latency_ms"] < 200.0
+
+
+def test_a_bad_request_does_not_cool_the_route():
+    route_record_failure(ROUTE, ProviderError("bad", kind="bad_request", status=400))
+
+    assert not route_cooling_down(*ROUTE)
+
+
+@pytest.mark.django_db
+@override_settings(GATEWAY_TOTAL_DEADLINE_SECONDS=60)
+def test_the_reaper_aborts_rows_stuck_in_progress(workspace):
+    stale = RequestLog.objects.create(id="gen-stale", workspace=workspace, endpoint="chat")
+    fresh = RequestLog.objects.create(id="gen-fresh", workspace=workspace, endpoint="chat")
+    RequestLog.objects.filter(pk=stale.pk).update(created_at=timezone.now() - timedelta(minutes=3))
+
+    reaped = request_log_reap_stale_task()
+
+    assert reaped == 1
+    assert RequestLog.objects.get(pk=stale.pk).status == "aborted"
+    assert RequestLog.objects.get(pk=fresh.pk).status == "in_progress"
+
+
+def test_the_reaper_runs_on_beat():
+    from django.conf import settings
+
+    entry = settings.CELERY_BEAT_SCHEDULE["request-log-reaper"]
+    assert entry["task"] == "gateway.tasks.request_log_reap_stale_task"
