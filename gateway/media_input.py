@@ -1,0 +1,123 @@
+"""The media request bodies, validated with a 400 that names the param.
+
+A null value is the same as an absent one. Unknown fields are ignored, never forwarded.
+"""
+
+import math
+import re
+from typing import Any
+
+from django.conf import settings
+from rest_framework import serializers
+
+from catalog.selectors import AUTO_FREE_ID
+
+from .audio import FORMAT_TYPES
+from .errors import ApiError
+
+SIZE = re.compile(r"(\d{2,5})x(\d{2,5})")
+VOICE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+MIN_SIDE, MAX_SIDE = 64, 4096
+ANALYZE_PROMPT_MAX_CHARS = 32_000
+SPEECH_INSTRUCTIONS_MAX_CHARS = 4096
+MAX_IMAGES = 4
+
+
+def _at_most(value: str, limit: int) -> str:
+    if len(value) > limit:
+        raise serializers.ValidationError(f"must be at most {limit} characters long.")
+    return value
+
+
+class ImageGenerationInput(serializers.Serializer):
+    prompt = serializers.CharField()
+    model = serializers.CharField(required=False, allow_null=True, max_length=300)
+    n = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=MAX_IMAGES)
+    size = serializers.CharField(required=False, allow_null=True, max_length=16)
+    response_format = serializers.ChoiceField(["url", "b64_json"], required=False, allow_null=True)
+    quality = serializers.CharField(required=False, allow_null=True, max_length=16)
+    style = serializers.CharField(required=False, allow_null=True, max_length=16)
+    stream = serializers.BooleanField(required=False, allow_null=True)
+
+    def validate_prompt(self, value: str) -> str:
+        return _at_most(value, settings.IMAGE_PROMPT_MAX_CHARS)
+
+    def validate_stream(self, value: bool | None) -> bool | None:
+        if value:
+            raise serializers.ValidationError("streamed image generation is not supported.")
+        return value
+
+    def validate_size(self, value: str | None) -> str | None:
+        if value is None or value == "auto":
+            return None
+        match = SIZE.fullmatch(value)
+        if not match or not all(MIN_SIDE <= int(side) <= MAX_SIDE for side in match.groups()):
+            raise serializers.ValidationError(
+                f"must be WIDTHxHEIGHT with sides from {MIN_SIDE} to {MAX_SIDE}, e.g. 1024x1024."
+            )
+        return value
+
+
+class ImageAnalysisInput(serializers.Serializer):
+    prompt = serializers.CharField()
+    model = serializers.CharField(required=False, allow_null=True, max_length=300)
+    image_url = serializers.JSONField(required=False, allow_null=True)
+    file = serializers.FileField(required=False, allow_null=True)
+    max_tokens = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+
+    def validate_prompt(self, value: str) -> str:
+        return _at_most(value, ANALYZE_PROMPT_MAX_CHARS)
+
+    def validate_image_url(self, value: Any) -> str | None:
+        """A string, or OpenAI's content-part object {"url": "..."}."""
+        if isinstance(value, dict):
+            value = value.get("url")
+        if value is not None and not isinstance(value, str):
+            raise serializers.ValidationError("must be an https:// or data: URL string.")
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        given = [name for name in ("image_url", "file") if attrs.get(name)]
+        if len(given) != 1:
+            raise serializers.ValidationError(
+                {"image_url": "send exactly one image: image_url, or a multipart 'file'."}
+            )
+        return attrs
+
+
+class SpeechInput(serializers.Serializer):
+    model = serializers.CharField(max_length=300)
+    input = serializers.CharField()
+    voice = serializers.CharField(required=False, allow_null=True, max_length=64)
+    response_format = serializers.ChoiceField(list(FORMAT_TYPES), required=False, allow_null=True)
+    speed = serializers.FloatField(required=False, allow_null=True, min_value=0.25, max_value=4)
+    instructions = serializers.CharField(
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        max_length=SPEECH_INSTRUCTIONS_MAX_CHARS,
+    )
+
+    def validate_input(self, value: str) -> str:
+        return _at_most(value, settings.SPEECH_MAX_INPUT_CHARS)
+
+    def validate_voice(self, value: str | None) -> str | None:
+        if value is not None and not VOICE.fullmatch(value):
+            raise serializers.ValidationError("is not a voice name.")
+        return value
+
+    def validate_speed(self, value: float | None) -> float | None:
+        if value is not None and not math.isfinite(value):
+            raise serializers.ValidationError("must be a finite number.")
+        return value
+
+
+def parse_input(serializer: type[serializers.Serializer], payload: Any) -> dict[str, Any]:
+    """Validated fields without nulls; the model defaults to the auto route."""
+    if not isinstance(payload, dict):
+        raise ApiError("The request body must be a JSON object.", code="invalid_request")
+    data = serializer(data=payload)
+    data.is_valid(raise_exception=True)
+    values = {name: value for name, value in data.validated_data.items() if value is not None}
+    values.setdefault("model", AUTO_FREE_ID)
+    return values
