@@ -1,0 +1,1 @@
+"""The server-rendered web app: thin views over gateway, catalog and providers services."""

@@ -1,0 +1,33 @@
+"""Model output is untrusted: Markdown is rendered server-side, then sanitized with nh3."""
+
+import markdown as markdown_lib
+import nh3
+from django.utils.safestring import SafeString, mark_safe
+
+EXTENSIONS = ["fenced_code", "tables", "sane_lists"]
+# nh3's defaults minus images: a model's answer must not make the browser fetch arbitrary URLs.
+ALLOWED_TAGS = (nh3.ALLOWED_TAGS - {"img"}) | {"pre", "code"}
+URL_SCHEMES = {"http", "https", "mailto"}
+
+
+def sanitize_html(html: str) -> str:
+    return nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        url_schemes=URL_SCHEMES,
+        link_rel="noopener noreferrer nofollow",
+    )
+
+
+def _converter() -> markdown_lib.Markdown:
+    """Markdown that shows raw HTML in the text as text instead of passing it through."""
+    converter = markdown_lib.Markdown(extensions=EXTENSIONS, output_format="html")
+    converter.preprocessors.deregister("html_block")
+    converter.inlinePatterns.deregister("html")
+    return converter
+
+
+def markdown_html(text: str) -> SafeString:
+    """Markdown to HTML that is safe to insert into a page."""
+    rendered = _converter().convert(text)
+    return mark_safe(sanitize_html(rendered))  # noqa: S308 — nh3 output, sanitized just above

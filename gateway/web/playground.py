@@ -1,0 +1,135 @@
+"""The playground: image generation, image analysis and speech through gateway.media.
+
+The endpoints are session-authenticated and CSRF-protected; they answer JSON (or audio) for
+static/js/playground.js, with the /v1 error envelope when a request fails.
+"""
+
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_POST
+
+from accounts.models import Workspace
+from catalog.models import CatalogModel
+from catalog.selectors import AUTO_FREE_ID, active_models
+from gateway.errors import ApiError, error_response
+from gateway.images import CappedUploadHandler
+from gateway.media import Caller, MediaResult, image_analyze, images_generate
+from gateway.speech import speech_create
+
+from .common import page, workspace_of
+from .markdown import markdown_html
+
+IMAGE_SIZES = ["1024x1024", "512x512", "768x1024", "1024x768"]
+Category = CatalogModel.Category
+
+
+def _is_vision(model: CatalogModel) -> bool:
+    capabilities = model.capabilities if isinstance(model.capabilities, dict) else {}
+    return model.category == Category.VISION or bool(capabilities.get("vision"))
+
+
+def playground_models(workspace: Workspace) -> dict[str, list[CatalogModel]]:
+    """The workspace's models per playground workflow."""
+    models = list(active_models(workspace_id=workspace.pk))
+    return {
+        "image": [m for m in models if m.category == Category.IMAGE],
+        "vision": [m for m in models if _is_vision(m)],
+        "speech": [m for m in models if m.category == Category.SPEECH],
+    }
+
+
+@never_cache
+@login_required
+def playground_page(request: HttpRequest) -> HttpResponse:
+    models = playground_models(workspace_of(request))
+    context = {
+        "models": models,
+        "voices": {m.public_id: m.voices for m in models["speech"]},
+        "auto_free_id": AUTO_FREE_ID,
+        "image_sizes": IMAGE_SIZES,
+    }
+    return page(request, "playground.html", "playground", context)
+
+
+def _caller(request: HttpRequest) -> Caller:
+    return Caller(
+        workspace=workspace_of(request),
+        api_key=None,
+        request_id=request.request_id,  # type: ignore[attr-defined]
+        source="web",
+    )
+
+
+def _fields(request: HttpRequest, *names: str) -> dict[str, Any]:
+    """The posted fields; an empty one is absent (the services treat None as absent)."""
+    return {name: request.POST.get(name, "").strip() or None for name in names}
+
+
+def _served(result: MediaResult, request: HttpRequest, **body: Any) -> JsonResponse:
+    data = {
+        "model": result.headers.get("x-openprovider-model"),
+        "provider": result.headers.get("x-openprovider-provider"),
+        "request_id": request.request_id,  # type: ignore[attr-defined]
+        **body,
+    }
+    return JsonResponse(data)
+
+
+@login_required
+@require_POST
+def image_generate_endpoint(request: HttpRequest) -> HttpResponse:
+    payload = {**_fields(request, "prompt", "model", "size", "n"), "response_format": "url"}
+    try:
+        result = images_generate(
+            caller=_caller(request),
+            payload=payload,
+            file_url=lambda name: reverse("v1-image-file", args=[name]),
+        )
+    except ApiError as error:
+        return error_response(error)
+    return _served(result, request, images=result.body.get("data", []))
+
+
+@csrf_exempt  # checked by csrf_protect below, once the capped upload handler is in place
+@login_required
+@require_POST
+def image_analyze_endpoint(request: HttpRequest) -> HttpResponse:
+    request.upload_handlers = [CappedUploadHandler(request)]
+    try:
+        return _image_analyze(request)
+    except ApiError as error:  # an upload over the cap, raised while the body is parsed
+        return error_response(error)
+
+
+@csrf_protect
+def _image_analyze(request: HttpRequest) -> HttpResponse:
+    payload = {
+        **_fields(request, "prompt", "model", "image_url"),
+        "file": request.FILES.get("file"),
+    }
+    try:
+        result = image_analyze(caller=_caller(request), payload=payload)
+    except ApiError as error:
+        return error_response(error)
+    text = result.body.get("output_text", "")
+    return _served(result, request, text=text, html=str(markdown_html(text)))
+
+
+@login_required
+@require_POST
+def speech_endpoint(request: HttpRequest) -> HttpResponse:
+    payload = {**_fields(request, "model", "input", "voice"), "response_format": "mp3"}
+    payload["model"] = payload["model"] or AUTO_FREE_ID
+    try:
+        result = speech_create(caller=_caller(request), payload=payload)
+    except ApiError as error:
+        return error_response(error)
+    response = HttpResponse(result.audio, content_type=result.content_type)
+    for name, value in result.headers.items():
+        response[name] = value
+    return response

@@ -1,0 +1,169 @@
+"""Provider setup: every supported provider, the workspace's keys (write-only) and their syncs."""
+
+import logging
+import re
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_POST
+
+from accounts.models import Workspace
+from catalog.models import CatalogModel
+from catalog.services import catalog_invalidate
+from catalog.tasks import catalog_sync_credential_task
+from providers.models import ProviderCredential
+from providers.registry import PROVIDERS, ProviderSpec
+from providers.services import credential_delete, credential_save
+
+from .common import page, workspace_of
+from .forms import CredentialForm
+
+logger = logging.getLogger(__name__)
+FORM_KEY = re.compile(r"cred\d{1,12}|[a-z0-9_-]{1,32}")  # which form on the page was posted
+
+
+def sync_on_commit(credential: ProviderCredential) -> None:
+    """Queue a catalog sync once the credential is committed; a broker outage is only logged."""
+    pk = credential.pk
+    transaction.on_commit(lambda: catalog_sync_credential_task.delay(pk), robust=True)
+
+
+def shows_base_url(spec: ProviderSpec) -> bool:
+    return spec.needs_base_url or spec.auth == "none"
+
+
+def _form(key: str, data: Any = None, initial: dict[str, str] | None = None) -> CredentialForm:
+    initial = {**(initial or {}), "form_key": key}
+    return CredentialForm(data, initial=initial, auto_id=f"{key}-%s", label_suffix="")
+
+
+def _credential_row(credential: ProviderCredential, counts: dict[int, int]) -> dict[str, Any]:
+    initial = {
+        "name": credential.name,
+        "base_url": credential.base_url,
+        "account_id": credential.account_id,
+    }
+    return {
+        "credential": credential,
+        "models": counts.get(credential.pk, 0),
+        "form": _form(f"cred{credential.pk}", initial=initial),
+    }
+
+
+def provider_rows(workspace: Workspace, bound: CredentialForm | None = None) -> list[dict]:
+    """One row per registry entry with the workspace's credentials and their forms."""
+    credentials = list(ProviderCredential.objects.filter(workspace=workspace))
+    counts = dict(
+        CatalogModel.objects.filter(workspace=workspace, is_active=True)
+        .values_list("credential")
+        .annotate(n=Count("id"))
+    )
+    rows = []
+    for spec in PROVIDERS.values():
+        mine = [_credential_row(c, counts) for c in credentials if c.provider == spec.slug]
+        needs_new = spec.enabled and (spec.slug == "custom" or not mine)
+        rows.append(
+            {
+                "spec": spec,
+                "credentials": mine,
+                "new_form": _form(spec.slug) if needs_new else None,
+                "shows_base_url": shows_base_url(spec),
+                "limits": sorted(spec.limits.items()),
+            }
+        )
+    if bound is not None:
+        _attach(rows, bound)
+    return rows
+
+
+def _attach(rows: list[dict], bound: CredentialForm) -> None:
+    """Show a form that failed validation in its place, with its errors."""
+    key = bound.initial.get("form_key", "")
+    for row in rows:
+        if row["spec"].slug == key and row["new_form"] is not None:
+            row["new_form"] = bound
+        for item in row["credentials"]:
+            if f"cred{item['credential'].pk}" == key:
+                item["form"] = bound
+
+
+@never_cache
+@login_required
+def providers_page(request: HttpRequest) -> HttpResponse:
+    rows = provider_rows(workspace_of(request))
+    return page(request, "account/providers.html", "account", {"rows": rows})
+
+
+@sensitive_post_parameters("api_key")
+@login_required
+@require_POST
+def provider_save(request: HttpRequest, slug: str) -> HttpResponse:
+    """Save or replace the workspace's key for a provider, then queue a sync."""
+    if slug not in PROVIDERS:
+        raise Http404("Unknown provider.")
+    workspace = workspace_of(request)
+    key = request.POST.get("form_key", "")
+    key = key if FORM_KEY.fullmatch(key) else slug
+    form = _form(key, request.POST)
+    if form.is_valid():
+        try:
+            credential = credential_save(workspace=workspace, provider=slug, **_fields(form))
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            catalog_invalidate(workspace.pk)
+            sync_on_commit(credential)
+            messages.success(request, f"Saved {credential.name}. Its models are being synced.")
+            return redirect(reverse("account-providers") + f"#provider-{slug}")
+    context = {"rows": provider_rows(workspace, bound=form)}
+    return page(request, "account/providers.html", "account", context, status=400)
+
+
+def _fields(form: CredentialForm) -> dict[str, str]:
+    data = form.cleaned_data
+    return {key: data[key] for key in ("name", "api_key", "base_url", "account_id")}
+
+
+def _add_errors(form: CredentialForm, error: ValidationError) -> None:
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for field, errors in error.message_dict.items():
+        form.add_error(field if field in form.fields else None, errors)
+
+
+def credential_of(request: HttpRequest, pk: int) -> ProviderCredential:
+    workspace = workspace_of(request)
+    return get_object_or_404(ProviderCredential.objects.filter(workspace=workspace), pk=pk)
+
+
+@login_required
+@require_POST
+def credential_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
+    credential = credential_of(request, pk)
+    name, workspace_id = credential.name, credential.workspace_id
+    credential_delete(credential=credential)
+    catalog_invalidate(workspace_id)
+    messages.success(request, f"Deleted {name} and the models found through it.")
+    return redirect("account-providers")
+
+
+@login_required
+@require_POST
+def credential_sync_view(request: HttpRequest, pk: int) -> HttpResponse:
+    credential = credential_of(request, pk)
+    if not credential.enabled:
+        messages.error(request, f"{credential.name} is disabled; enable it before syncing.")
+    else:
+        sync_on_commit(credential)
+        messages.success(request, f"Sync of {credential.name} queued. Reload in a minute.")
+    return redirect(reverse("account-providers") + f"#provider-{credential.provider}")
