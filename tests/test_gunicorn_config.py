@@ -1,0 +1,77 @@
+"""config/gunicorn.py: the open-files limit, the SQLite anchor and the gevent patch check."""
+
+import importlib.util
+import resource
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+CONFIG = Path(__file__).resolve().parent.parent / "config" / "gunicorn.py"
+
+
+@pytest.fixture
+def gunicorn_conf(monkeypatch):
+    monkeypatch.setenv("GUNICORN_WORKER_CONNECTIONS", "100")
+    spec = importlib.util.spec_from_file_location("gunicorn_conf_under_test", CONFIG)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class FakeLog:
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+        self.warnings: list[str] = []
+
+    def error(self, message: str, *args: object) -> None:
+        self.errors.append(message % args)
+
+    def warning(self, message: str, *args: object) -> None:
+        self.warnings.append(message % args)
+
+
+class FakeWorker:
+    def __init__(self) -> None:
+        self.log = FakeLog()
+
+
+def test_the_open_files_limit_covers_two_sockets_per_connection(gunicorn_conf):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+
+    wanted = 100 * 2 + 256
+    assert soft == resource.RLIM_INFINITY or soft >= min(wanted, hard)
+
+
+def test_an_unpatched_gevent_worker_is_reported(gunicorn_conf):
+    # given this test process, which gevent never monkey-patched
+    worker = FakeWorker()
+
+    # when the hook runs as it would in a worker
+    gunicorn_conf.post_worker_init(worker)
+
+    # then the log names what is missing
+    assert len(worker.log.errors) == 1
+    assert "socket" in worker.log.errors[0]
+    assert "threading" in worker.log.errors[0]
+
+
+def test_the_sqlite_anchor_keeps_the_wal_when_other_connections_close(gunicorn_conf, tmp_path):
+    # given a WAL database and the worker's anchor connection
+    path = tmp_path / "db.sqlite3"
+    setup = sqlite3.connect(path)
+    setup.execute("PRAGMA journal_mode=WAL")
+    setup.execute("CREATE TABLE t (x)")
+    setup.close()
+    gunicorn_conf._hold_sqlite_open({"ENGINE": "django.db.backends.sqlite3", "NAME": path})
+
+    # when a request's connection writes and closes
+    request = sqlite3.connect(path)
+    request.execute("INSERT INTO t VALUES (1)")
+    request.commit()
+    request.close()
+
+    # then the WAL was not checkpointed away and deleted (no fsync-heavy close)
+    assert Path(f"{path}-wal").exists()
+    assert gunicorn_conf._sqlite_anchor is not None
+    gunicorn_conf._sqlite_anchor.close()
