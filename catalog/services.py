@@ -30,6 +30,7 @@ from catalog.locks import held_lock
 from catalog.models import CatalogModel, SyncRun
 from catalog.selectors import check_candidates, sync_candidates
 from catalog.validation import clean_model_rows
+from gateway import metrics
 from providers.base import ModelInfo, ProviderError, sanitize
 from providers.encryption import SecretUnreadable
 from providers.models import ProviderCredential
@@ -189,6 +190,7 @@ def _record_failure(credential: ProviderCredential, error: ProviderError, messag
 def catalog_sync(*, credential: ProviderCredential) -> CredentialSyncResult:
     """List one credential's models and upsert its free ones; a failure keeps the catalog."""
     result = CredentialSyncResult(provider=credential.provider)
+    error_kind = ""
     try:
         listed = _list_models(credential)
         has_active = CatalogModel.objects.filter(credential=credential, is_active=True).exists()
@@ -202,12 +204,20 @@ def catalog_sync(*, credential: ProviderCredential) -> CredentialSyncResult:
             result.added, result.removed, result.changed = _upsert(credential, rows, now)
             _record_success(credential, now)
     except ProviderError as exc:
+        error_kind = exc.kind
         result.error = sanitize(exc.message, _readable_key(credential)) or "model listing failed"
         logger.info("catalog sync of credential %s failed (%s)", credential.pk, exc.kind)
         if _record_failure(credential, exc, result.error):
             catalog_invalidate(credential.workspace_id)
     if result.added or result.removed or result.changed:
         catalog_invalidate(credential.workspace_id)
+    metrics.record_sync(
+        credential.provider,
+        error_kind=error_kind,
+        added=result.added,
+        removed=result.removed,
+        changed=result.changed,
+    )
     return result
 
 
@@ -301,6 +311,7 @@ def provider_check(*, credential: ProviderCredential) -> ProviderCredential:
     """Probe the credential cheaply (providers.services.credential_check stores the state)."""
     state_before = credential.state
     credential_check(credential=credential)
+    metrics.record_check(credential.provider, credential.state)
     if credential.state != state_before:
         catalog_invalidate(credential.workspace_id)
     return credential

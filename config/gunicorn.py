@@ -107,3 +107,11 @@ def post_worker_init(worker: object) -> None:
             FILES_PER_CONNECTION,
             worker_connections,
         )
+
+
+def child_exit(server: object, worker: object) -> None:
+    """With PROMETHEUS_MULTIPROC_DIR set, drop a dead worker's files (see gateway.metrics)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined]

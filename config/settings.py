@@ -315,6 +315,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {
         "redact": {"()": "gateway.logging.RedactSecretsFilter"},
+# Prometheus /metrics: the bearer token a scraper sends; empty = only staff sessions (404 else).
+OPENPROVIDER_METRICS_TOKEN = env("OPENPROVIDER_METRICS_TOKEN", default="")
+
         "request_id": {"()": "gateway.logging.RequestIdFilter"},
     },
     "formatters": {

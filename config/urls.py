@@ -3,12 +3,14 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
 from gateway.views import health
+from gateway.views.metrics import metrics_view
 
 urlpatterns = [
     path("", include("gateway.web_urls")),
     path("accounts/", include("accounts.urls")),
     path("admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),
+    path("metrics", metrics_view, name="metrics"),
     path("api/schema", SpectacularAPIView.as_view(), name="schema"),
     path("v1/", include("gateway.urls")),
 ]

@@ -72,6 +72,7 @@ class ChatContext:
             error_code=error_code,
             served_model=model.public_id if model else "",
             provider=model.credential.name if model else "",
+            provider_slug=model.provider if model else "",
             attempts=self.attempts,
             latency_ms=self.elapsed_ms(),
             ttft_ms=self.ttft_ms,

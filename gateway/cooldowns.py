@@ -22,6 +22,8 @@ from django.core.cache import cache
 from catalog.health import cooldown_key, health_key
 from providers.base import ProviderError
 
+from . import metrics
+
 logger = logging.getLogger(__name__)
 
 Route = tuple[int, str]  # (credential_id, upstream_id)
@@ -50,7 +52,7 @@ def health_many(routes: list[Route]) -> dict[Route, dict[str, Any]]:
     return {keys[key]: value for key, value in found.items() if isinstance(value, dict)}
 
 
-def route_cool_down(route: Route, seconds: float) -> None:
+def route_cool_down(route: Route, seconds: float, reason: str = "") -> None:
     """Skip this route for `seconds` (never shortens a longer cooldown already set)."""
     seconds = max(float(seconds), 1.0)
     key = cooldown_key(*route)
@@ -59,6 +61,7 @@ def route_cool_down(route: Route, seconds: float) -> None:
     if isinstance(current, (int, float)) and current >= until:
         return
     _safe(lambda: cache.set(key, until, math.ceil(seconds)), None)
+    metrics.record_cooldown(reason)
 
 
 def route_record_success(route: Route, latency_ms: float) -> None:
@@ -70,11 +73,13 @@ def route_record_failure(route: Route, error: ProviderError) -> None:
     """Count the failure; cool the route down on 429 / auth, open the breaker on repeated 5xx."""
     _update_health(route, fail=1)
     if error.kind == "rate_limited":
-        route_cool_down(route, error.retry_after or settings.GATEWAY_COOLDOWN_SECONDS)
+        route_cool_down(
+            route, error.retry_after or settings.GATEWAY_COOLDOWN_SECONDS, reason=error.kind
+        )
     elif error.kind in COOL_KINDS:
-        route_cool_down(route, settings.GATEWAY_COOLDOWN_SECONDS)
+        route_cool_down(route, settings.GATEWAY_COOLDOWN_SECONDS, reason=error.kind)
     elif error.kind in BREAKER_KINDS and _breaker_trips(route):
-        route_cool_down(route, settings.GATEWAY_BREAKER_OPEN_SECONDS)
+        route_cool_down(route, settings.GATEWAY_BREAKER_OPEN_SECONDS, reason="breaker_open")
 
 
 def _breaker_key(route: Route) -> str:

@@ -12,6 +12,7 @@ from .errors import (
 )
 from .logging import current_request_id
 
+from .metrics import current_route, route_kind
 
 def new_request_id() -> str:
     return "gen-" + secrets.token_urlsafe(18)
@@ -28,6 +29,7 @@ class RequestIdMiddleware:
         # Left set after the response, so Django's own request log lines carry the id too.
         current_request_id.set(request.request_id)
         response = self.get_response(request)
+        current_route.set(route_kind(request.path))
         response.setdefault("x-request-id", request.request_id)
         return response
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from accounts.models import ApiKey, Workspace
 
+from . import metrics
 from .models import RequestLog
 
 Status = RequestLog.Status
@@ -27,6 +28,7 @@ class LogOutcome:
     error_code: str = ""
     served_model: str = ""
     provider: str = ""
+    provider_slug: str = ""  # registry slug, a bounded metrics label
     attempts: list[dict[str, Any]] = field(default_factory=list)
     latency_ms: int | None = None
     ttft_ms: int | None = None
@@ -71,6 +73,7 @@ def request_log_finish(request_id: str, outcome: LogOutcome) -> None:
         total_tokens=_tokens(usage.get("total_tokens")),
         finished_at=timezone.now(),
     )
+    metrics.record_request(outcome)
 
 
 def request_log_reap_stale() -> int:
