@@ -71,12 +71,14 @@ def api_client(created_key) -> APIClient:
 
 @pytest.fixture(autouse=True, scope="session")
 def _plain_static_storage():
-    """Tests run without collectstatic, so the manifest storage is swapped for the plain one."""
+    """Tests run without collectstatic (plain static storage) and with a fast password hasher."""
     from django.test.utils import override_settings
 
     storages = {
         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
-    with override_settings(STORAGES=storages):
+    # PBKDF2 at production strength costs ~0.3 s per sign-in; tests only need a working hasher.
+    hashers = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    with override_settings(STORAGES=storages, PASSWORD_HASHERS=hashers):
         yield

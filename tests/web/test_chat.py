@@ -2,9 +2,11 @@
 
 import json
 from typing import Any
+from unittest import mock
 
 import pytest
 import responses
+from django.db import connection
 
 from accounts.models import Conversation, Message
 from gateway.models import RequestLog
@@ -179,7 +181,10 @@ def test_a_stopped_stream_saves_what_arrived_as_incomplete(client_in, relay_mode
     for raw in stream:
         if b'"delta"' in raw:
             break
-    response.close()  # what the server does when the browser aborts the fetch
+    # What the server does when the browser aborts the fetch. Closing fires request_finished,
+    # which would drop the test transaction's connection on PostgreSQL; keep it open.
+    with mock.patch.object(connection, "close_if_unusable_or_obsolete"):
+        response.close()
 
     message = Message.objects.get(role="assistant")
     assert (message.content, message.status) == ("one", Message.Status.INCOMPLETE)
