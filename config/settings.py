@@ -310,14 +310,14 @@ GATEWAY_BREAKER_WINDOW_SECONDS = env.int("GATEWAY_BREAKER_WINDOW_SECONDS", defau
 GATEWAY_BREAKER_OPEN_SECONDS = env.int("GATEWAY_BREAKER_OPEN_SECONDS", default=120)
 GATEWAY_KEEPALIVE_SECONDS = env.float("GATEWAY_KEEPALIVE_SECONDS", default=15.0)
 
+# Prometheus /metrics: the bearer token a scraper sends; empty = only staff sessions (404 else).
+OPENPROVIDER_METRICS_TOKEN = env("OPENPROVIDER_METRICS_TOKEN", default="")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
         "redact": {"()": "gateway.logging.RedactSecretsFilter"},
-# Prometheus /metrics: the bearer token a scraper sends; empty = only staff sessions (404 else).
-OPENPROVIDER_METRICS_TOKEN = env("OPENPROVIDER_METRICS_TOKEN", default="")
-
         "request_id": {"()": "gateway.logging.RequestIdFilter"},
     },
     "formatters": {
