@@ -1,0 +1,179 @@
+"""Keyboard use, a narrow screen, hostile provider text, and every page free of browser errors."""
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from accounts.models import User
+from catalog.services import catalog_invalidate
+from providers.models import ProviderCredential
+from tests.catalog.factories import seed_model
+from tests.e2e.conftest import connect_fake, sign_up, snap
+from tests.fakeprovider import FakeProvider
+
+EMAIL = "ada@example.com"
+XSS_NAME = "<img src=x onerror=alert(1)>"
+HOSTILE_ANSWER = (
+    "Look: <script>alert(1)</script> and [x](javascript:alert(1)) "
+    '<img src=x onerror=alert(1)> <a href="javascript:alert(2)">y</a>'
+)
+
+
+@pytest.fixture
+def dialogs(web: Page) -> list[str]:
+    """Every alert/confirm/prompt the page opens (dismissed, so a test cannot hang on one)."""
+    opened: list[str] = []
+
+    def record(dialog) -> None:
+        opened.append(f"{dialog.type}: {dialog.message}")
+        dialog.dismiss()
+
+    web.on("dialog", record)
+    return opened
+
+
+@pytest.fixture
+def hostile_fake():
+    with FakeProvider(answer=HOSTILE_ANSWER, delay=0.01) as fake:
+        yield fake
+
+
+def assert_inert(body) -> None:
+    """No script, no event handler attribute and no javascript: link inside `body`."""
+    found = body.evaluate(
+        """el => ({
+          scripts: el.querySelectorAll("script").length,
+          handlers: [...el.querySelectorAll("*")].filter(
+            n => [...n.attributes].some(a => a.name.startsWith("on"))).length,
+          jsLinks: [...el.querySelectorAll("[href],[src]")].filter(
+            n => /^\\s*javascript:/i.test(n.getAttribute("href") || n.getAttribute("src") || "")
+          ).length,
+        })"""
+    )
+    assert found == {"scripts": 0, "handlers": 0, "jsLinks": 0}
+
+
+def test_shift_enter_adds_a_line_and_enter_sends(web: Page, live_server, fake_provider):
+    sign_up(web, live_server.url, EMAIL)
+    connect_fake(EMAIL, fake_provider)
+    web.goto(f"{live_server.url}/chat/")
+    box = web.get_by_test_id("chat-input")
+    box.click()
+    box.press_sequentially("first line")
+    box.press("Shift+Enter")
+    box.press_sequentially("second line")
+    expect(box).to_have_value("first line\nsecond line")
+    expect(web.get_by_test_id("chat-message")).to_have_count(0)
+    assert not [r for r in fake_provider.requests if r["path"].endswith("/chat/completions")]
+
+    box.press("Enter")
+    answer = web.locator(".msg-assistant")
+    expect(answer).to_have_attribute("data-status", "complete")
+    expect(web.locator(".msg-user .msg-body")).to_have_text("first line\nsecond line")
+    expect(box).to_have_value("")
+    expect(box).to_be_focused()
+
+
+def test_hostile_model_names_are_shown_as_text(web: Page, live_server, fake_provider, dialogs):
+    sign_up(web, live_server.url, EMAIL)
+    connect_fake(EMAIL, fake_provider)
+    credential = ProviderCredential.objects.get(name="fake")
+    seed_model(credential, "evil-chat", name=XSS_NAME, description=XSS_NAME)
+    catalog_invalidate(credential.workspace_id)
+
+    web.goto(f"{live_server.url}/models/")
+    card = web.locator('[data-model-id="fake/evil-chat"]')
+    expect(card.locator(".model-name")).to_have_text(XSS_NAME)
+    assert_inert(web.get_by_test_id("model-list"))
+    snap(web, "xss-models")
+
+    web.goto(f"{live_server.url}/chat/")
+    option = web.locator('#chat-model option[value="fake/evil-chat"]')
+    expect(option).to_have_text(f"{XSS_NAME} — fake/evil-chat")
+    assert_inert(web.locator("main"))
+    assert dialogs == []
+
+
+def test_hostile_model_output_is_inert(web: Page, live_server, hostile_fake, dialogs):
+    sign_up(web, live_server.url, EMAIL)
+    connect_fake(EMAIL, hostile_fake)
+    web.goto(f"{live_server.url}/chat/")
+    web.get_by_test_id("chat-model").select_option("fake/fake-chat")
+    web.get_by_test_id("chat-input").fill("Say something nasty")
+    web.get_by_test_id("chat-input").press("Enter")
+    answer = web.locator(".msg-assistant")
+    expect(answer).to_have_attribute("data-status", "complete")
+    body = answer.locator(".msg-body")
+    expect(body).to_contain_text("Look:")
+    assert_inert(body)
+    link = body.get_by_role("link", name="x")
+    if link.count():
+        link.click()  # a sanitized link without a target navigates nowhere harmful
+    snap(web, "xss-chat-streamed")
+
+    # The saved conversation, rendered by the server, is just as inert
+    web.reload()
+    body = web.locator(".msg-assistant .msg-body")
+    expect(body).to_contain_text("Look:")
+    assert_inert(body)
+    assert dialogs == []
+
+
+def test_the_navigation_fits_a_375_px_screen(web: Page, live_server):
+    sign_up(web, live_server.url, EMAIL)
+    web.set_viewport_size({"width": 375, "height": 740})
+    web.goto(f"{live_server.url}/chat/")
+    for name in ("models", "chat", "playground", "account", "docs"):
+        link = web.get_by_test_id(f"nav-{name}")
+        expect(link).to_be_in_viewport()
+        box = link.bounding_box()
+        assert box is not None
+        assert box["x"] >= 0
+        assert box["x"] + box["width"] <= 375
+    expect(web.get_by_test_id("nav-signout")).to_be_in_viewport()
+    assert web.evaluate("document.documentElement.scrollWidth") <= 375
+    snap(web, "narrow-chat")
+    web.get_by_test_id("nav-models").click()
+    expect(web.get_by_test_id("nav-models")).to_have_attribute("aria-current", "page")
+    assert web.evaluate("document.documentElement.scrollWidth") <= 375
+
+
+SIGNED_IN_PAGES = [
+    "/",
+    "/docs/",
+    "/models/",
+    "/chat/",
+    "/playground/",
+    "/account/",
+    "/account/providers/",
+    "/accounts/keys/",
+    "/account/saved/",
+    "/account/conversations/",
+    "/account/usage/",
+]
+
+
+def test_every_page_loads_without_browser_errors(web: Page, live_server, fake_provider):
+    for path in ("/", "/docs/", "/accounts/signin/", "/accounts/signup/"):
+        response = web.goto(f"{live_server.url}{path}")
+        assert response is not None
+        assert response.ok, path
+        snap(web, f"page-signed-out{path}")
+    sign_up(web, live_server.url, EMAIL)
+    connect_fake(EMAIL, fake_provider)
+    assert User.objects.get(email=EMAIL).workspace.catalog_models.exists()
+    for path in SIGNED_IN_PAGES:
+        response = web.goto(f"{live_server.url}{path}")
+        assert response is not None
+        assert response.ok, path
+        expect(web.locator("main h1").first).to_be_visible()
+        snap(web, f"page{path}")
+
+
+def test_the_skip_link_moves_keyboard_focus_to_the_content(web: Page, live_server):
+    web.goto(f"{live_server.url}/docs/")
+    web.keyboard.press("Tab")
+    skip = web.get_by_role("link", name="Skip to content")
+    expect(skip).to_be_focused()
+    expect(skip).to_be_in_viewport()
+    web.keyboard.press("Enter")
+    expect(web.locator("#main")).to_be_focused()
