@@ -22,10 +22,22 @@ return 0
 """
 
 
-def lock_acquire(name: str, *, timeout: int) -> str | None:
-    """The owner token if the lock was free, else None."""
-    token = secrets.token_hex(16)
-    return token if cache.add(f"lock:{name}", token, timeout) else None
+def lock_acquire(name: str, *, timeout: int, owner: str | None = None) -> str | None:
+    """The owner token if the lock was free, else None.
+
+    `owner` (a Celery task id) lets a redelivery of the same task take back the lock its killed
+    predecessor held: with acks_late, a worker killed mid-job leaves both the unacked message and
+    the lock behind, and without this the rerun would find its own lock and exit "locked" until
+    the expiry. Any other owner still waits.
+    """
+    token = owner or secrets.token_hex(16)
+    key = f"lock:{name}"
+    if cache.add(key, token, timeout):
+        return token
+    if owner and cache.get(key) == owner:
+        cache.touch(key, timeout)
+        return token
+    return None
 
 
 def lock_release(name: str, token: str) -> bool:
@@ -50,9 +62,9 @@ def _redis_client(key: str):  # type: ignore[no-untyped-def]
 
 
 @contextmanager
-def held_lock(name: str, *, timeout: int) -> Iterator[bool]:
+def held_lock(name: str, *, timeout: int, owner: str | None = None) -> Iterator[bool]:
     """Yields True while holding the lock, False when another owner holds it."""
-    token = lock_acquire(name, timeout=timeout)
+    token = lock_acquire(name, timeout=timeout, owner=owner)
     try:
         yield token is not None
     finally:

@@ -221,10 +221,14 @@ def catalog_sync(*, credential: ProviderCredential) -> CredentialSyncResult:
     return result
 
 
-def _sync_locked(credential: ProviderCredential) -> CredentialSyncResult | None:
+def _sync_locked(
+    credential: ProviderCredential, lock_owner: str | None = None
+) -> CredentialSyncResult | None:
     """catalog_sync under the credential's own lock; None when another sync holds it."""
     with held_lock(
-        f"catalog-sync:credential:{credential.pk}", timeout=SYNC_CREDENTIAL_LOCK_SECONDS
+        f"catalog-sync:credential:{credential.pk}",
+        timeout=SYNC_CREDENTIAL_LOCK_SECONDS,
+        owner=lock_owner,
     ) as held:
         return catalog_sync(credential=credential) if held else None
 
@@ -274,28 +278,38 @@ def catalog_sync_all(
     provider: str | None = None,
     trigger: str = "beat",
     on_progress: Progress | None = None,
+    lock_owner: str | None = None,
 ) -> list[SyncRun] | None:
     """Sync every enabled credential (optionally of one workspace / provider); None if locked.
 
     One SyncRun per workspace, so a workspace's run never holds another workspace's errors.
+    `lock_owner` is the Celery task id, so a redelivered task takes back its own locks.
     """
     lock = f"catalog-sync:all:{workspace_id or '*'}:{provider or '*'}"
-    with held_lock(lock, timeout=SYNC_ALL_LOCK_SECONDS) as held:
+    with held_lock(lock, timeout=SYNC_ALL_LOCK_SECONDS, owner=lock_owner) as held:
         if not held:
             return None
         credentials = sync_candidates(workspace_id=workspace_id, provider=provider)
         return [
-            _sync_workspace(ws_id, group, trigger=trigger, on_progress=on_progress)
+            _sync_workspace(
+                ws_id,
+                group,
+                trigger=trigger,
+                on_progress=on_progress,
+                sync=lambda c: _sync_locked(c, lock_owner),
+            )
             for ws_id, group in groupby(credentials, key=lambda c: c.workspace_id)
         ]
 
 
 def catalog_sync_credential(
-    *, credential: ProviderCredential, trigger: str = "credential"
+    *, credential: ProviderCredential, trigger: str = "credential", lock_owner: str | None = None
 ) -> SyncRun | None:
     """Sync one credential (after it was saved, or on demand); None if it is already syncing."""
     with held_lock(
-        f"catalog-sync:credential:{credential.pk}", timeout=SYNC_CREDENTIAL_LOCK_SECONDS
+        f"catalog-sync:credential:{credential.pk}",
+        timeout=SYNC_CREDENTIAL_LOCK_SECONDS,
+        owner=lock_owner,
     ) as held:
         if not held:
             return None
@@ -321,10 +335,13 @@ def provider_check_all(
     *,
     workspace_id: int | None = None,
     on_progress: Callable[[ProviderCredential], None] | None = None,
+    lock_owner: str | None = None,
 ) -> list[ProviderCredential] | None:
     """Check every enabled credential (optionally of one workspace); None if locked."""
     with held_lock(
-        f"provider-check:all:{workspace_id or '*'}", timeout=CHECK_ALL_LOCK_SECONDS
+        f"provider-check:all:{workspace_id or '*'}",
+        timeout=CHECK_ALL_LOCK_SECONDS,
+        owner=lock_owner,
     ) as held:
         if not held:
             return None

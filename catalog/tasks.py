@@ -1,6 +1,6 @@
 """Celery entry points: thin wrappers over catalog.services (beat names the *_all tasks)."""
 
-from celery import shared_task
+from celery import Task, shared_task
 
 from catalog.services import (
     catalog_sync_all,
@@ -13,24 +13,27 @@ from providers.models import ProviderCredential
 LOCKED = "locked"
 
 
-@shared_task(acks_late=True, soft_time_limit=30 * 60, time_limit=35 * 60)
-def catalog_sync_all_task() -> str:
-    runs = catalog_sync_all(trigger="beat")
+# Locks are owned by the task id: a task redelivered after its worker died takes them back.
+
+
+@shared_task(bind=True, acks_late=True, soft_time_limit=30 * 60, time_limit=35 * 60)
+def catalog_sync_all_task(self: Task) -> str:
+    runs = catalog_sync_all(trigger="beat", lock_owner=self.request.id)
     return LOCKED if runs is None else f"synced {len(runs)} workspaces"
 
 
-@shared_task(acks_late=True, soft_time_limit=5 * 60, time_limit=6 * 60)
-def catalog_sync_credential_task(credential_id: int) -> str:
+@shared_task(bind=True, acks_late=True, soft_time_limit=5 * 60, time_limit=6 * 60)
+def catalog_sync_credential_task(self: Task, credential_id: int) -> str:
     credential = ProviderCredential.objects.filter(pk=credential_id).first()
     if credential is None or not credential.enabled:
         return "skipped"
-    run = catalog_sync_credential(credential=credential)
+    run = catalog_sync_credential(credential=credential, lock_owner=self.request.id)
     return LOCKED if run is None else run.status
 
 
-@shared_task(acks_late=True, soft_time_limit=9 * 60, time_limit=10 * 60)
-def provider_check_all_task() -> str:
-    checked = provider_check_all()
+@shared_task(bind=True, acks_late=True, soft_time_limit=9 * 60, time_limit=10 * 60)
+def provider_check_all_task(self: Task) -> str:
+    checked = provider_check_all(lock_owner=self.request.id)
     return LOCKED if checked is None else f"checked {len(checked)} credentials"
 
 

@@ -1,11 +1,5 @@
 """Overlapping runs: the second one exits "locked"; only the owner releases a lock."""
 
-import os
-import shutil
-import socket
-import subprocess
-import time
-
 import pytest
 from django.core.cache import cache
 from django.test.utils import override_settings
@@ -71,36 +65,6 @@ def test_sync_all_skips_a_credential_that_is_already_syncing(workspace, stubs):
     assert stubs[idle.name].calls == 1
 
 
-@pytest.fixture
-def redis_url():
-    """A real Redis: REDIS_URL in CI, else a throwaway redis-server on loopback."""
-    if os.environ.get("REDIS_URL"):
-        yield os.environ["REDIS_URL"]
-        return
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("needs REDIS_URL or a redis-server binary")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/15"
-    finally:
-        server.terminate()
-        server.wait(5)
-
-
 @pytest.mark.redis
 def test_on_redis_release_is_an_atomic_compare_and_delete(redis_url):
     caches = {
@@ -120,3 +84,83 @@ def test_on_redis_release_is_an_atomic_compare_and_delete(redis_url):
         assert cache.get("lock:job") == token
         assert lock_release("job", token) is True
         assert cache.get("lock:job") is None
+
+
+def test_the_same_task_takes_back_its_own_lock_and_no_one_else_does():
+    """A task redelivered after its worker died owns the lock that worker left behind."""
+    assert lock_acquire("job", timeout=60, owner="task-1") == "task-1"
+
+    assert lock_acquire("job", timeout=60) is None
+    assert lock_acquire("job", timeout=60, owner="task-2") is None
+    assert lock_acquire("job", timeout=60, owner="task-1") == "task-1"
+    assert lock_release("job", "task-2") is False
+    assert lock_release("job", "task-1") is True
+
+
+def test_a_redelivered_sync_task_runs_despite_the_lock_its_dead_worker_left(
+    stub_adapter, custom_credential
+):
+    lock = f"catalog-sync:credential:{custom_credential.pk}"
+    lock_acquire(lock, timeout=600, owner="task-killed-mid-sync")
+
+    other = catalog_sync_credential_task.apply(args=[custom_credential.pk], task_id="another")
+    rerun = catalog_sync_credential_task.apply(
+        args=[custom_credential.pk], task_id="task-killed-mid-sync"
+    )
+
+    assert other.get() == "locked"
+    assert rerun.get() == "ok"
+    assert stub_adapter.calls == 1
+    assert lock_acquire(lock, timeout=60) is not None  # released by its owner afterwards
+
+
+def test_a_soft_time_limit_fails_the_run_keeps_the_catalog_and_frees_the_locks(
+    stub_adapter, custom_credential
+):
+    """JOB-10: the soft limit raises inside the sync; cleanup runs before the hard limit."""
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from catalog.models import CatalogModel, SyncRun
+    from tests.catalog.factories import seed_model
+
+    seed_model(custom_credential, "kept")
+    stub_adapter.error = SoftTimeLimitExceeded()
+
+    with pytest.raises(SoftTimeLimitExceeded):
+        catalog_sync_all()
+
+    run = SyncRun.objects.get()
+    assert run.status == SyncRun.Status.FAILED
+    assert run.finished_at is not None
+    assert list(CatalogModel.objects.values_list("upstream_id", "is_active")) == [("kept", True)]
+    assert lock_acquire("catalog-sync:all:*:*", timeout=60) is not None
+    assert lock_acquire(f"catalog-sync:credential:{custom_credential.pk}", timeout=60) is not None
+
+
+@pytest.mark.redis
+def test_on_redis_exactly_one_of_many_concurrent_acquirers_gets_the_lock(redis_url):
+    """JOB-05: two workers or two beat instances starting at once; SET NX decides."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    caches = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": redis_url,
+            "KEY_PREFIX": "locktest-race",
+        }
+    }
+    with override_settings(CACHES=caches):
+        cache.delete("lock:race")
+        start = Barrier(16)
+
+        def contend(i: int) -> str | None:
+            start.wait()
+            return lock_acquire("race", timeout=60, owner=f"task-{i}")
+
+        with ThreadPoolExecutor(16) as pool:
+            tokens = [t for t in pool.map(contend, range(16)) if t]
+
+        assert len(tokens) == 1
+        assert cache.get("lock:race") == tokens[0]
+        assert lock_release("race", tokens[0]) is True
