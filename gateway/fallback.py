@@ -19,7 +19,7 @@ from providers.base import ProviderError
 from .chat_context import ChatContext, failure_reason
 from .cooldowns import route_record_failure, route_record_success
 from .errors import ApiError
-from .routing import rate_limited_upstream, route_of
+from .routing import no_model, rate_limited_upstream, route_of
 
 T = TypeVar("T")
 
@@ -65,6 +65,14 @@ def exhausted(ctx: ChatContext, failures: list[ProviderError], *, timed_out: boo
     if failures and all(f.kind == "rate_limited" for f in failures):
         wait = min(f.retry_after or settings.GATEWAY_COOLDOWN_SECONDS for f in failures)
         error = rate_limited_upstream(wait, "Every candidate model is rate limited upstream.")
+        error.extra = extra
+        return error
+    if failures and all(f.kind == "unreadable" for f in failures):
+        # SEC-07: no candidate's stored key could be decrypted; nothing was sent upstream.
+        error = no_model(
+            "No candidate model has a usable provider key: the stored key cannot be decrypted. "
+            "Enter the key again on the providers page."
+        )
         error.extra = extra
         return error
     if timed_out or not failures or failures[-1].kind == "timeout":

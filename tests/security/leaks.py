@@ -67,6 +67,7 @@ class LeakDetector:
 
     # ---- scanning -------------------------------------------------------------------------
     def places(self) -> list[str]:
+        _flush_queued_writes()
         found: list[str] = []
         for secret in sorted(self.secrets):
             found += [f"{where}: {secret[:14]}…" for where in self._places_of(secret)]
@@ -89,6 +90,15 @@ class LeakDetector:
     def assert_clean(self) -> None:
         leaks = self.places()
         assert not leaks, "secret found in:\n" + "\n".join(leaks)
+
+
+def _flush_queued_writes() -> None:
+    """Rows the gateway writes behind the request (the request log) must be scanned too."""
+    from gateway import requestlog
+
+    flush = getattr(requestlog, "request_log_flush", None)
+    if flush is not None:
+        flush()
 
 
 def _tee(chunks: Any, parts: list[bytes]) -> Iterator[bytes]:
@@ -126,7 +136,7 @@ def leak_detector() -> Iterator[LeakDetector]:
     root = logging.getLogger()
     touched: list[tuple[logging.Logger, int]] = [(root, root.level)]
     root.setLevel(logging.DEBUG)
-    root.addHandler(detector.logs)
+    root.handlers.insert(0, detector.logs)  # first: it sees records before any redaction
     extra_handlers: list[logging.Logger] = []
     for logger in list(logging.root.manager.loggerDict.values()):
         if isinstance(logger, logging.Logger):
@@ -134,7 +144,7 @@ def leak_detector() -> Iterator[LeakDetector]:
                 touched.append((logger, logger.level))
                 logger.setLevel(logging.DEBUG)
             if not logger.propagate:
-                logger.addHandler(detector.logs)
+                logger.handlers.insert(0, detector.logs)
                 extra_handlers.append(logger)
     original_request = Client.request
 
