@@ -309,6 +309,14 @@ GATEWAY_BREAKER_THRESHOLD = env.int("GATEWAY_BREAKER_THRESHOLD", default=3)
 GATEWAY_BREAKER_WINDOW_SECONDS = env.int("GATEWAY_BREAKER_WINDOW_SECONDS", default=60)
 GATEWAY_BREAKER_OPEN_SECONDS = env.int("GATEWAY_BREAKER_OPEN_SECONDS", default=120)
 GATEWAY_KEEPALIVE_SECONDS = env.float("GATEWAY_KEEPALIVE_SECONDS", default=15.0)
+# Per-process cache of route candidates and adapters (gateway/routing.py); the catalog version
+# invalidates it at once, this TTL bounds the changes that bump no version (credential checks).
+GATEWAY_ROUTE_CACHE_SECONDS = env.float("GATEWAY_ROUTE_CACHE_SECONDS", default=5.0)
+# Request log write-behind (gateway/logwriter.py): queued rows are written in batches by one
+# background thread per process; past MAX_PENDING queued rows a request writes the batch itself.
+REQUEST_LOG_WRITE_BEHIND = env.bool("REQUEST_LOG_WRITE_BEHIND", default=True)
+REQUEST_LOG_FLUSH_SECONDS = env.float("REQUEST_LOG_FLUSH_SECONDS", default=0.2)
+REQUEST_LOG_MAX_PENDING = env.int("REQUEST_LOG_MAX_PENDING", default=5000)
 
 # Prometheus /metrics: the bearer token a scraper sends; empty = only staff sessions (404 else).
 OPENPROVIDER_METRICS_TOKEN = env("OPENPROVIDER_METRICS_TOKEN", default="")

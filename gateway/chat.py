@@ -20,7 +20,6 @@ from typing import Any
 from accounts.models import ApiKey, Workspace
 from catalog.models import CatalogModel
 from providers.base import ProviderError
-from providers.registry import adapter_for
 
 from .chat_context import ChatContext, served_headers
 from .chat_request import ChatRequest, parse_chat_request, upstream_payload
@@ -28,7 +27,7 @@ from .errors import ApiError, api_error_for_exception
 from .fallback import run_with_fallback
 from .normalize import ChunkNormalizer, completion_body
 from .requestlog import Status, release_db_connections, request_log_start
-from .routing import chat_candidates
+from .routing import chat_candidates, route_adapter
 from .streaming import ChatStream, OpenedStream
 
 ENDPOINT = "chat/completions"
@@ -117,7 +116,7 @@ def _plan(workspace: Workspace, payload: Any) -> tuple[ChatRequest, list[Catalog
 def _complete(ctx: ChatContext, request: ChatRequest, model: CatalogModel) -> dict[str, Any]:
     body = upstream_payload(request, upstream_id=model.upstream_id, model=model)
     body.pop("stream_options", None)  # a non-streamed call (the console may ask for one)
-    data = adapter_for(model.credential).chat(body)
+    data = route_adapter(model.credential).chat(body)
     return completion_body(
         data,
         request_id=ctx.request_id,
@@ -130,7 +129,7 @@ def _complete(ctx: ChatContext, request: ChatRequest, model: CatalogModel) -> di
 def _open(ctx: ChatContext, request: ChatRequest, model: CatalogModel) -> OpenedStream:
     """Read one candidate's stream up to its first content; ProviderError if it fails first."""
     body = upstream_payload(request, upstream_id=model.upstream_id, model=model)
-    upstream = adapter_for(model.credential).chat_stream(body)
+    upstream = route_adapter(model.credential).chat_stream(body)
     normalizer = ChunkNormalizer(
         request_id=ctx.request_id, created=ctx.created, model=model.public_id
     )

@@ -14,7 +14,6 @@ from typing import Any
 from catalog.models import CatalogModel
 from providers import parsing
 from providers.base import ProviderError
-from providers.registry import adapter_for
 
 from . import safe_fetch
 from .chat_context import ChatContext, served_headers
@@ -42,7 +41,7 @@ from .media_routing import (
 )
 from .normalize import completion_body
 from .requestlog import release_db_connections
-from .routing import AUTO_IDS, chat_candidates
+from .routing import AUTO_IDS, chat_candidates, route_adapter
 from .speech import speech_create
 
 IMAGES, ANALYZE = "images.generations", "images.analyze"
@@ -94,7 +93,7 @@ def _generate(model: CatalogModel, data: dict[str, Any]) -> list[tuple[ImageData
     payload = {"model": model.upstream_id, "prompt": data["prompt"], "n": n}
     payload |= {name: data[name] for name in ("size", "quality", "style") if name in data}
     payload["response_format"] = "b64_json"
-    items = adapter_for(model.credential).generate_image(payload)
+    items = route_adapter(model.credential).generate_image(payload)
     if not isinstance(items, list) or not items:
         raise ProviderError("upstream returned no image", kind="invalid_response", retryable=True)
     return [_upstream_image(item) for item in items[:n]]
@@ -205,7 +204,7 @@ def _vision_chat(data: dict[str, Any], image: ImageData) -> dict[str, Any]:
 def _analyze(ctx: ChatContext, request: ChatRequest, model: CatalogModel) -> dict[str, Any]:
     body = upstream_payload(request, upstream_id=model.upstream_id, model=model)
     return completion_body(
-        adapter_for(model.credential).chat(body),
+        route_adapter(model.credential).chat(body),
         request_id=ctx.request_id,
         created=ctx.created,
         model=model.public_id,

@@ -22,7 +22,7 @@ from .chat_context import ChatContext
 from .chat_request import ChatRequest
 from .errors import ApiError, api_error_for_exception
 from .requestlog import Status, request_log_start
-from .routing import AUTO_IDS, _no_model, _ranked, _without_cooling, _workspace_models
+from .routing import AUTO_IDS, category_models, exact_models, no_model, ranked, without_cooling
 
 # Ranks media routes the way chat ranks them (health, then latency, then id) with no needs.
 NEUTRAL_REQUEST = ChatRequest(model=AUTO_FREE_ID, fallback_models=[], messages=[])
@@ -62,7 +62,7 @@ class Endpoint:
 
 def exact_model(workspace: Workspace, public_id: str, endpoint: Endpoint) -> CatalogModel:
     """The workspace's model with this id: 404 if unknown, 400 if the endpoint cannot use it."""
-    model = _workspace_models(workspace).filter(public_id=public_id).first()
+    model = exact_models(workspace, [public_id]).get(public_id)
     if model is None or not PROVIDERS[model.provider].enabled:
         raise ApiError(
             f"The model '{public_id}' is not in this workspace's free model registry. "
@@ -87,15 +87,15 @@ def media_candidates(workspace: Workspace, model_id: str, endpoint: Endpoint) ->
     if model_id in AUTO_IDS:
         working = [
             model
-            for model in _workspace_models(workspace).filter(category=endpoint.category)
+            for model in category_models(workspace, (endpoint.category,))
             if credential_usable(model.credential.state) and PROVIDERS[model.provider].enabled
         ]
         if not working:
-            raise _no_model(f"No available model: no free {endpoint.category} model is working.")
-        candidates = _ranked(working, NEUTRAL_REQUEST)
+            raise no_model(f"No available model: no free {endpoint.category} model is working.")
+        candidates = ranked(working, NEUTRAL_REQUEST)
     else:
         candidates = [exact_model(workspace, model_id, endpoint)]
-    return _without_cooling(candidates)[: settings.GATEWAY_MAX_ATTEMPTS]
+    return without_cooling(candidates)[: settings.GATEWAY_MAX_ATTEMPTS]
 
 
 def auto_alias(model_id: str, openai_names: frozenset[str]) -> str:

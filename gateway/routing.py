@@ -3,6 +3,12 @@
 Exact ids (plus `models: [...]` fallbacks) must be active free models of the caller's workspace.
 `openprovider/auto-free` ranks the workspace's working free models that can serve the request:
 by recent health, then fit, then latency, then public id (deterministic).
+
+The model rows behind a choice are cached per process (gateway.localcache) for
+GATEWAY_ROUTE_CACHE_SECONDS under the workspace's catalog version, so a sync, a credential save
+or a catalog edit is seen at once on every node and any other change (a credential check moving
+its state) within that TTL. Cooldowns are read fresh on every request. Adapters are cached per
+credential row version, so a stored key is decrypted once per process, not per request.
 """
 
 import math
@@ -14,17 +20,26 @@ from django.db.models import QuerySet
 
 from accounts.models import Workspace
 from catalog.health import credential_usable
+from catalog.listing import catalog_version
 from catalog.models import CatalogModel
 from catalog.selectors import AUTO_FREE_ID, active_models
-from providers.registry import PROVIDERS
+from providers.base import OpenAICompatibleAdapter
+from providers.models import ProviderCredential
+from providers.registry import PROVIDERS, adapter_for
 
 from .chat_request import ChatRequest, ProviderPrefs
 from .cooldowns import Route, cooldown_until_many, health_many
 from .errors import ApiError
+from .localcache import LocalCache
 
 AUTO_IDS = frozenset({AUTO_FREE_ID, "auto"})
 CHAT_CATEGORIES = (CatalogModel.Category.TEXT, CatalogModel.Category.VISION)
 UNKNOWN_LATENCY_MS = 60_000.0
+
+ROUTE_MODELS = LocalCache("route-models", ttl=lambda: settings.GATEWAY_ROUTE_CACHE_SECONDS)
+ADAPTERS = LocalCache(
+    "adapters", ttl=lambda: settings.GATEWAY_ROUTE_CACHE_SECONDS, max_entries=1024
+)
 
 
 def route_of(model: CatalogModel) -> Route:
@@ -37,10 +52,16 @@ def chat_candidates(*, workspace: Workspace, request: ChatRequest) -> list[Catal
         candidates = _auto_candidates(workspace, request)
     else:
         candidates = _exact_candidates(workspace, request)
-    return _without_cooling(candidates)[: settings.GATEWAY_MAX_ATTEMPTS]
+    return without_cooling(candidates)[: settings.GATEWAY_MAX_ATTEMPTS]
 
 
-def _workspace_models(workspace: Workspace) -> QuerySet[CatalogModel]:
+def route_adapter(credential: ProviderCredential) -> OpenAICompatibleAdapter:
+    """The credential's adapter, built (and its key decrypted) once per row version."""
+    key = (credential.pk, credential.updated_at, credential.provider)
+    return ADAPTERS.get_or_set(key, lambda: adapter_for(credential))
+
+
+def workspace_models(workspace: Workspace) -> QuerySet[CatalogModel]:
     """Only this workspace's models through this workspace's credentials (TEN-03)."""
     return (
         active_models(workspace_id=workspace.pk)
@@ -56,13 +77,31 @@ def _exact_candidates(workspace: Workspace, request: ChatRequest) -> list[Catalo
             "Invalid 'models': list exact model ids; the auto route cannot be a fallback.",
             param="models",
         )
-    found = {m.public_id: m for m in _workspace_models(workspace).filter(public_id__in=ids)}
+    found = exact_models(workspace, ids)
     for position, public_id in enumerate(ids):
         _check_model(found.get(public_id), public_id, "model" if position == 0 else "models")
     candidates = _apply_provider_prefs([found[public_id] for public_id in ids], request.provider)
     if not candidates:
-        raise _no_model("No requested model is served by the providers allowed in 'provider'.")
+        raise no_model("No requested model is served by the providers allowed in 'provider'.")
     return candidates
+
+
+def exact_models(workspace: Workspace, ids: list[str]) -> dict[str, CatalogModel]:
+    """The workspace's models with these public ids (cached, see the module docstring)."""
+    wanted = tuple(sorted(set(ids)))
+    key = ("exact", workspace.pk, catalog_version(workspace.pk), wanted)
+    return ROUTE_MODELS.get_or_set(
+        key,
+        lambda: {m.public_id: m for m in workspace_models(workspace).filter(public_id__in=wanted)},
+    )
+
+
+def category_models(workspace: Workspace, categories: tuple[str, ...]) -> list[CatalogModel]:
+    """The workspace's models in these categories (cached, see the module docstring)."""
+    key = ("category", workspace.pk, catalog_version(workspace.pk), categories)
+    return ROUTE_MODELS.get_or_set(
+        key, lambda: list(workspace_models(workspace).filter(category__in=categories))
+    )
 
 
 def _check_model(model: CatalogModel | None, public_id: str, param: str) -> None:
@@ -87,13 +126,13 @@ def _check_model(model: CatalogModel | None, public_id: str, param: str) -> None
 def _auto_candidates(workspace: Workspace, request: ChatRequest) -> list[CatalogModel]:
     working = [
         model
-        for model in _workspace_models(workspace).filter(category__in=CHAT_CATEGORIES)
+        for model in category_models(workspace, CHAT_CATEGORIES)
         if credential_usable(model.credential.state) and PROVIDERS[model.provider].enabled
     ]
     fitting = [m for m in working if _fits(m, request)]
-    candidates = _apply_provider_prefs(_ranked(fitting, request), request.provider)
+    candidates = _apply_provider_prefs(ranked(fitting, request), request.provider)
     if not candidates:
-        raise _no_model(_why_nothing_fits(working, request))
+        raise no_model(_why_nothing_fits(working, request))
     return candidates
 
 
@@ -144,7 +183,7 @@ def _why_nothing_fits(models: list[CatalogModel], request: ChatRequest) -> str:
     return f"No available model: {wanted} is working in this workspace."
 
 
-def _ranked(models: list[CatalogModel], request: ChatRequest) -> list[CatalogModel]:
+def ranked(models: list[CatalogModel], request: ChatRequest) -> list[CatalogModel]:
     health = health_many([route_of(m) for m in models])
     wanted = CatalogModel.Category.VISION if request.needs_vision else CatalogModel.Category.TEXT
 
@@ -183,7 +222,7 @@ def _apply_provider_prefs(models: list[CatalogModel], prefs: ProviderPrefs) -> l
     return models
 
 
-def _without_cooling(models: list[CatalogModel]) -> list[CatalogModel]:
+def without_cooling(models: list[CatalogModel]) -> list[CatalogModel]:
     cooling = cooldown_until_many([route_of(m) for m in models])
     ready = [m for m in models if route_of(m) not in cooling]
     if models and not ready:
@@ -204,5 +243,5 @@ def rate_limited_upstream(wait_seconds: float, message: str) -> ApiError:
     )
 
 
-def _no_model(message: str) -> ApiError:
+def no_model(message: str) -> ApiError:
     return ApiError(message, status=503, code="no_available_model", headers={"Retry-After": "30"})

@@ -7,7 +7,6 @@ gateway.audio), else the next candidate is tried and, at the end, 502 upstream_i
 from typing import Any
 
 from catalog.models import CatalogModel
-from providers.registry import adapter_for
 
 from .audio import checked_audio
 from .chat_context import ChatContext, served_headers
@@ -23,7 +22,7 @@ from .media_routing import (
     media_candidates,
 )
 from .requestlog import release_db_connections
-from .routing import AUTO_IDS
+from .routing import AUTO_IDS, route_adapter
 
 OPENAI_SPEECH_MODELS = frozenset({"tts-1", "tts-1-hd", "gpt-4o-mini-tts"})
 OPENAI_VOICES = frozenset(
@@ -91,5 +90,5 @@ def _speak(model: CatalogModel, data: dict[str, Any]) -> tuple[bytes, str]:
     if voice is not None:
         payload["voice"] = voice
     payload |= {name: data[name] for name in ("speed", "instructions") if data.get(name)}
-    audio, content_type = adapter_for(model.credential).speech(payload)
+    audio, content_type = route_adapter(model.credential).speech(payload)
     return checked_audio(audio, content_type or "", requested=requested)
