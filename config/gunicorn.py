@@ -24,7 +24,10 @@ whole worker while they run: fine for one machine, use PostgreSQL for real traff
 import os
 import resource
 
-bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"  # noqa: S104
+# All interfaces by default (bandit B104 reviewed): containers and platform routers connect from
+# outside; HOST=127.0.0.1 narrows it behind a local proxy.
+ALL_INTERFACES = "0.0.0.0"  # noqa: S104  # nosec B104
+bind = f"{os.environ.get('HOST', ALL_INTERFACES)}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gevent")
 worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "4000"))
@@ -115,3 +118,12 @@ def child_exit(server: object, worker: object) -> None:
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined]
+
+
+def worker_exit(server: object, worker: object) -> None:
+    """Write the request-log rows still queued (gateway/logwriter.py) before the worker goes."""
+    try:
+        from gateway.requestlog import request_log_flush
+    except Exception:  # the app never loaded (a failed boot): nothing was queued
+        return
+    request_log_flush()

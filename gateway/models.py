@@ -1,4 +1,5 @@
 from django.db import models
+from django.utils import timezone
 
 from accounts.models import ApiKey, Workspace
 
@@ -37,7 +38,8 @@ class RequestLog(models.Model):
     prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
     completion_tokens = models.PositiveIntegerField(null=True, blank=True)
     total_tokens = models.PositiveIntegerField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Set when the request starts, not when the batched INSERT runs (gateway.logwriter).
+    created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -1,6 +1,7 @@
-"""The request log: one INSERT when a request starts, one UPDATE when it ends, whatever the path.
+"""The request log: one row per request, queued when it starts, finalized once when it ends.
 
-Prompts and completions are never written here.
+The writes go through gateway.logwriter (write-behind, batched, flushed on exit); a request
+shorter than the flush interval costs one INSERT. Prompts and completions are never written here.
 """
 
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from django.utils import timezone
 from accounts.models import ApiKey, Workspace
 
 from . import metrics
+from .logwriter import writer
 from .models import RequestLog
 
 Status = RequestLog.Status
@@ -45,7 +47,7 @@ def request_log_start(
     streamed: bool,
     source: str = "api",
 ) -> RequestLog:
-    return RequestLog.objects.create(
+    row = RequestLog(
         id=request_id,
         workspace=workspace,
         api_key=api_key,
@@ -53,13 +55,16 @@ def request_log_start(
         endpoint=endpoint,
         requested_model=requested_model[:300],
         streamed=streamed,
+        created_at=timezone.now(),
     )
+    writer.insert(row)
+    return row
 
 
 def request_log_finish(request_id: str, outcome: LogOutcome) -> None:
-    """Finalize the row (a short fresh connection if the stream released the old one)."""
+    """Finalize the row (queued; written with its INSERT when that is still queued too)."""
     usage = outcome.usage or {}
-    RequestLog.objects.filter(pk=request_id).update(
+    fields = dict(
         status=outcome.status,
         http_status=outcome.http_status,
         error_code=outcome.error_code[:64],
@@ -73,7 +78,13 @@ def request_log_finish(request_id: str, outcome: LogOutcome) -> None:
         total_tokens=_tokens(usage.get("total_tokens")),
         finished_at=timezone.now(),
     )
+    writer.update(request_id, fields)
     metrics.record_request(outcome)
+
+
+def request_log_flush() -> bool:
+    """Write every queued row now (shutdown hooks, tests); False if the database refused."""
+    return writer.flush()
 
 
 def request_log_reap_stale() -> int:
@@ -85,6 +96,8 @@ def request_log_reap_stale() -> int:
 
 
 def request_log_get(*, workspace: Workspace, request_id: str) -> RequestLog | None:
+    if writer.is_pending(request_id):  # asked right after the answer: write it first
+        writer.flush()
     return RequestLog.objects.filter(workspace=workspace, pk=request_id).first()
 
 

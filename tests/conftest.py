@@ -82,3 +82,16 @@ def _plain_static_storage():
     hashers = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     with override_settings(STORAGES=storages, PASSWORD_HASHERS=hashers):
         yield
+
+
+@pytest.fixture(autouse=True)
+def _request_log_inline_and_local_caches_empty(settings):
+    """Request-log rows are written by the request itself (tests run inside a transaction the
+    write-behind thread cannot see; tests/gateway/test_request_log_writer.py covers that thread),
+    and the per-process route and auth caches start empty (ids are reused across tests)."""
+    from gateway.localcache import local_caches_clear
+
+    settings.REQUEST_LOG_WRITE_BEHIND = False
+    local_caches_clear()
+    yield
+    local_caches_clear()

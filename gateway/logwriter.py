@@ -1,0 +1,198 @@
+"""Write-behind for the request log: one background thread per process writes rows in batches.
+
+Two writes per request (INSERT at the start, UPDATE at the end) were about a third of the
+gateway's own time per request (bench/README.md, "Gateway"). The request path now only queues
+them; the writer thread (a greenlet under the gevent worker) writes what is queued every
+REQUEST_LOG_FLUSH_SECONDS in one transaction. A row whose start and end are both still queued
+(every request shorter than the flush interval) is written with a single INSERT.
+
+Guarantees:
+- every queued change reaches the database within about REQUEST_LOG_FLUSH_SECONDS while it is up;
+- a change is never dropped because the queue is busy: past REQUEST_LOG_MAX_PENDING queued rows,
+  the request that queues one more writes the batch itself (back-pressure);
+- a failed write keeps its batch queued and is retried with a backoff (the queue may then grow
+  past the bound, only while the database is failing); a row the database rejects as such
+  (IntegrityError) is retried alone and, if it still fails, logged and dropped;
+- process exit flushes the queue (atexit, and gunicorn's `worker_exit` in config/gunicorn.py);
+- a process killed without exiting (SIGKILL, OOM) loses at most the last flush interval of
+  queued changes; rows already written `in_progress` are finalized `aborted` by the reaper
+  (`request_log_reap_stale`).
+
+With REQUEST_LOG_WRITE_BEHIND off (the test suite), each change is written at once by the
+caller through the same code.
+"""
+
+import atexit
+import logging
+import os
+import threading
+import time
+from typing import Any
+
+from django.conf import settings
+from django.db import DatabaseError, IntegrityError, connections, transaction
+
+from .models import RequestLog
+
+logger = logging.getLogger(__name__)
+
+MAX_BACKOFF_SECONDS = 5.0
+
+
+class RequestLogWriter:
+    """Queued INSERTs and UPDATEs of RequestLog rows, flushed in order by one writer."""
+
+    def __init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
+        self._pid = os.getpid()
+        self._lock = threading.Lock()  # guards the two queues
+        self._flush_lock = threading.Lock()  # one flush at a time: inserts land before updates
+        self._wake = threading.Event()
+        self._inserts: dict[str, RequestLog] = {}
+        self._updates: dict[str, dict[str, Any]] = {}
+        self._thread: threading.Thread | None = None
+
+    # ---- queueing (the request path) ------------------------------------------------------
+    def insert(self, row: RequestLog) -> None:
+        with self._locked():
+            self._inserts[row.pk] = row
+        self._queued()
+
+    def update(self, request_id: str, fields: dict[str, Any]) -> None:
+        with self._locked():
+            row = self._inserts.get(request_id)
+            if row is not None:  # not written yet: the one INSERT carries the final fields
+                for name, value in fields.items():
+                    setattr(row, name, value)
+            else:
+                self._updates[request_id] = {**self._updates.get(request_id, {}), **fields}
+        self._queued()
+
+    def pending(self) -> int:
+        with self._locked():
+            return len(self._inserts) + len(self._updates)
+
+    def is_pending(self, request_id: str) -> bool:
+        with self._locked():
+            return request_id in self._inserts or request_id in self._updates
+
+    def _locked(self) -> threading.Lock:
+        if self._pid != os.getpid():  # a forked child: the parent's queue and thread are not ours
+            self._reset()
+        return self._lock
+
+    def _queued(self) -> None:
+        if not settings.REQUEST_LOG_WRITE_BEHIND:
+            self.flush(raise_errors=True)
+            return
+        if self.pending() >= settings.REQUEST_LOG_MAX_PENDING:
+            self.flush()  # back-pressure: this request pays for the write, nothing is dropped
+            return
+        self._ensure_thread()
+        self._wake.set()
+
+    # ---- writing --------------------------------------------------------------------------
+    def flush(self, *, raise_errors: bool = False) -> bool:
+        """Write everything queued now; True on success (a failed batch stays queued)."""
+        with self._flush_lock:
+            with self._locked():
+                inserts, self._inserts = self._inserts, {}
+                updates, self._updates = self._updates, {}
+            if not inserts and not updates:
+                return True
+            try:
+                self._write(list(inserts.values()), updates)
+            except DatabaseError:
+                self._requeue(inserts, updates)
+                if raise_errors:
+                    raise
+                logger.exception("request log write failed; %d rows kept queued", len(inserts))
+                return False
+            return True
+
+    def _write(self, inserts: list[RequestLog], updates: dict[str, dict[str, Any]]) -> None:
+        try:
+            with transaction.atomic():
+                RequestLog.objects.bulk_create(inserts, batch_size=500)
+                for request_id, fields in updates.items():
+                    RequestLog.objects.filter(pk=request_id).update(**fields)
+        except IntegrityError:
+            if len(inserts) + len(updates) == 1:
+                raise
+            self._write_one_by_one(inserts, updates)
+
+    def _write_one_by_one(
+        self, inserts: list[RequestLog], updates: dict[str, dict[str, Any]]
+    ) -> None:
+        """After a batch was refused: write each row alone, dropping only what can never fit."""
+        for row in inserts:
+            try:
+                with transaction.atomic():
+                    RequestLog.objects.bulk_create([row])
+            except IntegrityError:
+                logger.exception("request log row %s rejected by the database; dropped", row.pk)
+        for request_id, fields in updates.items():
+            try:
+                with transaction.atomic():
+                    RequestLog.objects.filter(pk=request_id).update(**fields)
+            except IntegrityError:
+                logger.exception("request log update %s rejected; dropped", request_id)
+
+    def _requeue(self, inserts: dict[str, RequestLog], updates: dict[str, dict[str, Any]]) -> None:
+        with self._locked():
+            for request_id, fields in self._updates.items():  # arrived during the failed write
+                if request_id in inserts:
+                    for name, value in fields.items():
+                        setattr(inserts[request_id], name, value)
+                else:
+                    updates[request_id] = {**updates.get(request_id, {}), **fields}
+            self._inserts = {**inserts, **self._inserts}
+            self._updates = {k: v for k, v in updates.items() if k not in inserts}
+
+    # ---- the background thread ------------------------------------------------------------
+    def _ensure_thread(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        with self._locked():
+            if self._thread is not None and self._thread.is_alive():
+                return
+            self._thread = threading.Thread(
+                target=self._run, name="request-log-writer", daemon=True
+            )
+            self._thread.start()
+
+    def _run(self) -> None:
+        backoff = 0.0
+        while True:
+            self._wake.wait()
+            time.sleep(max(settings.REQUEST_LOG_FLUSH_SECONDS, backoff))
+            self._wake.clear()
+            try:
+                ok = self.flush()
+            except Exception:  # never let the writer die: the queue would only grow
+                logger.exception("request log writer failed")
+                ok = False
+            finally:
+                _release_connections()  # a pooled PostgreSQL slot is not held between flushes
+            if ok:
+                backoff = 0.0
+            else:
+                backoff = min(max(backoff * 2, 0.5), MAX_BACKOFF_SECONDS)
+                self._wake.set()  # retry what stayed queued
+
+
+def _release_connections() -> None:
+    for connection in connections.all(initialized_only=True):
+        if not connection.in_atomic_block:
+            connection.close()
+
+
+writer = RequestLogWriter()
+
+
+@atexit.register
+def _flush_at_exit() -> None:
+    if writer.pending():
+        writer.flush()

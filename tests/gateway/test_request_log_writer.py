@@ -1,0 +1,205 @@
+"""The request log's write-behind (gateway/logwriter.py): batched, never losing a row."""
+
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from django.db import OperationalError
+
+from gateway.logwriter import writer
+from gateway.models import RequestLog
+from gateway.requestlog import (
+    LogOutcome,
+    request_log_finish,
+    request_log_flush,
+    request_log_get,
+    request_log_start,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+DONE = LogOutcome(status="success", http_status=200, served_model="m/x", provider="m")
+
+
+@pytest.fixture
+def write_behind(settings):
+    """The production mode, on a database the writer thread can see (committed rows)."""
+    settings.REQUEST_LOG_WRITE_BEHIND = True
+    settings.REQUEST_LOG_FLUSH_SECONDS = 0.05
+    yield
+    request_log_flush()
+
+
+def start(workspace, request_id: str, *, streamed: bool = False) -> None:
+    request_log_start(
+        request_id=request_id,
+        workspace=workspace,
+        api_key=None,
+        endpoint="chat/completions",
+        requested_model="m/x",
+        streamed=streamed,
+    )
+
+
+def wait_for(condition, seconds: float = 10.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return condition()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_background_thread_writes_one_finalized_row_per_request(workspace, write_behind):
+    for i in range(20):
+        start(workspace, f"gen-bg-{i}")
+        request_log_finish(f"gen-bg-{i}", DONE)
+
+    assert wait_for(lambda: RequestLog.objects.filter(status="success").count() == 20)
+    assert RequestLog.objects.count() == 20
+    assert writer.pending() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_start_and_end_queued_together_are_one_insert(workspace, write_behind, settings):
+    settings.REQUEST_LOG_FLUSH_SECONDS = 60  # only the explicit flush below writes
+    start(workspace, "gen-merged")
+    request_log_finish("gen-merged", DONE)
+
+    assert writer.pending() == 1
+    assert request_log_flush()
+    row = RequestLog.objects.get()
+    assert (row.status, row.served_model) == ("success", "m/x")
+    assert row.created_at <= row.finished_at
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_end_after_the_start_was_written_updates_the_row(workspace, write_behind, settings):
+    settings.REQUEST_LOG_FLUSH_SECONDS = 60
+    start(workspace, "gen-long", streamed=True)
+    assert request_log_flush()
+    assert RequestLog.objects.get().status == "in_progress"
+
+    request_log_finish("gen-long", DONE)
+    assert request_log_flush()
+
+    assert RequestLog.objects.get().status == "success"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_write_keeps_the_rows_queued_until_the_database_is_back(
+    workspace, write_behind, settings, monkeypatch
+):
+    settings.REQUEST_LOG_FLUSH_SECONDS = 60
+    real = RequestLog.objects.bulk_create
+
+    def down(*args, **kwargs):
+        raise OperationalError("database is down")
+
+    monkeypatch.setattr(RequestLog.objects, "bulk_create", down)
+    start(workspace, "gen-retry")
+    assert not request_log_flush()
+    request_log_finish("gen-retry", DONE)  # arrives while the row is still queued
+
+    monkeypatch.setattr(RequestLog.objects, "bulk_create", real)
+    assert request_log_flush()
+    assert RequestLog.objects.get().status == "success"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_full_queue_makes_the_request_write_instead_of_dropping(
+    workspace, write_behind, settings
+):
+    settings.REQUEST_LOG_FLUSH_SECONDS = 60
+    settings.REQUEST_LOG_MAX_PENDING = 3
+    for i in range(3):
+        start(workspace, f"gen-full-{i}")
+
+    assert RequestLog.objects.count() == 3
+    assert writer.pending() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_generation_lookup_writes_a_queued_row_first(workspace, write_behind, settings):
+    settings.REQUEST_LOG_FLUSH_SECONDS = 60
+    start(workspace, "gen-lookup")
+    request_log_finish("gen-lookup", DONE)
+
+    log = request_log_get(workspace=workspace, request_id="gen-lookup")
+
+    assert log is not None
+    assert log.status == "success"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_row_the_database_rejects_does_not_block_the_others(workspace, write_behind, settings):
+    settings.REQUEST_LOG_FLUSH_SECONDS = 60
+    RequestLog.objects.create(id="gen-dup", workspace=workspace, endpoint="chat/completions")
+    start(workspace, "gen-dup")  # the same id again: the INSERT can never succeed
+    start(workspace, "gen-ok")
+
+    assert request_log_flush()
+    assert set(RequestLog.objects.values_list("id", flat=True)) == {"gen-dup", "gen-ok"}
+    assert writer.pending() == 0
+
+
+EXIT_SCRIPT = textwrap.dedent(
+    """
+    import os, sys
+    sys.path.insert(0, {root!r})
+    os.environ.update(
+        DJANGO_SETTINGS_MODULE="config.settings",
+        DATABASE_URL="sqlite:///{db}",
+        REDIS_URL="",
+        REQUEST_LOG_WRITE_BEHIND="true",
+        REQUEST_LOG_FLUSH_SECONDS="3600",
+    )
+    import django
+    django.setup()
+    from django.core.management import call_command
+    call_command("migrate", verbosity=0)
+    from accounts.models import Workspace
+    from gateway.logwriter import writer
+    from gateway.requestlog import LogOutcome, request_log_finish, request_log_start
+    workspace = Workspace.objects.create(name="exit")
+    for i in range(40):
+        request_log_start(request_id=f"gen-exit-{{i}}", workspace=workspace, api_key=None,
+                          endpoint="chat/completions", requested_model="m/x", streamed=True)
+        if i % 2 == 0:
+            request_log_finish(f"gen-exit-{{i}}", LogOutcome(status="success", http_status=200))
+    print("pending", writer.pending(), flush=True)
+    sys.exit(0)
+    """
+)
+
+
+def test_rows_still_queued_at_process_exit_are_written(tmp_path):
+    import sqlite3
+
+    db = tmp_path / "exit.sqlite3"
+    script = EXIT_SCRIPT.format(root=str(ROOT), db=db)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=ROOT
+    )
+
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "pending 40" in done.stdout  # nothing was written before the exit
+    with sqlite3.connect(db) as connection:
+        rows = dict(
+            connection.execute("SELECT status, count(*) FROM gateway_requestlog GROUP BY 1")
+        )
+    assert rows == {"success": 20, "in_progress": 20}
+
+
+def test_the_gunicorn_worker_exit_hook_flushes_the_request_log(monkeypatch):
+    import config.gunicorn as gunicorn_config
+
+    flushed = []
+    monkeypatch.setattr("gateway.requestlog.request_log_flush", lambda: flushed.append(1))
+
+    gunicorn_config.worker_exit(None, None)
+
+    assert flushed == [1]
