@@ -171,6 +171,11 @@ class UpstreamRecorder:
         self.calls.append((label, path, request.headers.get("Authorization", "")))
         if path.startswith("chat/completions"):
             body = json.loads(request.body or b"{}")
+            if body.get("stream"):
+                chunk = _completion(body)
+                chunk["choices"][0]["delta"] = chunk["choices"][0].pop("message")
+                sse = f"data: {json.dumps(chunk)}\n\ndata: [DONE]\n\n".encode()
+                return 200, {"Content-Type": "text/event-stream"}, sse
             return 200, {"Content-Type": "application/json"}, json.dumps(_completion(body)).encode()
         if path.startswith("images/generations"):
             data = {"created": 1, "data": [{"b64_json": _PNG_B64}]}
