@@ -7,7 +7,7 @@ from accounts.models import User
 from catalog.services import catalog_invalidate
 from providers.models import ProviderCredential
 from tests.catalog.factories import seed_model
-from tests.e2e.conftest import connect_fake, sign_up, snap
+from tests.e2e.conftest import PASSWORD, connect_fake, sign_up, snap
 from tests.fakeprovider import FakeProvider
 
 EMAIL = "ada@example.com"
@@ -177,3 +177,28 @@ def test_the_skip_link_moves_keyboard_focus_to_the_content(web: Page, live_serve
     expect(skip).to_be_in_viewport()
     web.keyboard.press("Enter")
     expect(web.locator("#main")).to_be_focused()
+
+
+def test_error_pages_and_the_admin_load_without_browser_errors(
+    web: Page, live_server, browser_errors
+):
+    response = web.goto(f"{live_server.url}/no-such-page/")
+    assert response is not None
+    assert response.status == 404
+    expect(web.get_by_test_id("error-page")).to_contain_text("Page not found")
+    expect(web.get_by_test_id("nav-models")).to_be_visible()
+    snap(web, "error-404")
+    # A 404 response is itself logged by Chromium; nothing else (such as /favicon.ico) may be.
+    browser_errors.allow(r"status of 404 \(Not Found\) @ .*/no-such-page/$")
+
+    User.objects.create_superuser("root@example.com", password=PASSWORD)
+    web.goto(f"{live_server.url}/admin/")
+    web.locator("input[name=username]").fill("root@example.com")
+    web.locator("input[name=password]").fill(PASSWORD)
+    web.locator("input[type=submit]").click()
+    expect(web.locator("#site-name")).to_be_visible()
+    for path in ("/admin/accounts/user/", "/admin/providers/providercredential/"):
+        response = web.goto(f"{live_server.url}{path}")
+        assert response is not None
+        assert response.ok, path
+    snap(web, "admin")
