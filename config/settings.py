@@ -199,7 +199,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["gateway.parsers.SafeJSONParser"],
     "EXCEPTION_HANDLER": "gateway.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
@@ -257,6 +257,11 @@ CELERY_BEAT_SCHEDULE = {
 # Media workflows: user image URLs (SSRF-guarded fetch), images, speech.
 IMAGE_MAX_BYTES = env.int("IMAGE_MAX_BYTES", default=10 * 1024 * 1024)
 IMAGE_MAX_PIXELS = env.int("IMAGE_MAX_PIXELS", default=40_000_000)
+# /v1/images/analyze bodies carry a whole image: base64 in JSON (4/3 of IMAGE_MAX_BYTES) plus the
+# prompt; every other /v1 body is capped at DATA_UPLOAD_MAX_MEMORY_SIZE.
+ANALYZE_MAX_BODY_BYTES = env.int(
+    "ANALYZE_MAX_BODY_BYTES", default=IMAGE_MAX_BYTES * 4 // 3 + 1024 * 1024
+)
 IMAGE_FETCH_MAX_BYTES = env.int("IMAGE_FETCH_MAX_BYTES", default=10 * 1024 * 1024)
 IMAGE_FETCH_CONNECT_TIMEOUT_SECONDS = env.float("IMAGE_FETCH_CONNECT_TIMEOUT_SECONDS", default=3.0)
 IMAGE_FETCH_FIRST_BYTE_TIMEOUT_SECONDS = env.float(

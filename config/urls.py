@@ -15,5 +15,7 @@ urlpatterns = [
     path("v1/", include("gateway.urls")),
 ]
 
+handler400 = "gateway.views.errors.bad_request"
+handler403 = "gateway.views.errors.permission_denied"
 handler404 = "gateway.views.errors.not_found"
 handler500 = "gateway.views.errors.server_error"

@@ -6,11 +6,14 @@ the same as an absent one.
 """
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import ApiError
+from .url_guard import ImageFetchError, check_forwarded_url
 
+DATA_IMAGE = re.compile(r"data:image/(?:png|jpe?g|gif|webp)(?:;[^,]{0,100})?,", re.IGNORECASE)
 ROLES = ("system", "developer", "user", "assistant", "tool")
 PART_TYPES = ("text", "image_url")
 TOOL_CHOICES = ("none", "auto", "required")
@@ -300,6 +303,23 @@ def _part(part: Any, param: str, role: str) -> None:
     image = part.get("image_url")
     url = image.get("url") if isinstance(image, dict) else None
     _require(isinstance(url, str) and url != "", f"{param}.image_url.url", "expected a URL")
+    _image_url(url, f"{param}.image_url.url")
+
+
+def _image_url(url: str, param: str) -> None:
+    """A data: image, or an http(s) URL the provider fetches: internal hosts are refused."""
+    if url[:5].lower() == "data:":
+        _require(
+            DATA_IMAGE.match(url) is not None,
+            param,
+            "expected a PNG, JPEG, GIF or WebP data:image/...;base64, URL",
+        )
+        return
+    try:
+        check_forwarded_url(url)
+    except ImageFetchError as error:
+        error.param = param
+        raise
 
 
 def _text_of(message: dict[str, Any]) -> str:

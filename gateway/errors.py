@@ -1,4 +1,4 @@
-"""The one error envelope of /v1: {"error": {"message", "type", "code", "param"}}."""
+"""The one error envelope of /v1: {"error": {"message", "type", "code", "param", "request_id"}}."""
 
 import logging
 from typing import Any
@@ -8,6 +8,8 @@ from django.core.exceptions import PermissionDenied, RequestDataTooBig, Suspicio
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
+
+from .logging import current_request_id
 
 logger = logging.getLogger(__name__)
 
@@ -62,8 +64,18 @@ def is_api_path(path: str) -> bool:
     return path == "/v1" or path.startswith("/v1/")
 
 
-def request_too_large_error() -> ApiError:
-    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+ANALYZE_PATH = "/v1/images/analyze"
+
+
+def body_limit(path: str) -> int | None:
+    """The byte cap on a /v1 request body: image analysis takes a whole image, the rest 2 MB."""
+    if path == ANALYZE_PATH:
+        return settings.ANALYZE_MAX_BODY_BYTES
+    return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+
+
+def request_too_large_error(path: str = "") -> ApiError:
+    limit = body_limit(path)
     return ApiError(
         f"The request body is too large (the limit is {limit} bytes).",
         status=413,
@@ -72,7 +84,11 @@ def request_too_large_error() -> ApiError:
 
 
 def envelope(message: str, *, type: str, code: str, param: str | None = None, **extra: Any) -> dict:
-    return {"error": {"message": message, "type": type, "code": code, "param": param, **extra}}
+    error = {"message": message, "type": type, "code": code, "param": param, **extra}
+    request_id = current_request_id.get()
+    if request_id != "-":
+        error.setdefault("request_id", request_id)
+    return {"error": error}
 
 
 def error_response(error: ApiError) -> JsonResponse:

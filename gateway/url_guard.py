@@ -150,6 +150,28 @@ def check_url(url: str, *, resolve: Resolver = system_resolve) -> Target:
     )
 
 
+def check_forwarded_url(url: str) -> None:
+    """A URL handed to a provider, which fetches it itself: the same parser and literal checks.
+
+    No DNS lookup (the provider resolves the name on its own network), but loopback, private,
+    link-local and metadata hosts written as literals or well-known names are refused, so a
+    self-hosted provider on the operator's network is never pointed at its neighbours.
+    """
+    parts = _parse(url)
+    host = parts.hostname or ""
+    port = _port(parts)
+    if _operator_allowed(host, port):
+        return
+    literal = _ip_literal(host)
+    if literal is not None:
+        if is_denied_address(literal):
+            raise ImageFetchError()
+        return
+    name = host.removesuffix(".")
+    if not HOSTNAME.fullmatch(host) or len(name) > 253 or _denied_name(name):
+        raise ImageFetchError()
+
+
 def _parse(url: Any) -> SplitResult:
     if not isinstance(url, str) or not url or len(url) > MAX_URL_LENGTH:
         raise ImageFetchError()

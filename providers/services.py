@@ -3,13 +3,15 @@
 Keys are never logged: messages name the credential by id, and upstream text is sanitized.
 """
 
+import ipaddress
 import logging
 import re
 import time
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
-from django.core.validators import URLValidator, validate_slug
+from django.core.validators import validate_slug
 from django.db import transaction
 from django.utils import timezone
 
@@ -29,7 +31,46 @@ STATE_BY_KIND = {
     "rate_limited": ProviderCredential.State.RATE_LIMITED,
     "unreadable": ProviderCredential.State.UNREADABLE,
 }
-validate_base_url = URLValidator(schemes=["http", "https"])
+BASE_URL_MESSAGE = "Enter an http(s) URL. No user name, password, query or fragment."
+METADATA_HOSTS = frozenset({"metadata.google.internal", "metadata", "100.100.100.200"})
+
+
+def validate_base_url(base_url: str) -> None:
+    """A provider base URL: http(s), a host, no userinfo, no query or fragment.
+
+    Loopback and private-network hosts are allowed on purpose (self-hosted Ollama, vLLM,
+    llama.cpp on the operator's machine or LAN); link-local and cloud metadata hosts never are.
+    """
+    if len(base_url) > 500 or not base_url.isascii() or any(ord(c) <= 0x20 for c in base_url):
+        raise ValidationError(BASE_URL_MESSAGE)
+    try:
+        parts = urlsplit(base_url)
+        host = (parts.hostname or "").removesuffix(".")
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError:
+        raise ValidationError(BASE_URL_MESSAGE) from None
+    if (
+        parts.scheme not in ("http", "https")
+        or not host
+        or "@" in parts.netloc
+        or "\\" in base_url
+        or parts.query
+        or parts.fragment
+        or base_url.endswith(("?", "#"))
+    ):
+        raise ValidationError(BASE_URL_MESSAGE)
+    if host in METADATA_HOSTS or _is_link_local(host):
+        raise ValidationError("Link-local and cloud metadata addresses are not allowed.")
+
+
+def _is_link_local(host: str) -> bool:
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_link_local or str(address) == "fd00:ec2::254"
 
 
 def _spec(provider: str) -> ProviderSpec:
@@ -75,8 +116,8 @@ def credential_validate(
     if base_url:
         try:
             validate_base_url(base_url)
-        except ValidationError:
-            raise ValidationError({"base_url": "Enter an http(s) URL."}) from None
+        except ValidationError as error:
+            raise ValidationError({"base_url": error.messages[0]}) from None
     if spec.needs_account_id and not ACCOUNT_ID.match(account_id):
         raise ValidationError({"account_id": f"{spec.name} needs your account id."})
     return spec, name

@@ -2,13 +2,13 @@
 
 from django.http import HttpResponseBase, StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from gateway.chat import chat_complete, chat_stream
 from gateway.errors import ApiError
+from gateway.parsers import SafeJSONParser
 from gateway.ratelimit import rate_limit_api_key
 from gateway.requestlog import request_log_as_dict, request_log_get
 
@@ -19,7 +19,7 @@ class ChatCompletionsView(APIView):
     The per-key limit is checked first; a refused request costs no DB write (no log row).
     """
 
-    parser_classes = [JSONParser]
+    parser_classes = [SafeJSONParser]
 
     @extend_schema(request=dict, responses={200: dict})
     def post(self, request: Request) -> HttpResponseBase:

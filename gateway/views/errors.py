@@ -1,10 +1,11 @@
-"""Django's 404/500 handlers: the /v1 envelope under /v1, HTML pages elsewhere."""
+"""Django's 400/403/404/500 handlers: the /v1 envelope under /v1, HTML pages elsewhere."""
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 
-from gateway.errors import ApiError, error_response, is_api_path
+from gateway.errors import ApiError, error_response, is_api_path, request_too_large_error
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
@@ -35,3 +36,20 @@ def unknown_route(request: HttpRequest, *args: object, **kwargs: object) -> Http
             f"Unknown route: {request.method} {request.path}", status=404, code="unknown_route"
         )
     )
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Django's handler400 (SuspiciousOperation, bad Host, body too big outside DRF)."""
+    if is_api_path(request.path):
+        if isinstance(exception, RequestDataTooBig):
+            return error_response(request_too_large_error(request.path))
+        return error_response(
+            ApiError("The request was refused.", status=400, code="invalid_request")
+        )
+    return defaults.bad_request(request, exception)
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if is_api_path(request.path):
+        return error_response(ApiError("Permission denied.", status=403, code="permission_denied"))
+    return defaults.permission_denied(request, exception)

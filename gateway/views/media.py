@@ -8,7 +8,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.exceptions import ParseError
 from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from gateway.errors import ApiError
 from gateway.images import CappedUploadHandler
 from gateway.media import Caller, MediaResult, image_analyze, images_generate, speech_create
+from gateway.parsers import SafeJSONParser, check_storable
 from gateway.ratelimit import rate_limit_api_key
 
 
@@ -37,7 +38,7 @@ class JsonWhateverAccepted(DefaultContentNegotiation):
 class _MediaView(APIView):
     """Counts the key's rate limit first and puts its headers on every answer."""
 
-    parser_classes = [JSONParser]
+    parser_classes = [SafeJSONParser]
 
     def post(self, request: Request) -> HttpResponseBase:
         limit = rate_limit_api_key(request.auth)
@@ -77,7 +78,7 @@ class ImageGenerationsView(_MediaView):
 class ImageAnalyzeView(_MediaView):
     """Describe an image: JSON {prompt, image_url} or multipart {prompt, file}."""
 
-    parser_classes = [JSONParser, MultiPartParser]
+    parser_classes = [SafeJSONParser, MultiPartParser]
 
     @extend_schema(request=dict, responses={200: dict})
     def post(self, request: Request) -> HttpResponseBase:
@@ -94,6 +95,10 @@ class ImageAnalyzeView(_MediaView):
             raise ApiError(
                 "The multipart body could not be parsed.", code="invalid_multipart"
             ) from None
+        if request.content_type.startswith("multipart/"):
+            check_storable(
+                {name: value for name, value in payload.items() if isinstance(value, str)}
+            )
         return self.json(image_analyze(caller=caller_of(request), payload=payload))
 
 

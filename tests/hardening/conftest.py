@@ -1,0 +1,97 @@
+"""Hostile-input fixtures: one workspace with a model of every category, and the /v1 inventory."""
+
+import base64
+import re
+from dataclasses import dataclass
+
+import pytest
+import responses
+
+from catalog.models import CatalogModel
+from gateway import urls as v1_urls
+from tests.fakeprovider import tiny_png, tiny_wav
+from tests.gateway.conftest import ALT_BASE, groq_completion, make_credential, make_model
+
+PNG_DATA_URL = "data:image/png;base64," + base64.b64encode(tiny_png()).decode()
+VISION_CAPS = {"tools": False, "structured_output": False, "streaming": True, "vision": True}
+SAMPLE_PATH_VALUES = {"model_id": "relay/relay-chat", "name": "A" * 32 + ".png"}
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    path: str
+    method: str
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+def _sample_path(pattern: str) -> str:
+    return "/v1/" + re.sub(
+        r"<(?:\w+:)?(\w+)>", lambda m: SAMPLE_PATH_VALUES.get(m.group(1), "x"), pattern
+    )
+
+
+def v1_routes() -> list[Route]:
+    """Every (route, method) the /v1 URLconf serves, read from the URLconf itself."""
+    routes = []
+    for pattern in v1_urls.urlpatterns:
+        view = getattr(pattern.callback, "view_class", None)
+        if view is None:  # the catch-all unknown-route function
+            continue
+        for method in view.http_method_names:
+            if method in ("head", "options", "trace") or not hasattr(view, method):
+                continue
+            routes.append(Route(pattern.name, _sample_path(str(pattern.pattern)), method.upper()))
+    return routes
+
+
+ROUTES = v1_routes()
+POST_ROUTES = [route for route in ROUTES if route.method == "POST"]
+GET_ROUTES = [route for route in ROUTES if route.method == "GET"]
+
+
+@pytest.fixture
+def catalog(workspace) -> dict[str, CatalogModel]:
+    """A custom OpenAI-compatible provider with a text, vision, image and speech model."""
+    relay = make_credential(workspace, "custom", "relay", base_url=ALT_BASE)
+    media_caps = {"tools": False, "structured_output": False, "streaming": False}
+    return {
+        "text": make_model(relay, "relay-chat"),
+        "vision": make_model(relay, "relay-vision", category="vision", capabilities=VISION_CAPS),
+        "image": make_model(relay, "relay-image", category="image", capabilities=media_caps),
+        "speech": make_model(
+            relay, "relay-tts", category="speech", capabilities=media_caps, voices=["alloy"]
+        ),
+    }
+
+
+def valid_body(route_name: str, catalog: dict[str, CatalogModel]) -> dict:
+    """A body each POST route accepts, so a hostile change to one field is what gets judged."""
+    bodies = {
+        "v1-chat-completions": {
+            "model": catalog["text"].public_id,
+            "messages": [{"role": "user", "content": "Say hello"}],
+        },
+        "v1-images-generations": {"model": catalog["image"].public_id, "prompt": "a red square"},
+        "v1-images-analyze": {
+            "model": catalog["vision"].public_id,
+            "prompt": "What is it?",
+            "image_url": PNG_DATA_URL,
+        },
+        "v1-audio-speech": {
+            "model": catalog["speech"].public_id,
+            "input": "Hello there",
+            "voice": "alloy",
+        },
+    }
+    return bodies.get(route_name, {})
+
+
+def mock_relay(mock: responses.RequestsMock) -> None:
+    """Successful answers from the relay for chat, images and speech."""
+    mock.add(responses.POST, f"{ALT_BASE}/chat/completions", json=groq_completion(content="Hi."))
+    png = base64.b64encode(tiny_png()).decode()
+    mock.add(responses.POST, f"{ALT_BASE}/images/generations", json={"data": [{"b64_json": png}]})
+    mock.add(responses.POST, f"{ALT_BASE}/audio/speech", body=tiny_wav(), content_type="audio/wav")
