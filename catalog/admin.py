@@ -1,7 +1,8 @@
-"""Admin for the free-model registry and sync history, plus credential actions to wire in.
+"""Admin for the free-model registry and sync history, and the credential admin's job actions.
 
-`sync_now` and `check_now` are admin actions for the ProviderCredential admin (owned by the
-providers app): add them to its `actions`. They queue the Celery tasks after the commit.
+The ProviderCredential admin belongs to the providers app, which knows nothing of catalog
+jobs; it is re-registered here with `sync_now` and `check_now`, which queue the Celery tasks
+after the commit.
 """
 
 from typing import Any
@@ -14,6 +15,7 @@ from django.http import HttpRequest
 from catalog.models import CatalogModel, SyncRun
 from catalog.services import catalog_invalidate
 from catalog.tasks import catalog_sync_credential_task, provider_check_task
+from providers.admin import ProviderCredentialAdmin
 from providers.models import ProviderCredential
 
 
@@ -89,3 +91,11 @@ def check_now(
     modeladmin.message_user(
         request, f"Queued a status check for {len(ids)} credentials.", messages.INFO
     )
+
+
+class ProviderCredentialWithJobsAdmin(ProviderCredentialAdmin):
+    actions = [sync_now, check_now]
+
+
+admin.site.unregister(ProviderCredential)
+admin.site.register(ProviderCredential, ProviderCredentialWithJobsAdmin)

@@ -26,6 +26,9 @@ logger = logging.getLogger(__name__)
 
 MAX_KEY_LENGTH = 4096
 ACCOUNT_ID = re.compile(r"^[A-Za-z0-9_-]{1,100}$")  # it becomes part of a URL path
+# Credential names prefix public model ids: these would collide with OpenProvider's own ids
+# ("openprovider/auto-free", "auto").
+RESERVED_NAMES = frozenset({"openprovider", "auto"})
 STATE_BY_KIND = {
     "auth": ProviderCredential.State.AUTH_FAILED,
     "rate_limited": ProviderCredential.State.RATE_LIMITED,
@@ -111,6 +114,10 @@ def credential_validate(
         raise ValidationError({"name": "Use letters, digits, - and _ only."}) from None
     if len(name) > 40:
         raise ValidationError({"name": "Use at most 40 characters."})
+    if name.lower() in RESERVED_NAMES:
+        raise ValidationError(
+            {"name": f"“{name}” is reserved for OpenProvider's own model ids; choose another name."}
+        )
     if spec.needs_base_url and not base_url:
         raise ValidationError({"base_url": f"{spec.name} needs a base URL."})
     if base_url:
