@@ -4,6 +4,7 @@
 timeouts, no redirects, keys only in headers, every failure mapped to `ProviderError`.
 """
 
+import contextlib
 import json
 import logging
 import re
@@ -26,6 +27,14 @@ Payload = dict[str, Any]
 TEXT, VISION, IMAGE, SPEECH = "text", "vision", "image", "speech"
 CATEGORIES = (TEXT, VISION, IMAGE, SPEECH)
 MAX_ERROR_BODY = 64 * 1024
+# After `data: [DONE]` a few bytes (the chunked terminator) usually remain: reading them lets the
+# connection go back to the pool instead of being closed. Bounded so a server that keeps talking
+# after [DONE] costs at most this long before the connection is dropped as before.
+DRAIN_MAX_PIECES = 4
+DRAIN_TIMEOUT_SECONDS = 0.2
+# Idle keep-alive connections kept per provider and process: a gevent worker may hold ~1,000
+# concurrent streams to one provider (bench/README.md, "Upstream pool size").
+POOL_MAXSIZE = 1024
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +93,9 @@ def session_for(provider: str) -> requests.Session:
             if session is None:
                 session = requests.Session()
                 session.trust_env = False  # no proxy or .netrc credentials from the environment
-                adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=64)
+                adapter = requests.adapters.HTTPAdapter(
+                    pool_connections=4, pool_maxsize=POOL_MAXSIZE
+                )
                 session.mount("https://", adapter)
                 session.mount("http://", adapter)
                 _sessions[provider] = session
@@ -381,10 +392,12 @@ class OpenAICompatibleAdapter:
         """Parse an upstream SSE body; comments skipped, in-stream errors raised, [DONE] ends it."""
         parser = SSEParser()
         finished = False
+        pieces = response.iter_content(chunk_size=None)
         try:
-            for piece in response.iter_content(chunk_size=None):
+            for piece in pieces:
                 for event in parser.feed(piece):
                     if event.data.strip() == "[DONE]":
+                        _drain(response, pieces)
                         return
                     chunk = _parse_chunk(event.data)
                     if event.event == "error" or "error" in chunk:
@@ -413,6 +426,22 @@ class OpenAICompatibleAdapter:
             raise ProviderError(
                 "upstream stream ended early", kind="invalid_response", retryable=True
             )
+
+
+def _drain(response: requests.Response, pieces: Iterator[bytes]) -> None:
+    """Read what follows [DONE] (briefly) so `close()` can return the connection to the pool."""
+    sock = getattr(getattr(response.raw, "_connection", None), "sock", None)
+    if sock is None:
+        return
+    previous = sock.gettimeout()
+    # StopIteration: the body is consumed and the connection reusable. Anything else (a slow or
+    # broken tail): close() drops the connection, as it did without the drain.
+    with contextlib.suppress(Exception):
+        sock.settimeout(DRAIN_TIMEOUT_SECONDS)
+        for _ in range(DRAIN_MAX_PIECES):
+            next(pieces)
+    with contextlib.suppress(OSError):
+        sock.settimeout(previous)
 
 
 def _parse_chunk(data: str) -> Payload:
