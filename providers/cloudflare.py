@@ -16,17 +16,16 @@ from .base import (
     TEXT,
     VISION,
     ModelInfo,
-    OpenAICompatibleAdapter,
     Payload,
     ProviderError,
     json_body,
     required_model,
-    unexpected_listing,
 )
+from .listing import MAX_PAGES, listed_model, listed_rows
+from .native import NativeRootAdapter
 
 FREE_EVIDENCE = "Workers AI free allocation (10,000 neurons/day)"
 PER_PAGE = 100
-MAX_PAGES = 20
 TASKS = {"text generation": TEXT, "text-to-image": IMAGE, "text-to-speech": SPEECH}
 MELOTTS = "@cf/myshell-ai/melotts"
 MELOTTS_LANGUAGES = ["en", "es", "fr", "zh", "jp", "kr"]
@@ -41,20 +40,14 @@ def properties(raw: Payload) -> dict[str, object]:
     }
 
 
-class CloudflareAdapter(OpenAICompatibleAdapter):
+class CloudflareAdapter(NativeRootAdapter):
     """Workers AI: account-scoped catalog search and native image/speech runs."""
-
-    @property
-    def ai_base(self) -> str:
-        return self.base_url.removesuffix("/v1")
 
     def list_models(self) -> list[ModelInfo]:
         rows: list[object] = []
         for page in range(1, MAX_PAGES + 1):
             data = json_body(self._search({"page": page, "per_page": PER_PAGE}))
-            result = data.get("result")
-            if not isinstance(result, list):
-                raise unexpected_listing()
+            result = listed_rows(data, "result")
             rows.extend(result)
             info = parsing.mapping(data.get("result_info"))
             total = parsing.positive_int(info.get("total_count"))
@@ -75,17 +68,13 @@ class CloudflareAdapter(OpenAICompatibleAdapter):
         props = properties(raw)
         if category == TEXT and parsing.flag(props.get("vision")):
             category = VISION
-        free = not parsing.flag(props.get("require_workers_paid"))
-        return ModelInfo(
-            upstream_id=upstream_id,
-            name=upstream_id[: parsing.MAX_NAME],
-            category=category,
-            free=free,
-            free_evidence=FREE_EVIDENCE if free else "",
+        return listed_model(
+            upstream_id,
+            category,
+            free_evidence=FREE_EVIDENCE,
+            free=not parsing.flag(props.get("require_workers_paid")),
             context_length=parsing.positive_int(props.get("context_window")),
-            capabilities=parsing.capabilities(
-                category, tools=parsing.flag(props.get("function_calling"))
-            ),
+            tools=parsing.flag(props.get("function_calling")),
             description=parsing.description(raw.get("description")),
             voices=list(MELOTTS_LANGUAGES) if upstream_id == MELOTTS else [],
         )
@@ -114,10 +103,10 @@ class CloudflareAdapter(OpenAICompatibleAdapter):
         return _b64decode(audio, "audio"), "audio/mpeg"
 
     def _search(self, params: dict[str, int]) -> requests.Response:
-        return self._request("GET", f"{self.ai_base}/models/search", params=params)
+        return self._request("GET", f"{self.root}/models/search", params=params)
 
     def _run(self, model: str, body: Payload) -> requests.Response:
-        return self._request("POST", f"{self.ai_base}/run/{model}", json=body)
+        return self._request("POST", f"{self.root}/run/{model}", json=body)
 
     def _image(self, response: requests.Response) -> Payload:
         content_type = response.headers.get("content-type", "")

@@ -3,19 +3,11 @@
 from urllib.parse import urlsplit
 
 from . import parsing
-from .base import (
-    TEXT,
-    VISION,
-    ModelInfo,
-    OpenAICompatibleAdapter,
-    Payload,
-    json_body,
-    unexpected_listing,
-)
+from .base import TEXT, VISION, ModelInfo, OpenAICompatibleAdapter, Payload
+from .listing import listed_model, token_paged_rows
 
 FREE_EVIDENCE = "Cohere trial key (1,000 calls/month, non-commercial)"
 LISTING_ROOT = "https://api.cohere.com"
-MAX_PAGES = 20
 
 
 class CohereAdapter(OpenAICompatibleAdapter):
@@ -30,18 +22,13 @@ class CohereAdapter(OpenAICompatibleAdapter):
         return f"{parts.scheme}://{parts.netloc}/v1/models"
 
     def list_models(self) -> list[ModelInfo]:
-        rows: list[object] = []
-        params: dict[str, object] = {"endpoint": "chat", "page_size": 1000}
-        for _ in range(MAX_PAGES):
-            data = json_body(self._request("GET", self.listing_url, params=params))
-            page = data.get("models")
-            if not isinstance(page, list):
-                raise unexpected_listing()
-            rows.extend(page)
-            token = data.get("next_page_token")
-            if not isinstance(token, str) or not token:
-                break
-            params = {**params, "page_token": token[:1000]}
+        rows = token_paged_rows(
+            lambda params: self._request("GET", self.listing_url, params=params),
+            {"endpoint": "chat", "page_size": 1000},
+            rows_key="models",
+            next_key="next_page_token",
+            next_param="page_token",
+        )
         return self.parse_rows(rows)
 
     def check(self) -> None:
@@ -57,16 +44,11 @@ class CohereAdapter(OpenAICompatibleAdapter):
         features = parsing.lowered(raw.get("features"))
         vision = "vision" in features or "vision" in upstream_id.lower()
         category = VISION if vision else TEXT
-        return ModelInfo(
-            upstream_id=upstream_id,
-            name=upstream_id[: parsing.MAX_NAME],
-            category=category,
-            free=True,
+        return listed_model(
+            upstream_id,
+            category,
             free_evidence=FREE_EVIDENCE,
             context_length=parsing.positive_int(raw.get("context_length")),
-            capabilities=parsing.capabilities(
-                category,
-                tools="tools" in features,
-                structured_output=bool(features & {"json_schema", "json_mode"}),
-            ),
+            tools="tools" in features,
+            structured_output=bool(features & {"json_schema", "json_mode"}),
         )

@@ -27,11 +27,10 @@ from .base import (
     ProviderError,
     json_body,
     required_model,
-    unexpected_listing,
 )
+from .listing import listed_model, token_paged_rows
 
 FREE_EVIDENCE = "Gemini API free tier (GEMINI_FREE_MODELS allow-list)"
-MAX_PAGES = 20
 DEFAULT_VOICE = "Kore"
 PCM_RATE = 24000  # Gemini TTS: 16-bit little-endian mono PCM at 24 kHz unless the type says
 VOICES = [
@@ -78,18 +77,13 @@ class GeminiAdapter(OpenAICompatibleAdapter):
         return {"Authorization": None, "x-goog-api-key": self.api_key}
 
     def list_models(self) -> list[ModelInfo]:
-        rows: list[object] = []
-        params: dict[str, object] = {"pageSize": 1000}
-        for _ in range(MAX_PAGES):
-            data = json_body(self._native("GET", "/models", params=params))
-            page = data.get("models")
-            if not isinstance(page, list):
-                raise unexpected_listing()
-            rows.extend(page)
-            token = data.get("nextPageToken")
-            if not isinstance(token, str) or not token:
-                break
-            params = {"pageSize": 1000, "pageToken": token[:1000]}
+        rows = token_paged_rows(
+            lambda params: self._native("GET", "/models", params=params),
+            {"pageSize": 1000},
+            rows_key="models",
+            next_key="nextPageToken",
+            next_param="pageToken",
+        )
         return self.parse_rows(rows)
 
     def check(self) -> None:
@@ -105,16 +99,16 @@ class GeminiAdapter(OpenAICompatibleAdapter):
         if parsing.looks_like_non_chat(upstream_id) or upstream_id.startswith("aqa"):
             return None
         category = category_of(upstream_id)
-        free = is_free(upstream_id)
-        return ModelInfo(
-            upstream_id=upstream_id,
-            name=parsing.text(raw.get("displayName")) or upstream_id[: parsing.MAX_NAME],
-            category=category,
-            free=free,
-            free_evidence=FREE_EVIDENCE if free else "",
+        return listed_model(
+            upstream_id,
+            category,
+            free_evidence=FREE_EVIDENCE,
+            free=is_free(upstream_id),
+            name=parsing.text(raw.get("displayName")),
             context_length=parsing.positive_int(raw.get("inputTokenLimit")),
             max_output_tokens=parsing.positive_int(raw.get("outputTokenLimit")),
-            capabilities=parsing.capabilities(category, tools=True, structured_output=True),
+            tools=True,
+            structured_output=True,
             description=parsing.description(raw.get("description")),
             voices=list(VOICES) if category == SPEECH else [],
         )

@@ -2,6 +2,7 @@
 
 from . import parsing
 from .base import SPEECH, TEXT, VISION, ModelInfo, OpenAICompatibleAdapter, Payload
+from .listing import listed_model
 
 FREE_EVIDENCE = "Groq Free plan (per-model rate limits)"
 ORPHEUS_ENGLISH_VOICES = ["autumn", "diana", "hannah", "austin", "daniel", "troy"]
@@ -31,18 +32,13 @@ class GroqAdapter(OpenAICompatibleAdapter):
         if category is None:
             return None
         english_tts = category == SPEECH and "english" in upstream_id
-        return ModelInfo(
-            upstream_id=upstream_id,
-            name=upstream_id[: parsing.MAX_NAME],
-            category=category,
-            free=True,
+        return listed_model(
+            upstream_id,
+            category,
             free_evidence=FREE_EVIDENCE,
             context_length=parsing.positive_int(raw.get("context_window")),
             max_output_tokens=parsing.positive_int(raw.get("max_completion_tokens")),
-            capabilities=parsing.capabilities(
-                category,
-                tools=True,
-                structured_output=upstream_id.startswith(STRUCTURED_OUTPUT_PREFIXES),
-            ),
+            tools=True,
+            structured_output=upstream_id.startswith(STRUCTURED_OUTPUT_PREFIXES),
             voices=list(ORPHEUS_ENGLISH_VOICES) if english_tts else [],
         )

@@ -8,15 +8,9 @@ POST https://router.huggingface.co/hf-inference/models/{model} {"inputs": prompt
 import base64
 
 from . import parsing
-from .base import (
-    TEXT,
-    VISION,
-    ModelInfo,
-    OpenAICompatibleAdapter,
-    Payload,
-    ProviderError,
-    required_model,
-)
+from .base import TEXT, VISION, ModelInfo, Payload, ProviderError, required_model
+from .listing import listed_model
+from .native import NativeRootAdapter
 
 FREE_EVIDENCE = "Hugging Face monthly free credits (free while credits last)"
 
@@ -29,12 +23,8 @@ def live_providers(raw: Payload) -> list[dict[str, object]] | None:
     return [p for p in providers if isinstance(p, dict) and p.get("status", "live") == "live"]
 
 
-class HuggingFaceAdapter(OpenAICompatibleAdapter):
+class HuggingFaceAdapter(NativeRootAdapter):
     """Hugging Face router: credit-metered chat listing and the HF image API."""
-
-    @property
-    def root(self) -> str:
-        return self.base_url.removesuffix("/v1")
 
     def parse_model(self, raw: Payload) -> ModelInfo | None:
         upstream_id = parsing.model_id(raw.get("id"))
@@ -47,19 +37,14 @@ class HuggingFaceAdapter(OpenAICompatibleAdapter):
         vision = "image" in inputs or parsing.looks_like_vision(upstream_id)
         category = VISION if vision else TEXT
         contexts = [parsing.positive_int(p.get("context_length")) for p in providers or []]
-        return ModelInfo(
-            upstream_id=upstream_id,
-            name=upstream_id[: parsing.MAX_NAME],
-            category=category,
-            free=True,
+        return listed_model(
+            upstream_id,
+            category,
             free_evidence=FREE_EVIDENCE,
             context_length=max((c for c in contexts if c), default=None),
-            capabilities=parsing.capabilities(
-                category,
-                tools=any(p.get("supports_tools") is True for p in providers or []),
-                structured_output=any(
-                    p.get("supports_structured_output") is True for p in providers or []
-                ),
+            tools=any(p.get("supports_tools") is True for p in providers or []),
+            structured_output=any(
+                p.get("supports_structured_output") is True for p in providers or []
             ),
         )
 

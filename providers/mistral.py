@@ -4,6 +4,7 @@ from typing import Any
 
 from . import parsing
 from .base import TEXT, VISION, ModelInfo, OpenAICompatibleAdapter, Payload
+from .listing import listed_model
 
 FREE_EVIDENCE = "Mistral Free mode (monthly API credits)"
 NOT_CHAT = ("ocr", "moderation", "classification")
@@ -44,18 +45,13 @@ class MistralAdapter(OpenAICompatibleAdapter):
         if any(parsing.flag(capabilities.get(name)) for name in NOT_CHAT):
             return None
         category = VISION if parsing.flag(capabilities.get("vision")) else TEXT
-        return ModelInfo(
-            upstream_id=upstream_id,
-            name=upstream_id[: parsing.MAX_NAME],
-            category=category,
-            free=True,
+        return listed_model(
+            upstream_id,
+            category,
             free_evidence=FREE_EVIDENCE,
             context_length=parsing.positive_int(raw.get("max_context_length")),
-            capabilities=parsing.capabilities(
-                category,
-                tools=parsing.flag(capabilities.get("function_calling")),
-                structured_output=True,
-            ),
+            tools=parsing.flag(capabilities.get("function_calling")),
+            structured_output=True,
             description=parsing.description(raw.get("description")),
         )
 

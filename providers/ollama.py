@@ -3,33 +3,20 @@
 from typing import Any
 
 from . import parsing
-from .base import (
-    TEXT,
-    VISION,
-    ModelInfo,
-    OpenAICompatibleAdapter,
-    Payload,
-    ProviderError,
-    json_body,
-    unexpected_listing,
-)
+from .base import TEXT, VISION, ModelInfo, Payload, ProviderError, json_body
+from .listing import listed_model, listed_rows
+from .native import NativeRootAdapter
 
 FREE_EVIDENCE = "local model (self-hosted Ollama)"
 MAX_MODELS = 200  # one /api/show call per model
 SHOW_SKIPPABLE = ("not_found", "bad_request", "invalid_response")
 
 
-class OllamaAdapter(OpenAICompatibleAdapter):
+class OllamaAdapter(NativeRootAdapter):
     """Ollama: keyless local server described by /api/tags and /api/show."""
 
-    @property
-    def root(self) -> str:
-        return self.base_url.removesuffix("/v1")
-
     def list_models(self) -> list[ModelInfo]:
-        tags = json_body(self._request("GET", f"{self.root}/api/tags")).get("models")
-        if not isinstance(tags, list):
-            raise unexpected_listing()
+        tags = listed_rows(json_body(self._request("GET", f"{self.root}/api/tags")), "models")
         rows = []
         for tag in tags[:MAX_MODELS]:
             name = parsing.model_id(parsing.mapping(tag).get("name"))
@@ -50,16 +37,13 @@ class OllamaAdapter(OpenAICompatibleAdapter):
         if not capabilities and parsing.looks_like_non_chat(upstream_id):
             return None
         category = VISION if "vision" in capabilities else TEXT
-        return ModelInfo(
-            upstream_id=upstream_id,
-            name=upstream_id[: parsing.MAX_NAME],
-            category=category,
-            free=True,
+        return listed_model(
+            upstream_id,
+            category,
             free_evidence=FREE_EVIDENCE,
             context_length=context_length(parsing.mapping(show.get("model_info"))),
-            capabilities=parsing.capabilities(
-                category, tools="tools" in capabilities, structured_output=True
-            ),
+            tools="tools" in capabilities,
+            structured_output=True,
         )
 
     def _show(self, name: str) -> Any:

@@ -4,6 +4,7 @@ from typing import Any
 
 from . import parsing
 from .base import ModelInfo, OpenAICompatibleAdapter, Payload
+from .listing import listed_model
 
 FREE_EVIDENCE = "OpenRouter free variant (:free, every price 0)"
 
@@ -43,20 +44,17 @@ class OpenRouterAdapter(OpenAICompatibleAdapter):
         free = is_free(upstream_id, raw.get("pricing"))
         parameters = parsing.lowered(raw.get("supported_parameters"))
         top = parsing.mapping(raw.get("top_provider"))
-        return ModelInfo(
-            upstream_id=upstream_id,
-            name=parsing.text(raw.get("name")) or upstream_id[: parsing.MAX_NAME],
-            category=category,
+        return listed_model(
+            upstream_id,
+            category,
+            free_evidence=FREE_EVIDENCE,
             free=free,
-            free_evidence=FREE_EVIDENCE if free else "",
+            name=parsing.text(raw.get("name")),
             context_length=parsing.positive_int(raw.get("context_length"))
             or parsing.positive_int(top.get("context_length")),
             max_output_tokens=parsing.positive_int(top.get("max_completion_tokens")),
-            capabilities=parsing.capabilities(
-                category,
-                tools="tools" in parameters,
-                structured_output=bool(parameters & {"structured_outputs", "response_format"}),
-            ),
+            tools="tools" in parameters,
+            structured_output=bool(parameters & {"structured_outputs", "response_format"}),
             description=parsing.description(raw.get("description")),
             voices=parsing.strings(raw.get("supported_voices")) if category == "speech" else [],
         )

@@ -11,16 +11,9 @@ from urllib.parse import quote
 import requests
 
 from . import parsing
-from .base import (
-    SPEECH,
-    ModelInfo,
-    OpenAICompatibleAdapter,
-    Payload,
-    ProviderError,
-    json_any,
-    required_model,
-    unexpected_listing,
-)
+from .base import SPEECH, ModelInfo, Payload, ProviderError, json_any, required_model
+from .listing import listed_model, listed_rows
+from .native import NativeRootAdapter
 
 FREE_EVIDENCE = "free tier allowance (pollen): no price for this model"
 LISTINGS = ("/text/models", "/image/models")
@@ -37,20 +30,13 @@ def size(payload: Payload) -> dict[str, int]:
     return {name: value for name, value in dimensions.items() if value and value <= 4096}
 
 
-class PollinationsAdapter(OpenAICompatibleAdapter):
+class PollinationsAdapter(NativeRootAdapter):
     """Pollinations: text and image catalogs, GET image and audio endpoints."""
-
-    @property
-    def root(self) -> str:
-        return self.base_url.removesuffix("/v1")
 
     def list_models(self) -> list[ModelInfo]:
         rows: list[object] = []
         for path in LISTINGS:
-            listing = json_any(self._request("GET", self.root + path))
-            if not isinstance(listing, list):
-                raise unexpected_listing()
-            rows.extend(listing)
+            rows.extend(listed_rows(json_any(self._request("GET", self.root + path))))
         return self.parse_rows(rows)
 
     def check(self) -> None:
@@ -66,15 +52,13 @@ class PollinationsAdapter(OpenAICompatibleAdapter):
             category = SPEECH  # served by GET /audio/{text}
         if upstream_id is None or category is None:
             return None
-        free = is_free(raw.get("pricing"))
-        return ModelInfo(
-            upstream_id=upstream_id,
-            name=upstream_id[: parsing.MAX_NAME],
-            category=category,
-            free=free,
-            free_evidence=FREE_EVIDENCE if free else "",
+        return listed_model(
+            upstream_id,
+            category,
+            free_evidence=FREE_EVIDENCE,
+            free=is_free(raw.get("pricing")),
             context_length=parsing.positive_int(raw.get("context_window")),
-            capabilities=parsing.capabilities(category, tools=parsing.flag(raw.get("tools"))),
+            tools=parsing.flag(raw.get("tools")),
             description=parsing.description(raw.get("description")),
             voices=parsing.strings(raw.get("voices")) if category == SPEECH else [],
         )

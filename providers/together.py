@@ -2,6 +2,7 @@
 
 from . import parsing
 from .base import IMAGE, TEXT, VISION, ModelInfo, OpenAICompatibleAdapter, Payload
+from .listing import listed_model
 
 FREE_EVIDENCE = "Together free endpoint (-Free id, zero pricing)"
 TYPES = {"chat": TEXT, "language": TEXT, "code": TEXT, "image": IMAGE}
@@ -24,12 +25,11 @@ class TogetherAdapter(OpenAICompatibleAdapter):
             and isinstance(pricing, dict)
             and parsing.all_zero(pricing)
         )
-        return ModelInfo(
-            upstream_id=upstream_id,
-            name=parsing.text(raw.get("display_name")) or upstream_id[: parsing.MAX_NAME],
-            category=category,
+        return listed_model(
+            upstream_id,
+            category,
+            free_evidence=FREE_EVIDENCE,
             free=free,
-            free_evidence=FREE_EVIDENCE if free else "",
+            name=parsing.text(raw.get("display_name")),
             context_length=parsing.positive_int(raw.get("context_length")),
-            capabilities=parsing.capabilities(category),
         )
