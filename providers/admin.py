@@ -12,6 +12,17 @@ from .models import ProviderCredential
 from .registry import KIND_CHOICES
 from .services import clean_key, credential_replace_key, credential_validate
 
+STATUS_FIELDS = (
+    "state",
+    "state_message",
+    "checked_at",
+    "check_latency_ms",
+    "last_sync_at",
+    "last_sync_error",
+    "created_at",
+    "updated_at",
+)
+
 
 class ProviderCredentialForm(forms.ModelForm):
     provider = forms.ChoiceField(choices=KIND_CHOICES)
@@ -58,36 +69,12 @@ class ProviderCredentialAdmin(admin.ModelAdmin):
     list_filter = ("provider", "state", "enabled")
     search_fields = ("name", "workspace__name")
     list_select_related = ("workspace",)
-    readonly_fields = (
-        "masked_key",
-        "state",
-        "state_message",
-        "checked_at",
-        "check_latency_ms",
-        "last_sync_at",
-        "last_sync_error",
-        "created_at",
-        "updated_at",
-    )
+    readonly_fields = ("masked_key", *STATUS_FIELDS)
     fieldsets = (
         (None, {"fields": ("workspace", "provider", "name", "enabled")}),
         ("Key", {"fields": ("masked_key", "replace_key")}),
         ("Connection", {"fields": ("base_url", "account_id")}),
-        (
-            "Status",
-            {
-                "fields": (
-                    "state",
-                    "state_message",
-                    "checked_at",
-                    "check_latency_ms",
-                    "last_sync_at",
-                    "last_sync_error",
-                    "created_at",
-                    "updated_at",
-                )
-            },
-        ),
+        ("Status", {"fields": STATUS_FIELDS}),
     )
 
     @admin.display(description="key")
