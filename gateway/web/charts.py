@@ -71,9 +71,11 @@ def bar_chart(title: str, labels: list[str], series: list[Series]) -> Chart:
             tip = f"{labels[index]}: {_format(value)}{s.unit} {s.name}"
             chart.bars.append(Bar(x, chart.baseline - height, width, height, s.css, tip))
     chart.empty = not chart.bars
+    # Half of an axis of 1 would be labelled "0" twice; only whole values get a tick.
     chart.y_ticks = [
         (chart.baseline - plot_height * fraction, _format(top * fraction))
         for fraction in (0, 0.5, 1)
+        if float(top * fraction).is_integer()
     ]
     every = max(1, -(-len(labels) // MAX_X_LABELS))
     chart.x_labels = [

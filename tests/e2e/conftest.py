@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from config.celery import app as celery_app
 from tests.fakeprovider import FakeProvider
@@ -141,3 +141,8 @@ def wait_until(condition, timeout: float = 5.0) -> bool:
             return False
         time.sleep(0.05)
     return True
+
+
+def flash(page: Page) -> Locator:
+    """The messages a redirect leaves at the top of the next page."""
+    return page.locator("main > ul.messages")

@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 
 from catalog.models import CatalogModel
 from providers.models import ProviderCredential
-from tests.e2e.conftest import sign_up, snap
+from tests.e2e.conftest import flash, sign_up, snap
 from tests.fakeprovider import FakeProvider
 
 PROVIDER_NAME = "fake"
@@ -38,7 +38,7 @@ def add_custom_provider(page: Page, base: str, fake: FakeProvider) -> None:
     form.get_by_label("API key").fill("fake-provider-key")
     form.get_by_label("Base URL").fill(fake.base_url)
     form.get_by_test_id("credential-save").click()
-    expect(page.get_by_role("status")).to_contain_text(f"Saved {PROVIDER_NAME}")
+    expect(flash(page)).to_contain_text(f"Saved {PROVIDER_NAME}")
 
 
 def test_from_sign_up_to_a_working_route(web: Page, live_server, fake_provider, eager_tasks):
@@ -54,7 +54,7 @@ def test_from_sign_up_to_a_working_route(web: Page, live_server, fake_provider, 
     section = page.get_by_test_id(f"credential-{credential.pk}")
     expect(section).to_contain_text("Free models")
     page.get_by_test_id(f"credential-sync-{credential.pk}").click()
-    expect(page.get_by_role("status")).to_contain_text(f"Sync of {PROVIDER_NAME}")
+    expect(flash(page)).to_contain_text(f"Sync of {PROVIDER_NAME}")
     expect(page.get_by_test_id(f"credential-{credential.pk}")).not_to_contain_text("never")
     snap(page, "02-provider-setup")
     assert any(r["path"].endswith("/models") for r in fake_provider.requests)
@@ -102,7 +102,7 @@ def test_from_sign_up_to_a_working_route(web: Page, live_server, fake_provider, 
     expect(page.locator("#new-key")).to_have_value(re.compile(r"^opk_live_"))
     snap(page, "07-api-key-created")
     page.get_by_role("button", name="Revoke revoked soon").click()
-    expect(page.get_by_role("status")).to_contain_text("Revoked “revoked soon”")
+    expect(flash(page)).to_contain_text("Revoked “revoked soon”")
     expect(page.locator("#new-key")).to_have_count(0)
     expect(page.get_by_role("row", name=re.compile("revoked soon"))).to_contain_text("Revoked")
     snap(page, "08-api-key-revoked")

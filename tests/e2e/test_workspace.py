@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from accounts.models import Message
-from tests.e2e.conftest import connect_fake, sign_up, snap, wait_until
+from tests.e2e.conftest import connect_fake, flash, sign_up, snap, wait_until
 from tests.fakeprovider import FakeProvider
 
 EMAIL = "ada@example.com"
@@ -92,20 +92,22 @@ def test_rename_and_delete_a_conversation(web: Page, live_server, fake_provider)
     row = web.get_by_test_id("conversation-row")
     row.get_by_role("textbox").fill("Renamed chat")
     row.get_by_test_id("conversation-rename").click()
-    expect(web.get_by_role("status")).to_contain_text("Conversation renamed.")
+    expect(flash(web)).to_contain_text("Conversation renamed.")
     expect(web.get_by_test_id("conversation-row").get_by_role("link")).to_have_text("Renamed chat")
 
     # Usage counts the answered request
     web.get_by_test_id("subnav-usage").click()
     expect(web.get_by_test_id("usage-totals")).to_contain_text("1 request, 0 errors")
     expect(web.get_by_test_id("usage-routes")).to_contain_text("fake/fake-chat")
+    y_axis = web.get_by_test_id("usage-chart").first.locator('text.axis[text-anchor="end"]')
+    expect(y_axis).to_have_text(["0", "1"])
     snap(web, "usage")
 
     seen: list[str] = []
     accept_dialogs(web, seen)
     web.get_by_test_id("subnav-conversations").click()
     web.get_by_test_id("conversation-delete").click()
-    expect(web.get_by_role("status")).to_contain_text("Conversation deleted.")
+    expect(flash(web)).to_contain_text("Conversation deleted.")
     expect(web.get_by_test_id("conversation-row")).to_have_count(0)
     assert seen == ["Delete this conversation?"]
 
@@ -124,7 +126,7 @@ def test_deleting_a_provider_key_asks_first(web: Page, live_server, fake_provide
     seen: list[str] = []
     accept_dialogs(web, seen)
     delete.click()
-    expect(web.get_by_role("status")).to_contain_text("Deleted fake")
+    expect(flash(web)).to_contain_text("Deleted fake")
     expect(web.get_by_role("button", name="Delete fake")).to_have_count(0)
     assert seen == ["Delete the key fake and the models found through it?"]
     web.goto(f"{live_server.url}/models/")
