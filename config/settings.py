@@ -306,6 +306,8 @@ GEMINI_FREE_MODELS = env.list(
 API_KEY_DEFAULT_RPM = env.int("API_KEY_DEFAULT_RPM", default=60)
 API_KEY_DEFAULT_RPD = env.int("API_KEY_DEFAULT_RPD", default=5000)
 API_KEY_CACHE_SECONDS = env.int("API_KEY_CACHE_SECONDS", default=30)
+# Per-process copy: a revocation made on another node takes effect within this many seconds.
+API_KEY_LOCAL_CACHE_SECONDS = env.float("API_KEY_LOCAL_CACHE_SECONDS", default=2.0)
 API_KEY_LAST_USED_RESOLUTION_SECONDS = env.int("API_KEY_LAST_USED_RESOLUTION_SECONDS", default=60)
 
 # Chat gateway: fallback budget, route cooldowns and circuit breaker, stream keep-alives.

@@ -65,8 +65,12 @@ def route_cool_down(route: Route, seconds: float, reason: str = "") -> None:
 
 
 def route_record_success(route: Route, latency_ms: float) -> None:
-    _update_health(route, ok=1, latency_ms=latency_ms)
-    _safe(lambda: cache.delete(_breaker_key(route)), None)
+    """Count the success; reset the breaker only when a failure was counted (2 round trips)."""
+    health, breaker = health_key(*route), _breaker_key(route)
+    found = _safe(lambda: cache.get_many([health, breaker]), {})
+    _update_health(route, ok=1, latency_ms=latency_ms, current=found.get(health))
+    if breaker in found:
+        _safe(lambda: cache.delete(breaker), None)
 
 
 def route_record_failure(route: Route, error: ProviderError) -> None:
@@ -101,9 +105,20 @@ def _breaker_trips(route: Route) -> bool:
     return False
 
 
-def _update_health(route: Route, *, ok: int = 0, fail: int = 0, latency_ms: float = 0) -> None:
+_UNREAD = object()
+
+
+def _update_health(
+    route: Route,
+    *,
+    ok: int = 0,
+    fail: int = 0,
+    latency_ms: float = 0,
+    current: Any = _UNREAD,
+) -> None:
     key = health_key(*route)
-    current = _safe(lambda: cache.get(key), None)
+    if current is _UNREAD:
+        current = _safe(lambda: cache.get(key), None)
     stats = current if isinstance(current, dict) else {"ok": 0, "fail": 0, "latency_ms": 0.0}
     stats = {
         "ok": int(stats.get("ok") or 0) + ok,

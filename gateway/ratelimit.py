@@ -5,8 +5,10 @@ parallel requests on any number of nodes let exactly `limit` through per window.
 that reaches the limiter counts, rejected ones included; failed upstream attempts do not count
 extra (one request = one unit, whatever its fallbacks).
 
-When the cache (Redis) is unreachable the limiter fails closed: 503 `rate_limiter_unavailable`,
-bounded by the cache's 1 s socket timeouts, instead of letting unlimited traffic through.
+On Redis both windows are counted in one round trip (a Lua script doing the same INCR and
+expiry). When the cache (Redis) is unreachable the limiter fails closed: 503
+`rate_limiter_unavailable` with Retry-After, bounded by the cache's 1 s socket timeouts, instead
+of letting unlimited traffic through.
 """
 
 import logging
@@ -14,7 +16,8 @@ import math
 import time
 from dataclasses import dataclass
 
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 
 from accounts.models import ApiKey
 
@@ -23,6 +26,18 @@ from .errors import ApiError
 logger = logging.getLogger(__name__)
 
 MINUTE, DAY = 60, 86400
+WINDOW_SLACK_SECONDS = 5
+
+# KEYS: minute and day counters; ARGV: their TTLs and the minute limit. The day window is only
+# counted when the minute window let the request through (as in the add + incr path).
+COUNT_BOTH = """
+local minute = redis.call('INCR', KEYS[1])
+if minute == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+if minute > tonumber(ARGV[3]) then return {minute, -1} end
+local day = redis.call('INCR', KEYS[2])
+if day == 1 then redis.call('EXPIRE', KEYS[2], ARGV[2]) end
+return {minute, day}
+"""
 
 
 @dataclass(frozen=True)
@@ -47,8 +62,11 @@ def rate_limit_check(*, subject: str, per_minute: int, per_day: int) -> RateLimi
     """Count one request for `subject`; raise ApiError 429 when a window is full, 503 on outage."""
     now = time.time()
     try:
-        minute = _count(subject, MINUTE, per_minute, now)
-        day = _count(subject, DAY, per_day, now) if minute.allowed else None
+        if isinstance(_backend(), RedisCache):
+            minute, day = _count_on_redis(subject, per_minute, per_day, now)
+        else:
+            minute = _count(subject, MINUTE, per_minute, now)
+            day = _count(subject, DAY, per_day, now) if minute.allowed else None
     except Exception:
         logger.warning("rate limiter unavailable (cache error)")
         raise ApiError(
@@ -72,12 +90,46 @@ def rate_limit_api_key(api_key: ApiKey) -> RateLimit:
     )
 
 
-def _count(subject: str, window: int, limit: int, now: float) -> RateLimit:
+def _backend() -> object:
+    return caches["default"]
+
+
+def _window(subject: str, window: int, now: float) -> tuple[str, int]:
     start = int(now // window) * window
-    key = f"ratelimit:{subject}:{window}:{start}"
-    reset = max(math.ceil(start + window - now), 1)
+    return f"ratelimit:{subject}:{window}:{start}", max(math.ceil(start + window - now), 1)
+
+
+def _count_on_redis(
+    subject: str, per_minute: int, per_day: int, now: float
+) -> tuple[RateLimit, RateLimit | None]:
+    backend = _backend()
+    (minute_key, minute_reset), (day_key, day_reset) = (
+        _window(subject, MINUTE, now),
+        _window(subject, DAY, now),
+    )
+    keys = [backend.make_and_validate_key(minute_key), backend.make_and_validate_key(day_key)]
+    client = backend._cache.get_client(keys[0], write=True)
+    used_minute, used_day = client.eval(
+        COUNT_BOTH,
+        2,
+        *keys,
+        MINUTE + WINDOW_SLACK_SECONDS,
+        DAY + WINDOW_SLACK_SECONDS,
+        per_minute,
+    )
+    minute = RateLimit(
+        used_minute <= per_minute, per_minute, max(per_minute - used_minute, 0), minute_reset
+    )
+    if used_day < 0:
+        return minute, None
+    day = RateLimit(used_day <= per_day, per_day, max(per_day - used_day, 0), day_reset, DAY)
+    return minute, day
+
+
+def _count(subject: str, window: int, limit: int, now: float) -> RateLimit:
+    key, reset = _window(subject, window, now)
     for _ in range(2):  # the counter can expire between add and incr: create it again once
-        cache.add(key, 0, window + 5)
+        cache.add(key, 0, window + WINDOW_SLACK_SECONDS)
         try:
             used = cache.incr(key)
             break
