@@ -5,21 +5,24 @@ Every page a test opens is checked for console errors and uncaught exceptions (a
 is a console error), and a screenshot of each page is kept under test-artifacts/e2e/.
 """
 
-import os
 import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import (
+    Browser,
+    BrowserType,
+    Locator,
+    Page,
+    Playwright,
+    expect,
+    sync_playwright,
+)
 
 from config.celery import app as celery_app
 from tests.fakeprovider import FakeProvider
-
-# Playwright's sync API keeps an event loop running in this thread; the ORM calls tests make
-# between browser steps are still plain synchronous calls.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
@@ -36,19 +39,54 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.e2e)
 
 
+@pytest.fixture(scope="package", autouse=True)
+def _sync_orm_beside_playwright() -> Iterator[None]:
+    """Playwright's sync API keeps an event loop running in this thread while the browser is
+    open; the ORM calls tests make between browser steps are still plain synchronous calls."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        yield
+
+
+# pytest-playwright starts Playwright once per session, and its event loop would stay running in
+# the main thread for every test collected after these (async_to_sync and asyncio.run refuse to
+# work then). Here Playwright and the browser live only as long as this package's tests.
+@pytest.fixture(scope="package")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as running:
+        yield running
+
+
+@pytest.fixture(scope="package")
+def browser_type(playwright: Playwright, browser_name: str) -> BrowserType:
+    return getattr(playwright, browser_name)
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
     return {
         **browser_type_launch_args,
         "executable_path": CHROMIUM,
-        "args": ["--no-sandbox", "--autoplay-policy=no-user-gesture-required"],
+        "args": ["--no-sandbox"],
         "headless": True,
     }
 
 
-@pytest.fixture(scope="session")
-def browser_context_args(browser_context_args: dict) -> dict:
-    return {**browser_context_args, "viewport": {"width": 1280, "height": 900}}
+@pytest.fixture(scope="package")
+def launch_browser(browser_type_launch_args: dict, browser_type: BrowserType):
+    return lambda **kwargs: browser_type.launch(**{**browser_type_launch_args, **kwargs})
+
+
+@pytest.fixture(scope="package")
+def browser(launch_browser) -> Iterator[Browser]:
+    launched = launch_browser()
+    yield launched
+    launched.close()
+
+
+@pytest.fixture(scope="package")
+def browser_context_args() -> dict:
+    return {"viewport": {"width": 1280, "height": 900}}
 
 
 @pytest.fixture
