@@ -3,12 +3,13 @@
 import ast
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 import responses
 
-from providers.base import OpenAICompatibleAdapter
+from providers.base import OpenAICompatibleAdapter, ProviderError
 from providers.registry import PROVIDERS
 from tests.conftest import provider_fixture
 
@@ -59,6 +60,34 @@ def ids(models: list[Any]) -> set[str]:
 
 def free_ids(models: list[Any]) -> set[str]:
     return {m.upstream_id for m in models if m.free}
+
+
+def by_id(models: Any) -> dict[str, Any]:
+    return {m.upstream_id: m for m in models}
+
+
+ChatError = Callable[..., ProviderError]
+
+
+@pytest.fixture
+def chat_error(http_mock: responses.RequestsMock) -> ChatError:
+    """chat_error(adapter, status, body): the ProviderError a chat call raises on that answer."""
+
+    def raised(
+        adapter: OpenAICompatibleAdapter,
+        status: int,
+        body: Any,
+        *,
+        headers: dict[str, str] | None = None,
+        model: str = "m",
+    ) -> ProviderError:
+        url = adapter.url(adapter.chat_path)
+        http_mock.post(url, status=status, json=body, headers=headers)
+        with pytest.raises(ProviderError) as caught:
+            adapter.chat({"model": model, "messages": []})
+        return caught.value
+
+    return raised
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from providers import parsing
 from providers.base import ProviderError, parse_retry_after
 from providers.registry import PROVIDERS
 
-from .conftest import CANARY, make_adapter, register_stream
+from .conftest import CANARY, assert_key_in_header_only, fixture, make_adapter, register_stream
 
 BASE = "https://api.groq.com/openai/v1"
 
@@ -29,13 +29,42 @@ def test_a_redirect_is_not_followed_and_the_key_never_reaches_the_target(http_mo
 
 
 @pytest.mark.parametrize("status", [402, 410])
-def test_payment_required_and_gone_are_unavailable(http_mock, status):
-    http_mock.post(f"{BASE}/chat/completions", status=status, json={"error": {"message": "nope"}})
+def test_payment_required_and_gone_are_unavailable(status, chat_error):
+    error = chat_error(make_adapter("groq"), status, {"error": {"message": "nope"}})
 
-    with pytest.raises(ProviderError) as caught:
-        make_adapter("groq").chat({"model": "m", "messages": []})
+    assert (error.kind, error.status) == ("unavailable", status)
 
-    assert (caught.value.kind, caught.value.status) == ("unavailable", status)
+
+@pytest.mark.parametrize(
+    ("slug", "body", "header", "seconds"),
+    [
+        ("groq", "groq/error_429.json", {"retry-after": "3"}, 3),
+        ("openrouter", "openrouter/error_429_upstream_rate_limited.json", {"Retry-After": "7"}, 7),
+    ],
+)
+def test_a_retry_after_header_beats_the_hint_in_the_body(chat_error, slug, body, header, seconds):
+    error = chat_error(make_adapter(slug), 429, fixture(body), headers=header)
+
+    assert error.retry_after == seconds
+
+
+@pytest.mark.parametrize(
+    ("slug", "model", "voice", "audio", "content_type"),
+    [
+        ("groq", "canopylabs/orpheus-v1-english", "troy", b"RIFFwav", "audio/wav"),
+        ("openrouter", "deepgram/flux-tts:free", "flux-alexis-en", b"ID3audio", "audio/mpeg"),
+    ],
+)
+def test_speech_goes_to_the_openai_compatible_endpoint(
+    http_mock, slug, model, voice, audio, content_type
+):
+    url = f"{PROVIDERS[slug].base_url}/audio/speech"
+    http_mock.post(url, body=audio, content_type=content_type)
+
+    answer = make_adapter(slug).speech({"model": model, "input": "hi", "voice": voice})
+
+    assert answer == (audio, content_type)
+    assert_key_in_header_only(http_mock.calls[0])
 
 
 ECHOING_BODIES = [
@@ -49,15 +78,12 @@ ECHOING_BODIES = [
 
 
 @pytest.mark.parametrize(("status", "body"), ECHOING_BODIES)
-def test_canary_never_reaches_errors_or_logs(http_mock, caplog, status, body):
+def test_canary_never_reaches_errors_or_logs(caplog, status, body, chat_error):
     caplog.set_level(logging.DEBUG)
-    http_mock.post(f"{BASE}/chat/completions", status=status, json=body)
+    error = chat_error(make_adapter("groq"), status, body)
 
-    with pytest.raises(ProviderError) as caught:
-        make_adapter("groq").chat({"model": "m", "messages": []})
-
-    assert CANARY not in str(caught.value)
-    assert CANARY not in caught.value.message
+    assert CANARY not in str(error)
+    assert CANARY not in error.message
     assert CANARY not in caplog.text
 
 

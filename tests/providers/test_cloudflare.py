@@ -7,7 +7,7 @@ from responses import matchers
 
 from providers.base import ProviderError
 
-from .conftest import CANARY, assert_key_in_header_only, fixture, free_ids, ids, make_adapter
+from .conftest import CANARY, assert_key_in_header_only, by_id, fixture, free_ids, ids, make_adapter
 
 ACCOUNT = "0123456789abcdef0123456789abcdef"
 AI = f"https://api.cloudflare.com/client/v4/accounts/{ACCOUNT}/ai"
@@ -33,7 +33,7 @@ def catalog_rows():
 
 
 def test_require_workers_paid_is_not_free_and_tasks_map_to_categories():
-    models = {m.upstream_id: m for m in adapter().parse_rows(catalog_rows())}
+    models = by_id(adapter().parse_rows(catalog_rows()))
 
     assert free_ids(models.values()) == {
         "@cf/black-forest-labs/flux-1-schnell",
@@ -150,15 +150,8 @@ def test_401_maps_to_auth_with_the_envelope_message(http_mock):
     assert CANARY not in str(caught.value)
 
 
-def test_bad_account_path_404(http_mock):
-    http_mock.post(
-        f"{AI}/v1/chat/completions",
-        status=404,
-        json=fixture("cloudflare/error_404_bad_account_path.json"),
-    )
+def test_bad_account_path_404(chat_error):
+    error = chat_error(adapter(), 404, fixture("cloudflare/error_404_bad_account_path.json"))
 
-    with pytest.raises(ProviderError) as caught:
-        adapter().chat({"model": "m", "messages": []})
-
-    assert caught.value.kind == "not_found"
-    assert "Could not route" in caught.value.message
+    assert error.kind == "not_found"
+    assert "Could not route" in error.message

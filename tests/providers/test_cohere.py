@@ -4,12 +4,9 @@ No listing fixture was captured: the rows below follow the documented shape of
 GET /v1/models (docs.cohere.com list-models; PROVIDERS.md §2.11).
 """
 
-import pytest
 from responses import matchers
 
-from providers.base import ProviderError
-
-from .conftest import CANARY, assert_key_in_header_only, fixture, free_ids, make_adapter
+from .conftest import CANARY, assert_key_in_header_only, by_id, fixture, free_ids, make_adapter
 
 LISTING = "https://api.cohere.com/v1/models"
 COMPAT = "https://api.cohere.ai/compatibility/v1"
@@ -35,7 +32,7 @@ def test_free_rule_and_categories():
         model("embed-v4.0", endpoints=("embed",)),
     ]
 
-    models = {m.upstream_id: m for m in make_adapter("cohere").parse_rows(rows)}
+    models = by_id(make_adapter("cohere").parse_rows(rows))
 
     assert free_ids(models.values()) == {
         "command-a-03-2025",
@@ -84,16 +81,14 @@ def test_chat_round_trip_on_the_compatibility_api(http_mock):
     assert_key_in_header_only(http_mock.calls[0])
 
 
-def test_not_found_error_body(http_mock):
-    http_mock.post(
-        f"{COMPAT}/chat/completions",
-        status=404,
-        json=fixture("cohere/error_404_model_not_found.json"),
+def test_not_found_error_body(chat_error):
+    error = chat_error(
+        make_adapter("cohere"),
+        404,
+        fixture("cohere/error_404_model_not_found.json"),
+        model="nonexistent",
     )
 
-    with pytest.raises(ProviderError) as caught:
-        make_adapter("cohere").chat({"model": "nonexistent", "messages": []})
-
-    assert caught.value.kind == "not_found"
-    assert "model 'nonexistent' not found" in caught.value.message
-    assert CANARY not in str(caught.value)
+    assert error.kind == "not_found"
+    assert "model 'nonexistent' not found" in error.message
+    assert CANARY not in str(error)

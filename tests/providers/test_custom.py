@@ -1,6 +1,6 @@
 """Custom OpenAI-compatible servers: base URL per credential, keyless allowed, all free."""
 
-from .conftest import CANARY, assert_key_in_header_only, free_ids, make_adapter
+from .conftest import CANARY, assert_key_in_header_only, by_id, free_ids, make_adapter
 
 BASE = "http://llm.internal.test:8080/v1"
 ROWS = [
@@ -13,7 +13,7 @@ ROWS = [
 
 
 def test_every_listed_model_is_free_and_text_unless_the_listing_says_otherwise():
-    models = {m.upstream_id: m for m in make_adapter("custom", base_url=BASE).parse_rows(ROWS)}
+    models = by_id(make_adapter("custom", base_url=BASE).parse_rows(ROWS))
 
     assert free_ids(models.values()) == {"local-chat", "local-vl", "sdxl", "kokoro"}
     assert {k: m.category for k, m in models.items()} == {

@@ -10,7 +10,7 @@ from responses import matchers
 
 from providers.base import ProviderError
 
-from .conftest import CANARY, assert_key_in_header_only, fixture, free_ids, ids, make_adapter
+from .conftest import CANARY, assert_key_in_header_only, by_id, fixture, free_ids, ids, make_adapter
 
 COMPAT = "https://generativelanguage.googleapis.com/v1beta/openai"
 NATIVE = "https://generativelanguage.googleapis.com/v1beta"
@@ -50,14 +50,14 @@ def test_operators_edit_the_allow_list_with_patterns():
 
 
 def test_categories_limits_and_voices():
-    by_id = {m.upstream_id: m for m in listing()}
+    models = by_id(listing())
 
-    assert by_id["gemini-2.5-flash"].category == "vision"
-    assert by_id["gemma-4-31b-it"].category == "vision"
-    assert by_id["gemini-2.5-flash-image"].category == "image"
-    assert by_id["gemini-3.1-flash-tts-preview"].category == "speech"
-    assert "Kore" in by_id["gemini-3.1-flash-tts-preview"].voices
-    flash = by_id["gemini-2.5-flash"]
+    assert models["gemini-2.5-flash"].category == "vision"
+    assert models["gemma-4-31b-it"].category == "vision"
+    assert models["gemini-2.5-flash-image"].category == "image"
+    assert models["gemini-3.1-flash-tts-preview"].category == "speech"
+    assert "Kore" in models["gemini-3.1-flash-tts-preview"].voices
+    flash = models["gemini-2.5-flash"]
     assert (flash.context_length, flash.max_output_tokens) == (1048576, 65536)
     assert flash.name == "Gemini 2.5 Flash"
 
@@ -111,31 +111,27 @@ def test_invalid_key_400_maps_to_auth(http_mock):
     assert (caught.value.kind, caught.value.status) == ("auth", 400)
 
 
-def test_free_tier_429_carries_retry_info(http_mock):
-    http_mock.post(
-        f"{COMPAT}/chat/completions",
-        status=429,
-        json=fixture("gemini/error_429_quota_free_tier.json"),
+def test_free_tier_429_carries_retry_info(chat_error):
+    error = chat_error(
+        make_adapter("gemini"),
+        429,
+        fixture("gemini/error_429_quota_free_tier.json"),
+        model="gemini-2.5-flash",
     )
 
-    with pytest.raises(ProviderError) as caught:
-        make_adapter("gemini").chat({"model": "gemini-2.5-flash", "messages": []})
-
-    assert caught.value.kind == "rate_limited"
-    assert caught.value.retry_after == pytest.approx(34.4)
+    assert error.kind == "rate_limited"
+    assert error.retry_after == pytest.approx(34.4)
 
 
-def test_unknown_model_404(http_mock):
-    http_mock.post(
-        f"{COMPAT}/chat/completions",
-        status=404,
-        json=fixture("gemini/error_404_model_not_found.json"),
+def test_unknown_model_404(chat_error):
+    error = chat_error(
+        make_adapter("gemini"),
+        404,
+        fixture("gemini/error_404_model_not_found.json"),
+        model="gemini-3.6-flahs",
     )
 
-    with pytest.raises(ProviderError) as caught:
-        make_adapter("gemini").chat({"model": "gemini-3.6-flahs", "messages": []})
-
-    assert caught.value.kind == "not_found"
+    assert error.kind == "not_found"
 
 
 def test_speech_wraps_pcm_in_wav(http_mock):

@@ -7,6 +7,7 @@ from providers.base import ProviderError
 from .conftest import (
     CANARY,
     assert_key_in_header_only,
+    by_id,
     fixture,
     free_ids,
     ids,
@@ -40,22 +41,22 @@ def test_every_active_model_but_whisper_and_guards_is_free():
 
 
 def test_categories_by_id():
-    by_id = {m.upstream_id: m for m in listing()}
+    models = by_id(listing())
 
-    assert by_id["canopylabs/orpheus-v1-english"].category == "speech"
-    assert by_id["canopylabs/orpheus-v1-english"].voices == [
+    assert models["canopylabs/orpheus-v1-english"].category == "speech"
+    assert models["canopylabs/orpheus-v1-english"].voices == [
         "autumn", "diana", "hannah", "austin", "daniel", "troy",
     ]  # fmt: skip
-    assert by_id["canopylabs/orpheus-arabic-saudi"].category == "speech"
-    assert by_id["meta-llama/llama-4-scout-17b-16e-instruct"].category == "vision"
-    assert by_id["meta-llama/llama-4-maverick-17b-128e-instruct"].category == "vision"
-    assert by_id["llama-3.3-70b-versatile"].category == "text"
+    assert models["canopylabs/orpheus-arabic-saudi"].category == "speech"
+    assert models["meta-llama/llama-4-scout-17b-16e-instruct"].category == "vision"
+    assert models["meta-llama/llama-4-maverick-17b-128e-instruct"].category == "vision"
+    assert models["llama-3.3-70b-versatile"].category == "text"
 
 
 def test_context_and_max_output():
-    by_id = {m.upstream_id: m for m in listing()}
+    models = by_id(listing())
 
-    kimi = by_id["moonshotai/kimi-k2-instruct-0905"]
+    kimi = models["moonshotai/kimi-k2-instruct-0905"]
     assert (kimi.context_length, kimi.max_output_tokens) == (262144, 16384)
     assert kimi.capabilities["tools"]
     assert kimi.capabilities["streaming"]
@@ -117,38 +118,10 @@ def test_midstream_error_event_raises(http_mock):
         ("error_400_tool_use_failed.json", 400, "bad_request", None),
     ],
 )
-def test_error_fixtures(http_mock, name, status, kind, retry_after):
-    http_mock.post(f"{BASE}/chat/completions", status=status, json=fixture(f"groq/{name}"))
+def test_error_fixtures(name, status, kind, retry_after, chat_error):
+    error = chat_error(make_adapter("groq"), status, fixture(f"groq/{name}"))
 
-    with pytest.raises(ProviderError) as caught:
-        make_adapter("groq").chat({"model": "m", "messages": []})
-
-    assert (caught.value.kind, caught.value.status) == (kind, status)
+    assert (error.kind, error.status) == (kind, status)
     expected_retry = pytest.approx(retry_after) if retry_after else None
-    assert caught.value.retry_after == expected_retry
-    assert CANARY not in str(caught.value)
-
-
-def test_retry_after_header_beats_the_message(http_mock):
-    http_mock.post(
-        f"{BASE}/chat/completions",
-        status=429,
-        json=fixture("groq/error_429.json"),
-        headers={"retry-after": "3"},
-    )
-
-    with pytest.raises(ProviderError) as caught:
-        make_adapter("groq").chat({"model": "m", "messages": []})
-
-    assert caught.value.retry_after == 3
-
-
-def test_speech_round_trip_uses_the_base_adapter(http_mock):
-    http_mock.post(f"{BASE}/audio/speech", body=b"RIFFwav", content_type="audio/wav")
-
-    audio, content_type = make_adapter("groq").speech(
-        {"model": "canopylabs/orpheus-v1-english", "input": "hi", "voice": "troy"}
-    )
-
-    assert (audio, content_type) == (b"RIFFwav", "audio/wav")
-    assert_key_in_header_only(http_mock.calls[0])
+    assert error.retry_after == expected_retry
+    assert CANARY not in str(error)

@@ -14,6 +14,7 @@ from providers.base import ProviderError
 
 from .conftest import (
     assert_key_in_header_only,
+    by_id,
     fixture,
     free_ids,
     make_adapter,
@@ -53,7 +54,7 @@ ROWS = [
 
 
 def test_live_chat_models_are_free_while_credits_last():
-    models = {m.upstream_id: m for m in make_adapter("huggingface").parse_rows(ROWS)}
+    models = by_id(make_adapter("huggingface").parse_rows(ROWS))
 
     assert free_ids(models.values()) == {
         "meta-llama/Llama-3.1-8B-Instruct",
@@ -127,14 +128,11 @@ def test_generate_image_refuses_path_tricks():
     assert caught.value.kind == "bad_request"
 
 
-def test_credits_exhausted_is_unavailable(http_mock):
-    http_mock.post(
-        f"{BASE}/chat/completions",
-        status=402,
-        json={"error": "You have exceeded your monthly included credits"},
+def test_credits_exhausted_is_unavailable(chat_error):
+    error = chat_error(
+        make_adapter("huggingface"),
+        402,
+        {"error": "You have exceeded your monthly included credits"},
     )
 
-    with pytest.raises(ProviderError) as caught:
-        make_adapter("huggingface").chat({"model": "m", "messages": []})
-
-    assert caught.value.kind == "unavailable"
+    assert error.kind == "unavailable"

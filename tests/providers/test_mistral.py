@@ -2,12 +2,12 @@
 
 import pytest
 
-from providers.base import ProviderError
 from providers.mistral import plain_content
 
 from .conftest import (
     CANARY,
     assert_key_in_header_only,
+    by_id,
     fixture,
     free_ids,
     make_adapter,
@@ -32,13 +32,13 @@ def test_chat_models_are_free_and_ocr_and_moderation_are_dropped():
 
 
 def test_categories_tools_and_context():
-    by_id = {m.upstream_id: m for m in listing()}
+    models = by_id(listing())
 
-    assert by_id["mistral-medium-latest"].category == "vision"
-    assert by_id["open-mistral-nemo"].category == "text"
-    assert by_id["voxtral-mini-2507"].capabilities["tools"] is False
-    assert by_id["devstral-small-2507"].capabilities["tools"] is True
-    assert by_id["mistral-medium-latest"].context_length == 131072
+    assert models["mistral-medium-latest"].category == "vision"
+    assert models["open-mistral-nemo"].category == "text"
+    assert models["voxtral-mini-2507"].capabilities["tools"] is False
+    assert models["devstral-small-2507"].capabilities["tools"] is True
+    assert models["mistral-medium-latest"].context_length == 131072
 
 
 def test_deprecated_models_are_dropped():
@@ -112,12 +112,9 @@ def test_plain_content_tolerates_junk(content, expected):
         ("error_capacity_exceeded.json", 503, "upstream"),
     ],
 )
-def test_error_fixtures(http_mock, name, status, kind):
-    http_mock.post(f"{BASE}/chat/completions", status=status, json=fixture(f"mistral/{name}"))
+def test_error_fixtures(name, status, kind, chat_error):
+    error = chat_error(make_adapter("mistral"), status, fixture(f"mistral/{name}"))
 
-    with pytest.raises(ProviderError) as caught:
-        make_adapter("mistral").chat({"model": "m", "messages": []})
-
-    assert (caught.value.kind, caught.value.status) == (kind, status)
-    assert caught.value.retryable
-    assert CANARY not in str(caught.value)
+    assert (error.kind, error.status) == (kind, status)
+    assert error.retryable
+    assert CANARY not in str(error)

@@ -4,11 +4,7 @@ No listing fixture: the rows follow the captured shape quoted in PROVIDERS.md §
 ({object: "list", data: [{id, object: "model", created, owned_by}]}).
 """
 
-import pytest
-
-from providers.base import ProviderError
-
-from .conftest import assert_key_in_header_only, free_ids, make_adapter
+from .conftest import assert_key_in_header_only, by_id, free_ids, make_adapter
 
 BASE = "https://integrate.api.nvidia.com/v1"
 IDS = [
@@ -27,7 +23,7 @@ LISTING = {
 
 
 def test_every_chat_model_is_free_with_unknown_context():
-    models = {m.upstream_id: m for m in make_adapter("nvidia").parse_rows(LISTING["data"])}
+    models = by_id(make_adapter("nvidia").parse_rows(LISTING["data"]))
 
     assert free_ids(models.values()) == {
         "meta/llama-3.3-70b-instruct",
@@ -61,14 +57,9 @@ def test_chat_round_trip(http_mock):
     assert_key_in_header_only(http_mock.calls[0])
 
 
-def test_429_title_body(http_mock):
+def test_429_title_body(chat_error):
     # the real NVIDIA 429 body has no "error" object, only a title
-    http_mock.post(
-        f"{BASE}/chat/completions", status=429, json={"status": 429, "title": "Too Many Requests"}
-    )
+    error = chat_error(make_adapter("nvidia"), 429, {"status": 429, "title": "Too Many Requests"})
 
-    with pytest.raises(ProviderError) as caught:
-        make_adapter("nvidia").chat({"model": "m", "messages": []})
-
-    assert caught.value.kind == "rate_limited"
-    assert "Too Many Requests" in caught.value.message
+    assert error.kind == "rate_limited"
+    assert "Too Many Requests" in error.message

@@ -2,12 +2,9 @@
 
 import json
 
-import pytest
 from responses import matchers
 
-from providers.base import ProviderError
-
-from .conftest import fixture, free_ids, json5_fixture, make_adapter
+from .conftest import by_id, fixture, free_ids, json5_fixture, make_adapter
 
 ROOT = "http://ollama.test:11434"
 
@@ -34,7 +31,7 @@ def test_listing_reads_capabilities_and_context_from_show(http_mock):
     )
     http_mock.add(**show_for("llama3.2:latest", show))
 
-    models = {m.upstream_id: m for m in adapter().list_models()}
+    models = by_id(adapter().list_models())
 
     assert free_ids(models.values()) == {"deepseek-r1:latest", "llama3.2:latest"}
     assert models["llama3.2:latest"].category == "vision"  # capabilities: completion, vision
@@ -77,12 +74,7 @@ def test_default_base_is_localhost():
     assert make_adapter("ollama", api_key="").base_url == "http://localhost:11434/v1"
 
 
-def test_error_body_is_read(http_mock):
-    http_mock.post(
-        f"{ROOT}/v1/chat/completions", status=500, json=fixture("ollama/error_generic.json")
-    )
+def test_error_body_is_read(chat_error):
+    error = chat_error(adapter(), 500, fixture("ollama/error_generic.json"))
 
-    with pytest.raises(ProviderError) as caught:
-        adapter().chat({"model": "m", "messages": []})
-
-    assert "the model failed to generate a response" in caught.value.message
+    assert "the model failed to generate a response" in error.message

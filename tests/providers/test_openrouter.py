@@ -8,6 +8,7 @@ from providers.openrouter import is_free
 from .conftest import (
     CANARY,
     assert_key_in_header_only,
+    by_id,
     fixture,
     free_ids,
     ids,
@@ -37,24 +38,24 @@ def test_free_subset_is_free_except_embeddings_and_rerank_which_are_dropped():
 
 def test_categories_come_from_modalities():
     rows = fixture("openrouter/models_list_free_subset.json")["data"]
-    by_id = {m.upstream_id: m for m in make_adapter("openrouter").parse_rows(rows)}
+    models = by_id(make_adapter("openrouter").parse_rows(rows))
 
-    assert {m for m, info in by_id.items() if info.category == "speech"} == {
+    assert {m for m, info in models.items() if info.category == "speech"} == {
         "deepgram/flux-tts:free",
         "fish-audio/s2.1-pro-free:free",
     }
-    assert by_id["google/gemma-4-31b-it:free"].category == "vision"
-    assert by_id["openrouter/free"].category == "vision"
-    assert by_id["liquid/lfm-2.5-2.6b:free"].category == "text"
-    assert "flux-alexis-en" in by_id["deepgram/flux-tts:free"].voices
-    assert by_id["fish-audio/s2.1-pro-free:free"].voices == []
+    assert models["google/gemma-4-31b-it:free"].category == "vision"
+    assert models["openrouter/free"].category == "vision"
+    assert models["liquid/lfm-2.5-2.6b:free"].category == "text"
+    assert "flux-alexis-en" in models["deepgram/flux-tts:free"].voices
+    assert models["fish-audio/s2.1-pro-free:free"].voices == []
 
 
 def test_context_max_output_and_tools_are_read():
     rows = fixture("openrouter/models_list_free_subset.json")["data"]
-    by_id = {m.upstream_id: m for m in make_adapter("openrouter").parse_rows(rows)}
+    models = by_id(make_adapter("openrouter").parse_rows(rows))
 
-    dots = by_id["dots-studio/dots-3-note-preview:free"]
+    dots = models["dots-studio/dots-3-note-preview:free"]
     assert (dots.context_length, dots.max_output_tokens) == (512000, 512000)
     assert dots.capabilities == {
         "tools": True,
@@ -62,8 +63,8 @@ def test_context_max_output_and_tools_are_read():
         "vision": True,
         "streaming": True,
     }
-    assert by_id["deepgram/flux-tts:free"].context_length is None  # 0 means unknown
-    assert by_id["openrouter/free"].context_length == 200000
+    assert models["deepgram/flux-tts:free"].context_length is None  # 0 means unknown
+    assert models["openrouter/free"].context_length == 200000
 
 
 def test_zero_prompt_and_completion_is_not_enough():
@@ -174,17 +175,14 @@ def test_fallback_stream_parses_to_the_end(http_mock):
         ("error_429_free_models_per_day_high_balance.json", 429, "rate_limited"),
     ],
 )
-def test_error_fixtures_map_to_kinds(http_mock, name, status, kind):
-    http_mock.post(f"{BASE}/chat/completions", status=status, json=fixture(f"openrouter/{name}"))
+def test_error_fixtures_map_to_kinds(name, status, kind, chat_error):
+    error = chat_error(make_adapter("openrouter"), status, fixture(f"openrouter/{name}"))
 
-    with pytest.raises(ProviderError) as caught:
-        make_adapter("openrouter").chat({"model": "m", "messages": []})
-
-    assert (caught.value.kind, caught.value.status) == (kind, status)
-    assert CANARY not in str(caught.value)
+    assert (error.kind, error.status) == (kind, status)
+    assert CANARY not in str(error)
 
 
-def test_rate_limit_reset_from_metadata_headers(http_mock):
+def test_rate_limit_reset_from_metadata_headers(chat_error):
     # the classic daily-quota body quoted in Gitlawb/openclaude#936 (reset in epoch ms)
     import time
 
@@ -198,34 +196,6 @@ def test_rate_limit_reset_from_metadata_headers(http_mock):
             },
         }
     }
-    http_mock.post(f"{BASE}/chat/completions", status=429, json=body)
+    error = chat_error(make_adapter("openrouter"), 429, body)
 
-    with pytest.raises(ProviderError) as caught:
-        make_adapter("openrouter").chat({"model": "m", "messages": []})
-
-    assert 100 < caught.value.retry_after <= 120
-
-
-def test_retry_after_header_wins(http_mock):
-    http_mock.post(
-        f"{BASE}/chat/completions",
-        status=429,
-        json=fixture("openrouter/error_429_upstream_rate_limited.json"),
-        headers={"Retry-After": "7"},
-    )
-
-    with pytest.raises(ProviderError) as caught:
-        make_adapter("openrouter").chat({"model": "m", "messages": []})
-
-    assert caught.value.retry_after == 7
-
-
-def test_speech_uses_the_openai_compatible_endpoint(http_mock):
-    http_mock.post(f"{BASE}/audio/speech", body=b"ID3audio", content_type="audio/mpeg")
-
-    audio, content_type = make_adapter("openrouter").speech(
-        {"model": "deepgram/flux-tts:free", "input": "hi", "voice": "flux-alexis-en"}
-    )
-
-    assert (audio, content_type) == (b"ID3audio", "audio/mpeg")
-    assert_key_in_header_only(http_mock.calls[0])
+    assert 100 < error.retry_after <= 120

@@ -3,9 +3,6 @@
 No listing fixture: the row follows the OpenAI list shape (PROVIDERS.md §2.12).
 """
 
-import pytest
-
-from providers.base import ProviderError
 from providers.registry import PROVIDERS
 
 from .conftest import assert_key_in_header_only, free_ids, make_adapter
@@ -29,11 +26,8 @@ def test_listing_round_trip(http_mock):
     assert_key_in_header_only(http_mock.calls[0])
 
 
-def test_payment_required_is_unavailable(http_mock):
+def test_payment_required_is_unavailable(chat_error):
     body = {"error": {"code": "PAYMENT_METHOD_REQUIRED", "message": "Add a payment method"}}
-    http_mock.post(f"{BASE}/chat/completions", status=402, json=body)
+    error = chat_error(make_adapter("sambanova"), 402, body)
 
-    with pytest.raises(ProviderError) as caught:
-        make_adapter("sambanova").chat({"model": "m", "messages": []})
-
-    assert (caught.value.kind, caught.value.status) == ("unavailable", 402)
+    assert (error.kind, error.status) == ("unavailable", 402)

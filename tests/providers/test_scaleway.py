@@ -3,7 +3,7 @@
 No listing fixture: the rows follow the OpenAI list shape PROVIDERS.md §2.12 gives.
 """
 
-from .conftest import assert_key_in_header_only, free_ids, make_adapter
+from .conftest import assert_key_in_header_only, by_id, free_ids, make_adapter
 
 BASE = "https://api.scaleway.ai/v1"
 ROWS = [
@@ -15,7 +15,7 @@ ROWS = [
 
 
 def test_chat_models_are_free_and_pixtral_is_vision():
-    models = {m.upstream_id: m for m in make_adapter("scaleway").parse_rows(ROWS)}
+    models = by_id(make_adapter("scaleway").parse_rows(ROWS))
 
     assert free_ids(models.values()) == {"llama-3.3-70b-instruct", "pixtral-12b-2409"}
     assert models["pixtral-12b-2409"].category == "vision"

@@ -6,7 +6,7 @@ No listing fixture: the rows follow togethercomputer/openapi (bare array of
 
 from providers.registry import PROVIDERS
 
-from .conftest import assert_key_in_header_only, free_ids, make_adapter
+from .conftest import assert_key_in_header_only, by_id, free_ids, make_adapter
 
 BASE = "https://api.together.xyz/v1"
 ZERO = {"hourly": 0, "input": 0, "output": 0, "base": 0, "finetune": 0}
@@ -27,7 +27,7 @@ def test_off_by_default():
 
 
 def test_historic_free_rule_matches_the_suffix_in_any_case_with_zero_prices():
-    models = {m.upstream_id: m for m in make_adapter("together").parse_rows(ROWS)}
+    models = by_id(make_adapter("together").parse_rows(ROWS))
 
     assert free_ids(models.values()) == {
         "meta-llama/Llama-3.3-70B-Instruct-Turbo-Free",
