@@ -91,8 +91,15 @@ def browser_context_args() -> dict:
 
 @pytest.fixture
 def fake_provider() -> Iterator[FakeProvider]:
+    with FakeProvider(answer="Hello from the fake provider.", delay=0.02) as fake:
+        yield fake
+
+
+@pytest.fixture
+def streaming_fake() -> Iterator[FakeProvider]:
+    """Slow enough between words that each one reaches the page on its own."""
     with FakeProvider(
-        answer="Hello from the fake provider, streamed word by word.", delay=0.15
+        answer="Hello from the fake provider, streamed word by word.", delay=0.12
     ) as fake:
         yield fake
 
@@ -154,6 +161,22 @@ def sign_up(page: Page, base_url: str, email: str) -> None:
     page.locator("input[name=password2]").fill(PASSWORD)
     page.get_by_role("button", name="Sign up").click()
     expect(page.get_by_text(email)).to_be_visible()
+
+
+def sign_in_as(page: Page, base_url: str, email: str) -> None:
+    """A new user whose session cookie the browser already holds (sign-up itself is tested in
+    the flow and the page sweep)."""
+    from django.conf import settings
+    from django.test import Client
+
+    from accounts.models import User
+
+    client = Client()
+    client.force_login(User.objects.create_user(email, password=PASSWORD))
+    session = client.cookies[settings.SESSION_COOKIE_NAME].value
+    page.context.add_cookies(
+        [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": base_url}]
+    )
 
 
 def connect_fake(email: str, fake: FakeProvider, name: str = "fake") -> None:

@@ -41,7 +41,7 @@ def add_custom_provider(page: Page, base: str, fake: FakeProvider) -> None:
     expect(flash(page)).to_contain_text(f"Saved {PROVIDER_NAME}")
 
 
-def test_from_sign_up_to_a_working_route(web: Page, live_server, fake_provider, eager_tasks):
+def test_from_sign_up_to_a_working_route(web: Page, live_server, streaming_fake, eager_tasks):
     page, base = web, live_server.url
 
     # Sign up
@@ -49,7 +49,7 @@ def test_from_sign_up_to_a_working_route(web: Page, live_server, fake_provider, 
     snap(page, "01-home-signed-in")
 
     # Provider setup: a custom OpenAI-compatible credential to the fake, synced on save
-    add_custom_provider(page, base, fake_provider)
+    add_custom_provider(page, base, streaming_fake)
     credential = ProviderCredential.objects.get(name=PROVIDER_NAME)
     section = page.get_by_test_id(f"credential-{credential.pk}")
     expect(section).to_contain_text("Free models")
@@ -57,7 +57,7 @@ def test_from_sign_up_to_a_working_route(web: Page, live_server, fake_provider, 
     expect(flash(page)).to_contain_text(f"Sync of {PROVIDER_NAME}")
     expect(page.get_by_test_id(f"credential-{credential.pk}")).not_to_contain_text("never")
     snap(page, "02-provider-setup")
-    assert any(r["path"].endswith("/models") for r in fake_provider.requests)
+    assert any(r["path"].endswith("/models") for r in streaming_fake.requests)
     assert CatalogModel.objects.filter(credential=credential, is_active=True).count() == 4
 
     # Models lists the free models
@@ -77,12 +77,12 @@ def test_from_sign_up_to_a_working_route(web: Page, live_server, fake_provider, 
     box.press("Enter")
     answer = page.locator(".msg-assistant").last
     expect(answer).to_have_attribute("data-status", "complete")
-    expect(answer.locator(".msg-body")).to_have_text(fake_provider.answer)
+    expect(answer.locator(".msg-body")).to_have_text(streaming_fake.answer)
     expect(answer.locator(".msg-meta")).to_contain_text("fake/fake-chat via")
     states = page.evaluate("window.__streamStates")
-    partial = [s for s in states if s != fake_provider.answer]
+    partial = [s for s in states if s != streaming_fake.answer]
     assert len(partial) >= 2, f"the answer did not grow token by token: {states}"
-    assert all(fake_provider.answer.startswith(s) for s in partial)
+    assert all(streaming_fake.answer.startswith(s) for s in partial)
     expect(page.get_by_test_id("conversation-link").first).to_be_visible()
     snap(page, "04-chat")
 
@@ -117,7 +117,7 @@ def test_from_sign_up_to_a_working_route(web: Page, live_server, fake_provider, 
     expect(page.get_by_test_id("builder-status")).to_have_text("Done.")
     result = page.get_by_test_id("builder-result-json")
     expect(result).to_contain_text('"object": "chat.completion"')
-    expect(result).to_contain_text(fake_provider.answer)
+    expect(result).to_contain_text(streaming_fake.answer)
     snap(page, "09-docs-builder")
 
     # Playground: an image in the gallery and speech that plays

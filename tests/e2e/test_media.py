@@ -6,7 +6,7 @@ from playwright.sync_api import Page, expect
 
 from accounts.models import User
 from accounts.services import api_key_create
-from tests.e2e.conftest import connect_fake, sign_up, snap
+from tests.e2e.conftest import connect_fake, sign_in_as, snap
 from tests.fakeprovider import tiny_png
 
 EMAIL = "ada@example.com"
@@ -15,7 +15,7 @@ EMAIL = "ada@example.com"
 def test_the_request_builder_runs_each_workflow(
     web: Page, live_server, fake_provider, browser_errors
 ):
-    sign_up(web, live_server.url, EMAIL)
+    sign_in_as(web, live_server.url, EMAIL)
     connect_fake(EMAIL, fake_provider)
     user = User.objects.get(email=EMAIL)
     key = api_key_create(workspace=user.workspace, name="docs", created_by=user).plaintext
@@ -65,7 +65,7 @@ def test_the_request_builder_runs_each_workflow(
 
 
 def test_image_analysis_by_upload(web: Page, live_server, fake_provider, tmp_path):
-    sign_up(web, live_server.url, EMAIL)
+    sign_in_as(web, live_server.url, EMAIL)
     connect_fake(EMAIL, fake_provider)
     picture = tmp_path / "blue.png"
     picture.write_bytes(tiny_png())

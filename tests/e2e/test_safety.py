@@ -1,5 +1,7 @@
 """Keyboard use, a narrow screen, hostile provider text, and every page free of browser errors."""
 
+import re
+
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -7,7 +9,7 @@ from accounts.models import User
 from catalog.services import catalog_invalidate
 from providers.models import ProviderCredential
 from tests.catalog.factories import seed_model
-from tests.e2e.conftest import PASSWORD, connect_fake, sign_up, snap
+from tests.e2e.conftest import PASSWORD, connect_fake, sign_in_as, sign_up, snap
 from tests.fakeprovider import FakeProvider
 
 EMAIL = "ada@example.com"
@@ -53,7 +55,7 @@ def assert_inert(body) -> None:
 
 
 def test_shift_enter_adds_a_line_and_enter_sends(web: Page, live_server, fake_provider):
-    sign_up(web, live_server.url, EMAIL)
+    sign_in_as(web, live_server.url, EMAIL)
     connect_fake(EMAIL, fake_provider)
     web.goto(f"{live_server.url}/chat/")
     box = web.get_by_test_id("chat-input")
@@ -74,7 +76,7 @@ def test_shift_enter_adds_a_line_and_enter_sends(web: Page, live_server, fake_pr
 
 
 def test_hostile_model_names_are_shown_as_text(web: Page, live_server, fake_provider, dialogs):
-    sign_up(web, live_server.url, EMAIL)
+    sign_in_as(web, live_server.url, EMAIL)
     connect_fake(EMAIL, fake_provider)
     credential = ProviderCredential.objects.get(name="fake")
     seed_model(credential, "evil-chat", name=XSS_NAME, description=XSS_NAME)
@@ -94,7 +96,7 @@ def test_hostile_model_names_are_shown_as_text(web: Page, live_server, fake_prov
 
 
 def test_hostile_model_output_is_inert(web: Page, live_server, hostile_fake, dialogs):
-    sign_up(web, live_server.url, EMAIL)
+    sign_in_as(web, live_server.url, EMAIL)
     connect_fake(EMAIL, hostile_fake)
     web.goto(f"{live_server.url}/chat/")
     web.get_by_test_id("chat-model").select_option("fake/fake-chat")
@@ -119,7 +121,7 @@ def test_hostile_model_output_is_inert(web: Page, live_server, hostile_fake, dia
 
 
 def test_the_navigation_fits_a_375_px_screen(web: Page, live_server):
-    sign_up(web, live_server.url, EMAIL)
+    sign_in_as(web, live_server.url, EMAIL)
     web.set_viewport_size({"width": 375, "height": 740})
     web.goto(f"{live_server.url}/chat/")
     for name in ("models", "chat", "playground", "account", "docs"):
@@ -167,6 +169,20 @@ def test_every_page_loads_without_browser_errors(web: Page, live_server, fake_pr
         assert response.ok, path
         expect(web.locator("main h1").first).to_be_visible()
         snap(web, f"page{path}")
+
+    # Sign out, then back in through the form, landing where the sign-in was asked for
+    web.get_by_test_id("nav-signout").click()
+    expect(web.get_by_test_id("nav-signin")).to_be_visible()
+    web.goto(f"{live_server.url}/chat/")
+    expect(web).to_have_url(re.compile(r"/accounts/signin/\?next=/chat/$"))
+    web.locator("input[name=username]").fill(EMAIL)
+    web.locator("input[name=password]").fill("not the password")
+    web.get_by_role("button", name="Sign in").click()
+    expect(web.get_by_role("alert")).to_contain_text("do not match")
+    web.locator("input[name=password]").fill(PASSWORD)
+    web.get_by_role("button", name="Sign in").click()
+    expect(web).to_have_url(f"{live_server.url}/chat/")
+    expect(web.get_by_test_id("chat-form")).to_be_visible()
 
 
 def test_the_skip_link_moves_keyboard_focus_to_the_content(web: Page, live_server):

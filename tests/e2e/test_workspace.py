@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from accounts.models import Message
-from tests.e2e.conftest import connect_fake, flash, sign_up, snap, wait_until
+from tests.e2e.conftest import connect_fake, flash, sign_in_as, snap, wait_until
 from tests.fakeprovider import FakeProvider
 
 EMAIL = "ada@example.com"
@@ -29,7 +29,7 @@ def accept_dialogs(page: Page, seen: list[str]) -> None:
 
 
 def test_saved_models_come_first_in_the_chat_picker(web: Page, live_server, fake_provider):
-    sign_up(web, live_server.url, EMAIL)
+    sign_in_as(web, live_server.url, EMAIL)
     connect_fake(EMAIL, fake_provider)
     web.goto(f"{live_server.url}/models/")
     card = web.locator('[data-model-id="fake/fake-vision"]')
@@ -53,7 +53,7 @@ def test_saved_models_come_first_in_the_chat_picker(web: Page, live_server, fake
 
 
 def test_stop_keeps_the_partial_answer_as_incomplete(web: Page, live_server, slow_fake):
-    sign_up(web, live_server.url, EMAIL)
+    sign_in_as(web, live_server.url, EMAIL)
     connect_fake(EMAIL, slow_fake)
     web.goto(f"{live_server.url}/chat/")
     web.get_by_test_id("chat-model").select_option("fake/fake-chat")
@@ -80,7 +80,7 @@ def test_stop_keeps_the_partial_answer_as_incomplete(web: Page, live_server, slo
 
 
 def test_rename_and_delete_a_conversation(web: Page, live_server, fake_provider):
-    sign_up(web, live_server.url, EMAIL)
+    sign_in_as(web, live_server.url, EMAIL)
     connect_fake(EMAIL, fake_provider)
     web.goto(f"{live_server.url}/chat/")
     web.get_by_test_id("chat-input").fill("First question")
@@ -113,7 +113,7 @@ def test_rename_and_delete_a_conversation(web: Page, live_server, fake_provider)
 
 
 def test_deleting_a_provider_key_asks_first(web: Page, live_server, fake_provider):
-    sign_up(web, live_server.url, EMAIL)
+    sign_in_as(web, live_server.url, EMAIL)
     connect_fake(EMAIL, fake_provider)
     web.goto(f"{live_server.url}/account/providers/")
     delete = web.get_by_role("button", name="Delete fake")
