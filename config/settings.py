@@ -335,7 +335,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {
         "redact": {"()": "gateway.logging.RedactSecretsFilter"},
+        "redact_message": {"()": "gateway.logging.RedactMessageFilter"},
         "request_id": {"()": "gateway.logging.RequestIdFilter"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
     },
     "formatters": {
         "json": {
@@ -349,6 +351,18 @@ LOGGING = {
             "formatter": "json",
             "filters": ["request_id", "redact"],
         },
+        # Django's error mails: the message is redacted here, the report body by
+        # DEFAULT_EXCEPTION_REPORTER_FILTER (it needs exc_info, so that is kept).
+        "mail_admins": {
+            "class": "django.utils.log.AdminEmailHandler",
+            "filters": ["require_debug_false", "request_id", "redact_message"],
+        },
+    },
+    # Django's own console handlers (plain text, unredacted) are replaced: its records go
+    # through the root handler like every other line.
+    "loggers": {
+        "django": {"handlers": ["mail_admins"], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": [], "level": "INFO", "propagate": True},
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }

@@ -226,6 +226,10 @@ def test_a_worker_killed_mid_sync_leaves_the_old_catalog_and_the_rerun_converges
     assert "ok" in converged["runs"]
     assert probe(shared_env, "lock", credential_id)["owner"] is None
     assert "locked" not in second_log.read_text()
+    # The worker logs through settings.LOGGING: JSON lines; a task's lines carry its id.
+    lines = [json.loads(line) for line in second_log.read_text().splitlines() if line[:1] == "{"]
+    (done,) = [line for line in lines if f"[{task_id}] succeeded" in line["message"]]
+    assert done["task_id"] == task_id
 
 
 class TouchOnUnpickle:
