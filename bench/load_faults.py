@@ -11,7 +11,9 @@ Checks, on one gunicorn gevent worker:
 - no leaked sockets or file descriptors in the worker (/proc/<pid>/fd before and after): no
   client socket left, no CLOSE_WAIT, upstream sockets only as idle pooled keep-alives
   (at most the pool size), other descriptors unchanged;
-- exactly one RequestLog row per request, none left in progress, counted by status.
+- exactly one RequestLog row per request, none left in progress, counted by status;
+- on the provider side (the mock's counters): every upstream stream ended and its open
+  connections equal the gateway's idle pooled ones (no half-open upstream on either side).
 
 Usage: .venv/bin/python bench/load_faults.py [--streams 1000] [--keep]
 (also `bench/run.py --faults`).
@@ -172,6 +174,15 @@ def run_faults(h: Harness, count: int, report: Report) -> bool:
     sockets_accounted = after.get("fd:socket", 0) == (
         after.get("tcp:listen", 0) + upstream_open + clients_left
     ) + sum(v for k, v in after.items() if k.startswith("other:"))
+    # The provider's view of the same run: every stream it started ended (completed, or cut
+    # because the gateway closed it after its client hung up), and it holds exactly the
+    # connections the gateway keeps idle in its pool (its own /_stats connection excluded).
+    # "Cut" is a lower bound: a short stream's tail is often already in the socket buffers
+    # when the gateway closes it, so the mock counts it completed.
+    streams_started = mock.get("streams_started", 0)
+    streams_completed = mock.get("streams_completed", 0)
+    streams_aborted = mock.get("streams_aborted_by_peer", 0)
+    mock_open = asyncio.run(mock_call(h.mock_port, "GET", "/_stats")).get("connections_open", 0) - 1
     checks = [
         ("streams not hung up: complete", f"{len(complete)}/{len(expected)}", "all", not dropped),
         (
@@ -203,6 +214,18 @@ def run_faults(h: Harness, count: int, report: Report) -> bool:
             f"{upstream_open} idle",
             f"<= {pool_size} (pool)",
             upstream_open <= pool_size and sockets_accounted,
+        ),
+        (
+            "upstream streams all ended (mock side)",
+            f"{streams_started} = {streams_completed} done + {streams_aborted} cut",
+            "started = done + cut",
+            streams_started == streams_completed + streams_aborted and streams_started > 0,
+        ),
+        (
+            "upstream connections open (mock side)",
+            f"{mock_open} / gateway {upstream_open}",
+            "equal (idle pool only)",
+            mock_open == upstream_open,
         ),
         (
             "other fds unchanged",
