@@ -9,11 +9,13 @@ import json
 import logging
 import re
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import requests
+import urllib3
 from django.conf import settings
 
 from . import parsing
@@ -27,6 +29,7 @@ Payload = dict[str, Any]
 TEXT, VISION, IMAGE, SPEECH = "text", "vision", "image", "speech"
 CATEGORIES = (TEXT, VISION, IMAGE, SPEECH)
 MAX_ERROR_BODY = 64 * 1024
+READ_PIECE = 64 * 1024
 # After `data: [DONE]` a few bytes (the chunked terminator) usually remain: reading them lets the
 # connection go back to the pool instead of being closed. Bounded so a server that keeps talking
 # after [DONE] costs at most this long before the connection is dropped as before.
@@ -321,6 +324,7 @@ class OpenAICompatibleAdapter:
         )
         headers = {**self.headers(), **kwargs.pop("headers", {})}
         headers = {name: value for name, value in headers.items() if value is not None}
+        streamed = kwargs.pop("stream", False)
         try:
             response = session_for(self.spec.slug).request(
                 method,
@@ -328,6 +332,7 @@ class OpenAICompatibleAdapter:
                 headers=headers,
                 timeout=timeout,
                 allow_redirects=False,
+                stream=True,
                 **kwargs,
             )
         except requests.Timeout:
@@ -338,6 +343,8 @@ class OpenAICompatibleAdapter:
             ) from None
         if response.status_code >= 300:
             raise self.error_for(response)
+        if not streamed:
+            _read_body(response)
         return response
 
     def error_for(self, response: requests.Response) -> ProviderError:
@@ -393,9 +400,27 @@ class OpenAICompatibleAdapter:
         parser = SSEParser()
         finished = False
         pieces = response.iter_content(chunk_size=None)
+        # Each piece (a keep-alive comment too) resets the read timeout, so a stream that never
+        # ends is bounded here: by a total deadline, and by the bytes read without an event.
+        deadline = time.monotonic() + settings.PROVIDER_STREAM_MAX_SECONDS
+        cap, pending = settings.PROVIDER_MAX_RESPONSE_BYTES, 0
         try:
             for piece in pieces:
+                if time.monotonic() > deadline:
+                    raise ProviderError(
+                        "upstream stream exceeded the total deadline",
+                        kind="timeout",
+                        retryable=True,
+                    )
+                pending += len(piece)
+                if pending > cap:
+                    raise ProviderError(
+                        "upstream stream event is too large",
+                        kind="invalid_response",
+                        retryable=True,
+                    )
                 for event in parser.feed(piece):
+                    pending = 0
                     if event.data.strip() == "[DONE]":
                         _drain(response, pieces)
                         return
@@ -412,11 +437,12 @@ class OpenAICompatibleAdapter:
                         for c in chunk.get("choices") or []
                     )
                     yield self.from_provider_chunk(chunk)
-        except requests.Timeout:
-            raise ProviderError(
-                "upstream stream timed out", kind="timeout", retryable=True
-            ) from None
-        except requests.RequestException:
+        except requests.RequestException as error:
+            # iter_content reports a read timeout as a ConnectionError wrapping ReadTimeoutError
+            if isinstance(error, requests.Timeout) or _is_read_timeout(error):
+                raise ProviderError(
+                    "upstream stream timed out", kind="timeout", retryable=True
+                ) from None
             raise ProviderError(
                 "upstream stream broke", kind="connection", retryable=True
             ) from None
@@ -426,6 +452,46 @@ class OpenAICompatibleAdapter:
             raise ProviderError(
                 "upstream stream ended early", kind="invalid_response", retryable=True
             )
+
+
+def _read_body(response: requests.Response) -> None:
+    """Read a whole body into `response.content`: at most PROVIDER_MAX_RESPONSE_BYTES once
+    decoded (a gzip bomb stops at the cap) and within PROVIDER_STREAM_MAX_SECONDS (a server
+    dripping bytes resets the read timeout with each one)."""
+    cap = settings.PROVIDER_MAX_RESPONSE_BYTES
+    deadline = time.monotonic() + settings.PROVIDER_STREAM_MAX_SECONDS
+    body = bytearray()
+    try:
+        while True:
+            piece = response.raw.read(READ_PIECE, decode_content=True)
+            if not piece:
+                break
+            body += piece
+            if len(body) > cap:
+                raise ProviderError(
+                    "upstream answer is too large", kind="invalid_response", retryable=True
+                )
+            if time.monotonic() > deadline:
+                raise ProviderError(
+                    "upstream answer exceeded the total deadline", kind="timeout", retryable=True
+                )
+    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as error:
+        response.close()
+        if isinstance(error, urllib3.exceptions.ReadTimeoutError | TimeoutError):
+            raise ProviderError("upstream timed out", kind="timeout", retryable=True) from None
+        raise ProviderError(
+            "upstream answer broke off", kind="connection", retryable=True
+        ) from None
+    except ProviderError:
+        response.close()
+        raise
+    response._content = bytes(body)
+    response._content_consumed = True
+    response.close()
+
+
+def _is_read_timeout(error: requests.RequestException) -> bool:
+    return any(isinstance(arg, urllib3.exceptions.ReadTimeoutError) for arg in error.args)
 
 
 def _drain(response: requests.Response, pieces: Iterator[bytes]) -> None:

@@ -95,3 +95,6 @@ def mock_relay(mock: responses.RequestsMock) -> None:
     png = base64.b64encode(tiny_png()).decode()
     mock.add(responses.POST, f"{ALT_BASE}/images/generations", json={"data": [{"b64_json": png}]})
     mock.add(responses.POST, f"{ALT_BASE}/audio/speech", body=tiny_wav(), content_type="audio/wav")
+
+
+from tests.gateway.conftest import chat_call  # noqa: E402, F401 - shared fixture
