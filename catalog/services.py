@@ -16,7 +16,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from itertools import groupby
 from typing import Any
 
@@ -272,6 +272,15 @@ def _sync_workspace(
     return _finish(run, results)
 
 
+def sync_runs_reap_stale() -> int:
+    """Mark runs still "running" past any task's hard time limit as failed (a killed worker
+    cannot finish its own run); returns how many."""
+    cutoff = timezone.now() - timedelta(seconds=SYNC_ALL_LOCK_SECONDS)
+    return SyncRun.objects.filter(status=SyncRun.Status.RUNNING, started_at__lt=cutoff).update(
+        status=SyncRun.Status.FAILED, finished_at=timezone.now()
+    )
+
+
 def catalog_sync_all(
     *,
     workspace_id: int | None = None,
@@ -289,6 +298,7 @@ def catalog_sync_all(
     with held_lock(lock, timeout=SYNC_ALL_LOCK_SECONDS, owner=lock_owner) as held:
         if not held:
             return None
+        sync_runs_reap_stale()
         credentials = sync_candidates(workspace_id=workspace_id, provider=provider)
         return [
             _sync_workspace(

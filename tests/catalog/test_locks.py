@@ -164,3 +164,27 @@ def test_on_redis_exactly_one_of_many_concurrent_acquirers_gets_the_lock(redis_u
         assert len(tokens) == 1
         assert cache.get("lock:race") == tokens[0]
         assert lock_release("race", tokens[0]) is True
+
+
+def test_a_run_left_running_by_a_killed_worker_is_failed_by_the_next_sync(
+    stub_adapter, custom_credential
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from catalog.models import SyncRun
+    from catalog.services import SYNC_ALL_LOCK_SECONDS
+
+    dead = SyncRun.objects.create(workspace=custom_credential.workspace, trigger="beat")
+    recent = SyncRun.objects.create(workspace=custom_credential.workspace, trigger="beat")
+    SyncRun.objects.filter(pk=dead.pk).update(
+        started_at=timezone.now() - timedelta(seconds=SYNC_ALL_LOCK_SECONDS + 60)
+    )
+
+    catalog_sync_all()
+
+    dead.refresh_from_db()
+    recent.refresh_from_db()
+    assert (dead.status, dead.finished_at is not None) == (SyncRun.Status.FAILED, True)
+    assert recent.status == SyncRun.Status.RUNNING  # may still be alive: younger than any limit
