@@ -12,8 +12,8 @@ from tests.fakeprovider import tiny_png
 EMAIL = "ada@example.com"
 
 
-def test_the_request_builder_runs_each_workflow(
-    web: Page, live_server, fake_provider, browser_errors
+def test_the_request_builder_and_image_analysis(
+    web: Page, live_server, fake_provider, browser_errors, tmp_path
 ):
     sign_in_as(web, live_server.url, EMAIL)
     connect_fake(EMAIL, fake_provider)
@@ -63,10 +63,7 @@ def test_the_request_builder_runs_each_workflow(
     expect(status).to_contain_text("failed")
     expect(result).to_contain_text('"error"')
 
-
-def test_image_analysis_by_upload(web: Page, live_server, fake_provider, tmp_path):
-    sign_in_as(web, live_server.url, EMAIL)
-    connect_fake(EMAIL, fake_provider)
+    # Image analysis of an uploaded picture in the playground
     picture = tmp_path / "blue.png"
     picture.write_bytes(tiny_png())
     web.goto(f"{live_server.url}/playground/")

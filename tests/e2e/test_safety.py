@@ -75,30 +75,25 @@ def test_shift_enter_adds_a_line_and_enter_sends(web: Page, live_server, fake_pr
     expect(box).to_be_focused()
 
 
-def test_hostile_model_names_are_shown_as_text(web: Page, live_server, fake_provider, dialogs):
+def test_hostile_provider_text_is_inert(web: Page, live_server, hostile_fake, dialogs):
     sign_in_as(web, live_server.url, EMAIL)
-    connect_fake(EMAIL, fake_provider)
+    connect_fake(EMAIL, hostile_fake)
     credential = ProviderCredential.objects.get(name="fake")
     seed_model(credential, "evil-chat", name=XSS_NAME, description=XSS_NAME)
     catalog_invalidate(credential.workspace_id)
 
+    # A model name and description with markup, on Models and in the chat picker
     web.goto(f"{live_server.url}/models/")
     card = web.locator('[data-model-id="fake/evil-chat"]')
     expect(card.locator(".model-name")).to_have_text(XSS_NAME)
     assert_inert(web.get_by_test_id("model-list"))
     snap(web, "xss-models")
-
     web.goto(f"{live_server.url}/chat/")
     option = web.locator('#chat-model option[value="fake/evil-chat"]')
     expect(option).to_have_text(f"{XSS_NAME} — fake/evil-chat")
     assert_inert(web.locator("main"))
-    assert dialogs == []
 
-
-def test_hostile_model_output_is_inert(web: Page, live_server, hostile_fake, dialogs):
-    sign_in_as(web, live_server.url, EMAIL)
-    connect_fake(EMAIL, hostile_fake)
-    web.goto(f"{live_server.url}/chat/")
+    # Model output with a script, a javascript: Markdown link and raw HTML, streamed
     web.get_by_test_id("chat-model").select_option("fake/fake-chat")
     web.get_by_test_id("chat-input").fill("Say something nasty")
     web.get_by_test_id("chat-input").press("Enter")
@@ -120,10 +115,19 @@ def test_hostile_model_output_is_inert(web: Page, live_server, hostile_fake, dia
     assert dialogs == []
 
 
-def test_the_navigation_fits_a_375_px_screen(web: Page, live_server):
+def test_the_navigation_fits_a_375_px_screen_and_the_keyboard(web: Page, live_server):
     sign_in_as(web, live_server.url, EMAIL)
     web.set_viewport_size({"width": 375, "height": 740})
     web.goto(f"{live_server.url}/chat/")
+
+    # The first Tab reaches the skip link, which moves focus to the content
+    web.keyboard.press("Tab")
+    skip = web.get_by_role("link", name="Skip to content")
+    expect(skip).to_be_focused()
+    expect(skip).to_be_in_viewport()
+    web.keyboard.press("Enter")
+    expect(web.locator("#main")).to_be_focused()
+
     for name in ("models", "chat", "playground", "account", "docs"):
         link = web.get_by_test_id(f"nav-{name}")
         expect(link).to_be_in_viewport()
@@ -183,16 +187,6 @@ def test_every_page_loads_without_browser_errors(web: Page, live_server, fake_pr
     web.get_by_role("button", name="Sign in").click()
     expect(web).to_have_url(f"{live_server.url}/chat/")
     expect(web.get_by_test_id("chat-form")).to_be_visible()
-
-
-def test_the_skip_link_moves_keyboard_focus_to_the_content(web: Page, live_server):
-    web.goto(f"{live_server.url}/docs/")
-    web.keyboard.press("Tab")
-    skip = web.get_by_role("link", name="Skip to content")
-    expect(skip).to_be_focused()
-    expect(skip).to_be_in_viewport()
-    web.keyboard.press("Enter")
-    expect(web.locator("#main")).to_be_focused()
 
 
 def test_error_pages_and_the_admin_load_without_browser_errors(

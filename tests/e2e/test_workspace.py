@@ -112,10 +112,25 @@ def test_rename_and_delete_a_conversation(web: Page, live_server, fake_provider)
     assert seen == ["Delete this conversation?"]
 
 
-def test_deleting_a_provider_key_asks_first(web: Page, live_server, fake_provider):
+def test_provider_setup_shows_form_errors_in_view_and_asks_before_deleting(
+    web: Page, live_server, fake_provider, browser_errors
+):
     sign_in_as(web, live_server.url, EMAIL)
     connect_fake(EMAIL, fake_provider)
     web.goto(f"{live_server.url}/account/providers/")
+    form = web.get_by_test_id("credential-form-custom")
+    form.get_by_label("Name").fill("not a slug!")
+    form.get_by_label("Base URL").fill("ftp://example.com")
+    form.get_by_test_id("credential-save").click()
+    # The re-rendered page answers 400, which Chromium logs for the document itself.
+    browser_errors.allow(r"status of 400 \(Bad Request\) @ .*/account/providers/custom/save")
+    form = web.get_by_test_id("credential-form-custom")
+    error = form.locator(".errorlist").first
+    expect(error).to_contain_text("Use letters, digits, - and _ only.")
+    expect(error).to_be_in_viewport()
+    expect(form.get_by_label("Name")).to_have_value("not a slug!")
+    snap(web, "provider-form-errors")
+
     delete = web.get_by_role("button", name="Delete fake")
 
     # Dismissing the question keeps the key
@@ -131,20 +146,3 @@ def test_deleting_a_provider_key_asks_first(web: Page, live_server, fake_provide
     assert seen == ["Delete the key fake and the models found through it?"]
     web.goto(f"{live_server.url}/models/")
     expect(web.get_by_test_id("models-empty")).to_contain_text("No providers yet")
-
-
-def test_a_rejected_provider_form_shows_its_errors_in_view(web: Page, live_server, browser_errors):
-    sign_in_as(web, live_server.url, EMAIL)
-    web.goto(f"{live_server.url}/account/providers/")
-    form = web.get_by_test_id("credential-form-custom")
-    form.get_by_label("Name").fill("not a slug!")
-    form.get_by_label("Base URL").fill("ftp://example.com")
-    form.get_by_test_id("credential-save").click()
-    # The re-rendered page answers 400, which Chromium logs for the document itself.
-    browser_errors.allow(r"status of 400 \(Bad Request\) @ .*/account/providers/custom/save")
-    form = web.get_by_test_id("credential-form-custom")
-    error = form.locator(".errorlist").first
-    expect(error).to_contain_text("Use letters, digits, - and _ only.")
-    expect(error).to_be_in_viewport()
-    expect(form.get_by_label("Name")).to_have_value("not a slug!")
-    snap(web, "provider-form-errors")
