@@ -25,10 +25,17 @@ class SSEParser:
         yield from self._drain()
 
     def close(self) -> Iterator[SSEEvent]:
-        """End of stream: an event not ended by a blank line is dropped, as the standard says."""
+        """End of stream: an event not ended by a blank line is dropped, as the standard says.
+
+        A lone CR held back as a possible half of CRLF is a line end after all.
+        """
+        events: list[SSEEvent] = []
+        if self._buffer.endswith("\r"):
+            self._buffer = self._buffer[:-1] + "\n"
+            events = list(self._drain())
         self._buffer = ""
         self._data = []
-        return iter(())
+        return iter(events)
 
     def _drain(self) -> Iterator[SSEEvent]:
         while True:
