@@ -163,7 +163,7 @@ def test_every_page_loads_without_browser_errors(web: Page, live_server, fake_pr
         response = web.goto(f"{live_server.url}{path}")
         assert response is not None
         assert response.ok, path
-        snap(web, f"page-signed-out{path}")
+        snap(web, f"page-signed-out{path}", full_page=False)
     sign_up(web, live_server.url, EMAIL)
     connect_fake(EMAIL, fake_provider)
     assert User.objects.get(email=EMAIL).workspace.catalog_models.exists()
@@ -172,7 +172,7 @@ def test_every_page_loads_without_browser_errors(web: Page, live_server, fake_pr
         assert response is not None
         assert response.ok, path
         expect(web.locator("main h1").first).to_be_visible()
-        snap(web, f"page{path}")
+        snap(web, f"page{path}", full_page=False)
 
     # Sign out, then back in through the form, landing where the sign-in was asked for
     web.get_by_test_id("nav-signout").click()
