@@ -99,6 +99,7 @@
     item.appendChild(link);
     list.insertBefore(item, list.firstChild);
     document.getElementById("chat-title").textContent = start.title;
+    document.title = start.title + " · OpenProvider";
   }
 
   function handle(eventData, node) {

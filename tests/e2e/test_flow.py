@@ -83,7 +83,9 @@ def test_from_sign_up_to_a_working_route(web: Page, live_server, streaming_fake,
     partial = [s for s in states if s != streaming_fake.answer]
     assert len(partial) >= 2, f"the answer did not grow token by token: {states}"
     assert all(streaming_fake.answer.startswith(s) for s in partial)
-    expect(page.get_by_test_id("conversation-link").first).to_be_visible()
+    expect(page.get_by_test_id("conversation-link").first).to_have_text("Say hello")
+    expect(page).to_have_title("Say hello · OpenProvider")
+    expect(page).to_have_url(re.compile(r"/chat/\d+/$"))
     snap(page, "04-chat")
 
     # The conversation is listed in Account → Conversations
