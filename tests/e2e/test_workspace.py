@@ -2,11 +2,15 @@
 deleting conversations (with their confirmation), usage charts and deleting a provider key."""
 
 import re
+import socket
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from accounts.models import Message
+from accounts.models import Message, User
+from catalog.services import catalog_invalidate
+from providers.models import ProviderCredential
+from tests.catalog.factories import seed_model
 from tests.e2e.conftest import connect_fake, flash, sign_in_as, snap, wait_until
 from tests.fakeprovider import FakeProvider
 
@@ -79,14 +83,43 @@ def test_stop_keeps_the_partial_answer_as_incomplete(web: Page, live_server, slo
     assert stored.content != LONG_ANSWER
 
 
-def test_rename_and_delete_a_conversation(web: Page, live_server, fake_provider):
+def closed_port_url() -> str:
+    """A loopback base URL nothing listens on: connections are refused at once."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}/v1"
+
+
+def test_fallback_shown_then_rename_and_delete_the_conversation(
+    web: Page, live_server, fake_provider
+):
     sign_in_as(web, live_server.url, EMAIL)
     connect_fake(EMAIL, fake_provider)
+    # "dead/dead-chat" ranks before "fake/fake-chat" for Auto Free (no health yet; by id)
+    dead = ProviderCredential.objects.create(
+        workspace=User.objects.get(email=EMAIL).workspace,
+        provider="custom",
+        name="dead",
+        base_url=closed_port_url(),
+    )
+    seed_model(dead, "dead-chat", free_evidence="self-hosted")
+    catalog_invalidate(dead.workspace_id)
+
     web.goto(f"{live_server.url}/chat/")
+    expect(web.get_by_test_id("chat-model")).to_have_value("openprovider/auto-free")
     web.get_by_test_id("chat-input").fill("First question")
     web.get_by_test_id("chat-input").press("Enter")
-    expect(web.locator(".msg-assistant")).to_have_attribute("data-status", "complete")
+    answer = web.locator(".msg-assistant")
+    expect(answer).to_have_attribute("data-status", "complete")
+    expect(answer.locator(".msg-meta")).to_have_text("fake/fake-chat via fake")
+    expect(answer.locator(".msg-foot")).to_contain_text("Fell back from: dead/dead-chat")
     expect(web).to_have_url(re.compile(r"/chat/\d+/$"))
+    snap(web, "chat-fallback")
+    web.reload()
+    expect(web.locator(".msg-assistant .msg-foot")).to_contain_text(
+        "Fell back from: dead/dead-chat"
+    )
 
     web.goto(f"{live_server.url}/account/conversations/")
     row = web.get_by_test_id("conversation-row")
