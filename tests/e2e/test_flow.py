@@ -10,6 +10,7 @@ import re
 from playwright.sync_api import Page, expect
 
 from catalog.models import CatalogModel
+from catalog.services import catalog_invalidate
 from providers.models import ProviderCredential
 from tests.e2e.conftest import flash, sign_up, snap
 from tests.fakeprovider import FakeProvider
@@ -122,7 +123,9 @@ def test_from_sign_up_to_a_working_route(web: Page, live_server, streaming_fake,
     expect(result).to_contain_text(streaming_fake.answer)
     snap(page, "09-docs-builder")
 
-    # Playground: an image in the gallery and speech that plays
+    # Playground: an image in the gallery and speech, in a chosen voice, that plays
+    CatalogModel.objects.filter(public_id="fake/fake-tts").update(voices=["alloy", "nova"])
+    catalog_invalidate(credential.workspace_id)
     page.get_by_test_id("nav-playground").click()
     page.get_by_test_id("image-prompt").fill("A lighthouse at dawn")
     page.get_by_test_id("image-model").select_option("fake/fake-image")
@@ -133,10 +136,16 @@ def test_from_sign_up_to_a_working_route(web: Page, live_server, streaming_fake,
         "img => img.complete && img.naturalWidth > 0", arg=image.element_handle()
     )
     page.get_by_test_id("speech-model").select_option("fake/fake-tts")
+    expect(page.get_by_test_id("speech-voice").locator("option")).to_have_text(
+        ["Default voice", "alloy", "nova"]
+    )
+    page.get_by_test_id("speech-voice").select_option("nova")
     page.get_by_test_id("speech-submit").click()
     audio = page.get_by_test_id("speech-audio")
     expect(audio).to_be_visible()
     expect(audio).to_have_attribute("src", re.compile(r"^blob:"))
     page.wait_for_function("audio => audio.readyState >= 1", arg=audio.element_handle())
     assert audio.evaluate("audio => audio.play().then(() => 'playing')") == "playing"
+    spoken = [r for r in streaming_fake.requests if r["path"].endswith("/audio/speech")]
+    assert spoken[-1]["body"]["voice"] == "nova"
     snap(page, "10-playground")
