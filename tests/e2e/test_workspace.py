@@ -127,6 +127,10 @@ def test_fallback_shown_then_rename_and_delete_the_conversation(
     row.get_by_test_id("conversation-rename").click()
     expect(flash(web)).to_contain_text("Conversation renamed.")
     expect(web.get_by_test_id("conversation-row").get_by_role("link")).to_have_text("Renamed chat")
+    web.get_by_role("link", name="Renamed chat").click()
+    expect(web.get_by_role("heading", level=1)).to_have_text("Renamed chat")
+    expect(web.locator(".msg-user .msg-body")).to_have_text("First question")
+    web.go_back()
 
     # Usage counts the answered request
     web.get_by_test_id("subnav-usage").click()
