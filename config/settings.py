@@ -52,12 +52,13 @@ MIDDLEWARE = [
     "gateway.middleware.ApiErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "csp.middleware.CSPMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Web pages only; /v1 (bearer keys, JSON) skips them (gateway/middleware.py WebOnlyMiddleware).
+    "gateway.middleware.WebOnlyCSPMiddleware",
+    "gateway.middleware.WebOnlySessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "gateway.middleware.WebOnlyCsrfViewMiddleware",
+    "gateway.middleware.WebOnlyAuthenticationMiddleware",
+    "gateway.middleware.WebOnlyMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
