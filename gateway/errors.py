@@ -148,6 +148,46 @@ def _as_api_error(exc: Exception) -> ApiError | None:
         return ApiError("Permission denied.", status=403, code="permission_denied")
     if isinstance(exc, SuspiciousOperation):
         return ApiError("The request was refused.", status=400, code="invalid_request")
+    return _unavailable(exc)
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain and len(chain) < 8:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
+def _unavailable(exc: Exception) -> ApiError | None:
+    """A saturated pool or an unreachable database: 503 with Retry-After, not a 500.
+
+    The waits are bounded (DATABASE_POOL_TIMEOUT, the Redis pool's `timeout`, 1 s socket
+    timeouts), so an overloaded worker answers instead of hanging.
+    """
+    from django.db import InterfaceError, OperationalError
+
+    for cause in _causes(exc):
+        name = type(cause).__name__
+        if name == "PoolTimeout" or (
+            name == "ConnectionError" and "No connection available" in str(cause)
+        ):
+            logger.warning("connection pool exhausted (%s)", name)
+            return ApiError(
+                "The server is busy; try again shortly.",
+                status=503,
+                code="server_busy",
+                headers={"Retry-After": "1"},
+            )
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        logger.warning("database unavailable", exc_info=exc)
+        return ApiError(
+            "The database is unavailable; try again shortly.",
+            status=503,
+            code="database_unavailable",
+            headers={"Retry-After": "5"},
+        )
     return None
 
 
