@@ -22,7 +22,15 @@ from .chat_context import ChatContext
 from .chat_request import ChatRequest
 from .errors import ApiError, api_error_for_exception
 from .requestlog import Status, request_log_start
-from .routing import AUTO_IDS, category_models, exact_models, no_model, ranked, without_cooling
+from .routing import (
+    AUTO_IDS,
+    category_models,
+    exact_models,
+    model_not_found,
+    no_model,
+    ranked,
+    without_cooling,
+)
 
 # Ranks media routes the way chat ranks them (health, then latency, then id) with no needs.
 NEUTRAL_REQUEST = ChatRequest(model=AUTO_FREE_ID, fallback_models=[], messages=[])
@@ -64,13 +72,7 @@ def exact_model(workspace: Workspace, public_id: str, endpoint: Endpoint) -> Cat
     """The workspace's model with this id: 404 if unknown, 400 if the endpoint cannot use it."""
     model = exact_models(workspace, [public_id]).get(public_id)
     if model is None or not PROVIDERS[model.provider].enabled:
-        raise ApiError(
-            f"The model '{public_id}' is not in this workspace's free model registry. "
-            "List the available ids with GET /v1/models.",
-            status=404,
-            code="model_not_found",
-            param="model",
-        )
+        raise model_not_found(public_id, "model")
     if not endpoint.fits(model):
         raise ApiError(
             f"The model '{public_id}' is a {model.category} model; "

@@ -11,9 +11,11 @@ its state) within that TTL. Cooldowns are read fresh on every request. Adapters 
 credential row version, so a stored key is decrypted once per process, not per request.
 """
 
+import logging
 import math
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db.models import QuerySet
@@ -35,6 +37,8 @@ from .localcache import LocalCache
 AUTO_IDS = frozenset({AUTO_FREE_ID, "auto"})
 CHAT_CATEGORIES = (CatalogModel.Category.TEXT, CatalogModel.Category.VISION)
 UNKNOWN_LATENCY_MS = 60_000.0
+T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 ROUTE_MODELS = LocalCache("route-models", ttl=lambda: settings.GATEWAY_ROUTE_CACHE_SECONDS)
 ADAPTERS = LocalCache(
@@ -89,30 +93,45 @@ def _exact_candidates(workspace: Workspace, request: ChatRequest) -> list[Catalo
 def exact_models(workspace: Workspace, ids: list[str]) -> dict[str, CatalogModel]:
     """The workspace's models with these public ids (cached, see the module docstring)."""
     wanted = tuple(sorted(set(ids)))
-    key = ("exact", workspace.pk, catalog_version(workspace.pk), wanted)
-    return ROUTE_MODELS.get_or_set(
-        key,
+    return _cached(
+        workspace,
+        ("exact", wanted),
         lambda: {m.public_id: m for m in workspace_models(workspace).filter(public_id__in=wanted)},
     )
 
 
 def category_models(workspace: Workspace, categories: tuple[str, ...]) -> list[CatalogModel]:
     """The workspace's models in these categories (cached, see the module docstring)."""
-    key = ("category", workspace.pk, catalog_version(workspace.pk), categories)
-    return ROUTE_MODELS.get_or_set(
-        key, lambda: list(workspace_models(workspace).filter(category__in=categories))
+    return _cached(
+        workspace,
+        ("category", categories),
+        lambda: list(workspace_models(workspace).filter(category__in=categories)),
+    )
+
+
+def _cached(workspace: Workspace, what: tuple[Any, ...], load: Callable[[], T]) -> T:
+    """`load()` cached under the workspace's catalog version; uncached if the cache is down."""
+    try:
+        version = catalog_version(workspace.pk)
+    except Exception:
+        logger.warning("catalog version unavailable (cache error); routing from the database")
+        return load()
+    return ROUTE_MODELS.get_or_set((workspace.pk, version, *what), load)
+
+
+def model_not_found(public_id: str, param: str) -> ApiError:
+    return ApiError(
+        f"The model '{public_id}' is not in this workspace's free model registry. "
+        "List the available ids with GET /v1/models.",
+        status=404,
+        code="model_not_found",
+        param=param,
     )
 
 
 def _check_model(model: CatalogModel | None, public_id: str, param: str) -> None:
     if model is None or not PROVIDERS[model.provider].enabled:
-        raise ApiError(
-            f"The model '{public_id}' is not in this workspace's free model registry. "
-            "List the available ids with GET /v1/models.",
-            status=404,
-            code="model_not_found",
-            param=param,
-        )
+        raise model_not_found(public_id, param)
     if model.category not in CHAT_CATEGORIES:
         raise ApiError(
             f"The model '{public_id}' is a {model.category} model; "
