@@ -457,13 +457,13 @@ class OpenAICompatibleAdapter:
 def _read_body(response: requests.Response) -> None:
     """Read a whole body into `response.content`: at most PROVIDER_MAX_RESPONSE_BYTES once
     decoded (a gzip bomb stops at the cap) and within PROVIDER_STREAM_MAX_SECONDS (a server
-    dripping bytes resets the read timeout with each one)."""
+    dripping bytes resets the read timeout with each one); read1 returns what has arrived."""
     cap = settings.PROVIDER_MAX_RESPONSE_BYTES
     deadline = time.monotonic() + settings.PROVIDER_STREAM_MAX_SECONDS
     body = bytearray()
     try:
         while True:
-            piece = response.raw.read(READ_PIECE, decode_content=True)
+            piece = response.raw.read1(READ_PIECE, decode_content=True)
             if not piece:
                 break
             body += piece

@@ -342,3 +342,62 @@ def test_sse_split_at_any_byte_including_inside_utf8_is_reassembled(chat_call, p
 
     assert text_of(body) == text
     assert not errors_of(body)
+
+
+def short_body(conn) -> None:
+    conn.head(200, {"Content-Type": "application/json", "Content-Length": "5000"})
+    conn.send(b'{"choices": [')
+    conn.sock.close()
+
+
+def dripping_body(conn) -> None:
+    conn.head(200, {"Content-Type": "application/json", "Content-Length": "100000"})
+    while not conn.server.stopping.is_set():
+        conn.send(b" ")
+        time.sleep(0.02)
+
+
+@override_settings(PROVIDER_STREAM_MAX_SECONDS=0.5)
+@pytest.mark.parametrize("fault", [short_body, dripping_body], ids=lambda f: f.__name__)
+def test_a_broken_or_endless_plain_answer_falls_back(chat_call, providers, fault):
+    servers, models = providers(fault, good_completion)
+
+    started = time.monotonic()
+    result = chat_call(payload(models, stream=False))
+
+    assert time.monotonic() - started < 3
+    assert result.body["choices"][0]["message"]["content"] == "Hello from B"
+    assert len(servers[0].requests) == 1
+
+
+def rate_limited(retry_after: str | None):
+    def script(conn) -> None:
+        headers = {"Content-Type": "application/json"}
+        if retry_after is not None:
+            headers["Retry-After"] = retry_after
+        conn.reply(429, b'{"error": {"message": "slow down"}}', headers)
+
+    return script
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "expected"),
+    [("2", 2), (None, None), ("garbage", None), ("3600", 3600)],
+    ids=["seconds", "absent", "garbage", "long"],
+)
+def test_a_429_falls_back_and_cools_the_route_for_its_retry_after(
+    chat_call, providers, settings, retry_after, expected
+):
+    from gateway.cooldowns import cooldown_until_many
+    from gateway.routing import route_of
+
+    servers, models = providers(rate_limited(retry_after), good_completion)
+
+    result = chat_call(payload(models, stream=False))
+
+    assert result.body["choices"][0]["message"]["content"] == "Hello from B"
+    route = route_of(models[0])
+    remaining = cooldown_until_many([route])[route] - time.time()
+    wanted = expected or settings.GATEWAY_COOLDOWN_SECONDS
+    assert wanted - 2 <= remaining <= wanted
+    assert len(servers[0].requests) == 1
