@@ -191,12 +191,12 @@ class ChatStream:
             self._status, self._error_code = Status.PARTIAL, _error_code(error)
             self.ctx.record_attempt(self.opened.model, self._committed_at, error)
             route_record_failure(route_of(self.opened.model), error)
-            yield _error_event(failure_reason(error), self._error_code)
+            yield _error_event(failure_reason(error), self._error_code, self.ctx.request_id)
             yield SSE_DONE
         except Exception:
             logger.exception("chat stream failed")
             self._status, self._error_code = Status.ERROR, "server_error"
-            yield _error_event("internal error", "server_error")
+            yield _error_event("internal error", "server_error", self.ctx.request_id)
             yield SSE_DONE
         finally:
             self._end()
@@ -240,8 +240,7 @@ def _error_code(error: ProviderError) -> str:
     return "upstream_timeout" if error.kind == "timeout" else "upstream_error"
 
 
-def _error_event(reason: str, code: str) -> bytes:
+def _error_event(reason: str, code: str, request_id: str) -> bytes:
     message = f"The stream failed after it started: {reason}"
-    return sse_event(
-        {"error": {"message": message, "type": "api_error", "code": code, "param": None}}
-    )
+    error = {"message": message, "type": "api_error", "code": code, "param": None}
+    return sse_event({"error": {**error, "request_id": request_id}})

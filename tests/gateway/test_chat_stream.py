@@ -243,7 +243,7 @@ def test_a_failure_after_content_ends_with_one_error_event_and_is_partial(
     assert len(errors) == 1
     assert events[-2] is errors[0]
     assert errors[0]["error"]["code"] == "upstream_error"
-    assert set(errors[0]["error"]) == {"message", "type", "code", "param"}
+    assert set(errors[0]["error"]) == {"message", "type", "code", "param", "request_id"}
     chunks = [e for e in events if isinstance(e, dict) and "choices" in e]
     assert text_of(chunks) == "The tool returned"
     assert {c["model"] for c in chunks} == {groq_model.public_id}

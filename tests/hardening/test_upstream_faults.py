@@ -289,6 +289,7 @@ def test_a_failure_after_content_ends_with_one_error_event_and_no_fallback(
     errors = errors_of(body)
     assert len(errors) == 1
     assert errors[0]["code"] == code
+    assert errors[0]["request_id"] == stream.ctx.request_id
     assert body.endswith(b"data: [DONE]\n\n")
     assert not servers[1].requests, "a second provider was called after the first byte"
     row = log_of(stream.ctx.request_id)
