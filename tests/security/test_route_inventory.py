@@ -457,3 +457,52 @@ def test_models_and_status_list_only_the_callers_and_never_anothers_errors(tenan
         for their_id in ("chat-b", "paint-b", "voice-b"):
             assert their_id not in text
         assert "b.relay.test" not in text
+
+
+# ---- TEN-02, BOPLA-01: filters and extra fields naming another workspace ---------------------
+
+
+def test_list_filters_naming_another_workspace_are_ignored(tenant_a, tenant_b):
+    hostile = {
+        "workspace": tenant_b.workspace.pk,
+        "workspace_id": tenant_b.workspace.pk,
+        "user": tenant_b.user.pk,
+        "provider": "relay",
+        "credential": tenant_b.credential.pk,
+    }
+    api, web = tenant_a.api(), tenant_a.web()
+
+    answers = [
+        api.get("/v1/models", hostile),
+        api.get("/v1/providers/status", hostile),
+        web.get("/models/", hostile),
+        web.get("/account/usage/", {**hostile, "model": tenant_b.chat_model.public_id}),
+        web.get("/account/conversations/", hostile),
+        web.get("/account/saved/", hostile),
+        web.get("/accounts/keys/", hostile),
+    ]
+
+    for response in answers:
+        assert response.status_code in (200, 400)
+        text = response.content.decode()
+        assert tenant_b.chat_model.public_id not in text
+        assert tenant_b.conversation.title not in text
+        assert tenant_b.api_key.prefix not in text
+
+
+def test_fields_naming_another_workspace_or_owner_are_ignored(tenant_a, tenant_b):
+    web = tenant_a.web()
+    sneaky = {"workspace": tenant_b.workspace.pk, "user": tenant_b.user.pk}
+
+    web.post(f"/chat/{tenant_a.conversation.pk}/rename", {"title": "mine", **sneaky})
+    web.post("/accounts/keys/", {"name": "mine", "key_hash": "0" * 64, **sneaky})
+    web.post("/models/save", {"model_id": tenant_a.chat_model.public_id, **sneaky})
+
+    tenant_a.conversation.refresh_from_db()
+    assert tenant_a.conversation.workspace_id == tenant_a.workspace.pk
+    assert tenant_a.conversation.title == "mine"
+    created = ApiKey.objects.get(name="mine")
+    assert created.workspace_id == tenant_a.workspace.pk
+    assert created.key_hash != "0" * 64
+    assert ApiKey.objects.filter(workspace=tenant_b.workspace).count() == 1
+    assert SavedModel.objects.filter(workspace=tenant_b.workspace).count() == 1

@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 import requests
+from django.core import mail
+from django.core.cache import cache
 
 from catalog.services import catalog_sync_credential, provider_check
 from tests.security.conftest import Tenant
@@ -161,9 +163,13 @@ def test_the_detector_finds_a_leak(tenant_a, leak_detector: LeakDetector, caplog
     leak_detector.record_response("GET /x", HttpResponse(tenant_a.provider_key))
     tenant_a.conversation.title = tenant_a.provider_key[:200]
     tenant_a.conversation.save()
+    cache.set("leak-detector-probe", {"nested": [tenant_a.provider_key]})
+    mail.send_mail("probe", f"key {tenant_a.provider_key}", "a@example.com", ["b@example.com"])
 
     places = "\n".join(leak_detector.places())
 
     assert "log record of 'some.module'" in places
     assert "response to GET /x" in places
     assert "database accounts.Conversation.title" in places
+    assert "leak-detector-probe" in places  # locmem, or the Redis keyspace under REDIS_URL
+    assert "mail 0 (probe)" in places
