@@ -12,9 +12,13 @@ import pytest
 import requests
 from django.core import mail
 from django.core.cache import cache
+from django.utils import timezone
 
+from catalog.models import CatalogModel
 from catalog.services import catalog_sync_credential, provider_check
-from tests.security.conftest import Tenant
+from providers.models import ProviderCredential
+from providers.registry import PROVIDERS
+from tests.security.conftest import Tenant, canary
 from tests.security.leaks import LeakDetector
 
 pytestmark = pytest.mark.django_db
@@ -173,3 +177,81 @@ def test_the_detector_finds_a_leak(tenant_a, leak_detector: LeakDetector, caplog
     assert "database accounts.Conversation.title" in places
     assert "leak-detector-probe" in places  # locmem, or the Redis keyspace under REDIS_URL
     assert "mail 0 (probe)" in places
+
+
+KEYED_CHAT_PROVIDERS = sorted(
+    spec.slug
+    for spec in PROVIDERS.values()
+    if spec.enabled and spec.auth != "none" and "text" in spec.categories and spec.slug != "custom"
+)
+ANY_HTTPS = re.compile(r"https://.*")
+
+
+def _echo_every_header(request: Any) -> str:
+    """Echo every header and the URL, whatever the adapter authenticates with."""
+    headers = " ".join(f"{name}: {value}" for name, value in request.headers.items())
+    return f"Invalid API key. You sent {headers} to {request.url}"
+
+
+ADAPTER_FAULTS: dict[str, Callable[[Any], Any]] = {
+    "401": lambda r: (
+        401,
+        {"Content-Type": "application/json"},
+        json.dumps({"error": {"message": _echo_every_header(r)}}).encode(),
+    ),
+    "400": lambda r: (
+        400,
+        {"Content-Type": "application/json"},
+        json.dumps([{"error": {"message": _echo_every_header(r), "code": 400}}]).encode(),
+    ),
+    "html-502": lambda r: (
+        502,
+        {"Content-Type": "text/html"},
+        f"<p>{_echo_every_header(r)}</p>".encode(),
+    ),
+    "malformed-json": lambda r: (200, {}, _echo_every_header(r).encode()),
+}
+
+
+@pytest.mark.parametrize("fault", sorted(ADAPTER_FAULTS))
+@pytest.mark.parametrize("provider", KEYED_CHAT_PROVIDERS)
+def test_no_adapter_leaks_its_key_on_chat_faults(
+    provider, fault, tenant_a, leak_detector: LeakDetector, http_mock
+):
+    """SEC-01 for every keyed provider adapter (the matrix above runs every workflow on one)."""
+    key = canary(provider)
+    leak_detector.register(key, tenant_a.api_key_plaintext)
+    credential = ProviderCredential.objects.create(
+        workspace=tenant_a.workspace,
+        provider=provider,
+        name=f"{provider}-leak",
+        api_key=key,
+        account_id="acc0123456789" if PROVIDERS[provider].needs_account_id else "",
+    )
+    model = CatalogModel.objects.create(
+        workspace=tenant_a.workspace,
+        credential=credential,
+        provider=provider,
+        public_id=f"{credential.name}/m1",
+        upstream_id="m1",
+        name="m1",
+        category="text",
+        capabilities={"streaming": True},
+        free_evidence="test",
+        last_seen=timezone.now(),
+        updated_at=timezone.now(),
+    )
+    for method in ("GET", "POST"):
+        http_mock.add_callback(method, ANY_HTTPS, callback=ADAPTER_FAULTS[fault])
+    body = {"model": model.public_id, "messages": [{"role": "user", "content": "hi"}]}
+
+    tenant_a.api().post("/v1/chat/completions", body, format="json")
+    stream = tenant_a.api().post("/v1/chat/completions", {**body, "stream": True}, format="json")
+    if stream.streaming:
+        b"".join(stream.streaming_content)
+    provider_check(credential=credential)
+    _render_everything_the_tenant_can_see(tenant_a)
+
+    assert http_mock.calls
+    assert any(key in str(call.request.headers) + call.request.url for call in http_mock.calls)
+    leak_detector.assert_clean()
