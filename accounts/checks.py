@@ -1,7 +1,7 @@
-"""Startup refuses placeholder secrets when DEBUG is false."""
+"""Startup refuses placeholder secrets when DEBUG is false; CSRF protection is in place."""
 
 from django.conf import settings
-from django.core.checks import Error, Tags, register
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
 PLACEHOLDER_MARKERS = ("dev-insecure", "change-me", "changeme", "placeholder", "example")
 
@@ -37,3 +37,24 @@ def check_secrets(app_configs: object = None, **kwargs: object) -> list[Error]:
             )
         )
     return errors
+
+
+DJANGO_CSRF_MIDDLEWARE = "django.middleware.csrf.CsrfViewMiddleware"
+
+
+@register(Tags.security, deploy=True)
+def check_csrf_middleware(app_configs: object = None, **kwargs: object) -> list[CheckMessage]:
+    """CSRF protection through a CsrfViewMiddleware subclass (gateway's web-only one).
+
+    Django's security.W003 and W016 only recognise the exact class path, so settings silence
+    W003 and these checks stand in for both.
+    """
+    from django.middleware.csrf import CsrfViewMiddleware
+    from django.utils.module_loading import import_string
+
+    classes = [import_string(path) for path in settings.MIDDLEWARE]
+    if not any(issubclass(cls, CsrfViewMiddleware) for cls in classes if isinstance(cls, type)):
+        return [Error("No CSRF middleware in MIDDLEWARE.", id="openprovider.E004")]
+    if DJANGO_CSRF_MIDDLEWARE not in settings.MIDDLEWARE and not settings.CSRF_COOKIE_SECURE:
+        return [Warning("CSRF_COOKIE_SECURE is not True.", id="openprovider.W016")]
+    return []
