@@ -113,3 +113,58 @@ def test_reencryption_that_dies_halfway_is_completed_by_a_rerun(tenant_a, monkey
         assert [ProviderCredential.objects.get(pk=c.pk).api_key for c in credentials] == [
             f"gsk_canary_rotation_{i:04d}" for i in range(6)
         ]
+
+
+@pytest.mark.parametrize("how", ["providers page", "admin", "service"])
+def test_a_replaced_key_is_used_on_the_very_next_request(
+    tenant_a, upstream, how, django_capture_on_commit_callbacks, db
+):
+    """SEC-08: no cached adapter or plaintext keeps the old key alive."""
+    from django.test import Client
+
+    from accounts.models import User
+    from providers.services import credential_replace_key
+
+    body = {"model": tenant_a.chat_model.public_id, "messages": [{"role": "user", "content": "x"}]}
+    api = tenant_a.api()
+    assert api.post("/v1/chat/completions", body, format="json").status_code == 200
+    new_key = "sk-canary-rotated-" + how.replace(" ", "-") + "-0123456789"
+    credential = ProviderCredential.objects.get(pk=tenant_a.credential.pk)
+
+    with django_capture_on_commit_callbacks(execute=False):
+        if how == "providers page":
+            response = tenant_a.web().post(
+                "/account/providers/custom/save",
+                {
+                    "form_key": f"cred{credential.pk}",
+                    "name": credential.name,
+                    "api_key": new_key,
+                    "base_url": credential.base_url,
+                },
+            )
+            assert response.status_code == 302
+        elif how == "admin":
+            root = User.objects.create_superuser("root@example.com", password="x")
+            admin = Client()
+            admin.force_login(root)
+            response = admin.post(
+                f"/admin/providers/providercredential/{credential.pk}/change/",
+                {
+                    "workspace": credential.workspace_id,
+                    "provider": "custom",
+                    "name": credential.name,
+                    "base_url": credential.base_url,
+                    "enabled": "on",
+                    "replace_key": new_key,
+                },
+            )
+            assert response.status_code == 302
+        else:
+            credential_replace_key(credential=credential, api_key=new_key)
+    assert api.post("/v1/chat/completions", body, format="json").status_code == 200
+
+    assert [auth for _, _, auth in upstream.calls] == [
+        f"Bearer {tenant_a.provider_key}",
+        f"Bearer {new_key}",
+    ]
+    assert tenant_a.provider_key.encode() not in raw(credential.pk)
