@@ -76,11 +76,10 @@ def _model(credential: ProviderCredential, upstream_id: str, category: str, **ex
         upstream_id=upstream_id,
         name=upstream_id,
         category=category,
-        capabilities=dict(CHAT_CAPS) if category == "text" else {},
         free_evidence="self-hosted",
         last_seen=now,
         updated_at=now,
-        **extra,
+        **{"capabilities": dict(CHAT_CAPS) if category == "text" else {}, **extra},
     )
 
 

@@ -5,6 +5,7 @@ The tables below are the contract: a new route fails here until it is classified
 route with an object id fails until it has an isolation case.
 """
 
+import json
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -18,7 +19,7 @@ from catalog.models import CatalogModel
 from gateway.images import ImageData, generated_image_store
 from gateway.models import GeneratedImage, RequestLog
 from providers.models import ProviderCredential
-from tests.security.conftest import Tenant
+from tests.security.conftest import Tenant, _model
 
 pytestmark = pytest.mark.django_db
 
@@ -506,3 +507,30 @@ def test_fields_naming_another_workspace_or_owner_are_ignored(tenant_a, tenant_b
     assert created.key_hash != "0" * 64
     assert ApiKey.objects.filter(workspace=tenant_b.workspace).count() == 1
     assert SavedModel.objects.filter(workspace=tenant_b.workspace).count() == 1
+
+
+# ---- INV-01: the routes that fetch a URL the caller names --------------------------------------
+
+# Every route whose input can make the server open a connection to a caller-chosen URL. They
+# all go through gateway.safe_fetch (SSRF-guarded); a new one must be added here and tested.
+SERVER_SIDE_FETCH = {"v1/images/analyze", "playground/analyze"}
+
+
+def test_server_side_fetch_routes_exist_and_refuse_loopback_urls(tenant_a, upstream):
+    from tests.gateway.loopback_http import image_server
+
+    routes = {route for route, _ in all_routes()}
+    assert routes >= SERVER_SIDE_FETCH
+    caps = {"vision": True, "streaming": True}
+    vision = _model(tenant_a.credential, "eyes-a", "vision", capabilities=caps).public_id
+    with image_server(b"\x89PNG\r\n\x1a\n") as internal:
+        for route in sorted(SERVER_SIDE_FETCH):
+            data = {"model": vision, "prompt": "what?", "image_url": internal.url("/x.png")}
+            if route.startswith("v1/"):
+                response = tenant_a.api().post("/" + route, data, format="json")
+            else:
+                response = tenant_a.web().post("/" + route, data)
+            assert response.status_code == 400, (route, response.content[:200])
+            assert json.loads(response.content)["error"]["code"] == "invalid_image_url"
+        assert internal.hits == []
+    assert upstream.calls == []
