@@ -366,6 +366,7 @@ LOGGING = {
         # DEFAULT_EXCEPTION_REPORTER_FILTER (it needs exc_info, so that is kept).
         "mail_admins": {
             "class": "django.utils.log.AdminEmailHandler",
+            "level": "ERROR",  # not every 404 warning; and no DEBUG record from its own render
             "filters": ["require_debug_false", "request_id", "redact_message"],
         },
     },
