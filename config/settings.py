@@ -213,11 +213,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/v1",
-}
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "gateway.schema.postprocess",
     ],
+}
 
 # Celery: Redis in production; an embedded filesystem broker (no server) by default.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
@@ -286,11 +286,11 @@ SPEECH_MAX_OUTPUT_BYTES = env.int("SPEECH_MAX_OUTPUT_BYTES", default=25 * 1024 *
 # Upstream providers.
 PROVIDER_CONNECT_TIMEOUT_SECONDS = env.float("PROVIDER_CONNECT_TIMEOUT_SECONDS", default=5.0)
 PROVIDER_READ_TIMEOUT_SECONDS = env.float("PROVIDER_READ_TIMEOUT_SECONDS", default=60.0)
-# Gemini's listing has no prices: these ids (fnmatch patterns) count as free. Default: the
 # A whole upstream answer (a stream included) ends by this deadline, whatever it sends meanwhile
 # (keep-alive comments reset the read timeout), and holds at most this many decoded bytes.
 PROVIDER_STREAM_MAX_SECONDS = env.float("PROVIDER_STREAM_MAX_SECONDS", default=300.0)
 PROVIDER_MAX_RESPONSE_BYTES = env.int("PROVIDER_MAX_RESPONSE_BYTES", default=32 * 1024 * 1024)
+# Gemini's listing has no prices: these ids (fnmatch patterns) count as free. Default: the
 # free-tier models in PROVIDERS.md §2.3 (July 2026); edit as Google's quota page changes.
 GEMINI_FREE_MODELS = env.list(
     "GEMINI_FREE_MODELS",
