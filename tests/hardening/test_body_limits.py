@@ -181,3 +181,19 @@ def test_an_image_url_with_a_nul_is_400_before_any_fetch(api_client, catalog, ht
     assert_envelope(response)
     assert response.status_code == 400
     assert not http_mock.calls
+
+
+def test_permission_denied_before_the_view_is_a_403_envelope(api_client, monkeypatch):
+    from django.core.exceptions import PermissionDenied
+    from django.middleware.common import CommonMiddleware
+
+    def refuse(self, request):
+        raise PermissionDenied("internal reason")
+
+    monkeypatch.setattr(CommonMiddleware, "process_request", refuse)
+
+    response = api_client.get("/v1/models")
+
+    error = assert_envelope(response)
+    assert response.status_code == 403
+    assert "internal reason" not in error["message"]
