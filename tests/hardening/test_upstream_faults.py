@@ -402,3 +402,27 @@ def test_a_429_falls_back_and_cools_the_route_for_its_retry_after(
     wanted = expected or settings.GATEWAY_COOLDOWN_SECONDS
     assert wanted - 2 <= remaining <= wanted
     assert len(servers[0].requests) == 1
+
+
+def test_a_connect_timeout_falls_back_and_when_every_candidate_times_out_it_is_504(
+    chat_call, workspace, http_mock
+):
+    import requests
+    import responses
+
+    from tests.gateway.conftest import ALT_BASE, ALT_CHAT, GROQ_CHAT, groq_completion
+
+    first = make_model(make_credential(workspace, "groq", "groq"), "llama-3.3-70b-versatile")
+    second = make_model(make_credential(workspace, "custom", "relay", base_url=ALT_BASE), "alt")
+    http_mock.add(responses.POST, GROQ_CHAT, body=requests.ConnectTimeout("no SYN-ACK"))
+    http_mock.add(responses.POST, ALT_CHAT, json=groq_completion(content="Hello from B"))
+
+    result = chat_call(payload([first, second], stream=False))
+
+    assert result.body["choices"][0]["message"]["content"] == "Hello from B"
+
+    http_mock.replace(responses.POST, ALT_CHAT, body=requests.ConnectTimeout("no SYN-ACK"))
+    with pytest.raises(ApiError) as raised:
+        chat_call(payload([first, second], stream=True))
+
+    assert (raised.value.status_code, raised.value.code) == (504, "upstream_timeout")
