@@ -74,7 +74,7 @@ def _postgres_url(database: dict) -> str:
 
 
 @pytest.fixture
-def shared_env(request, redis_url, tmp_path) -> dict[str, str]:
+def shared_env(redis_url, tmp_path) -> dict[str, str]:
     """Environment for the worker and the probe: same database, a dedicated broker and cache."""
     import redis
 
@@ -92,7 +92,7 @@ def shared_env(request, redis_url, tmp_path) -> dict[str, str]:
         "LOG_LEVEL": "INFO",
     }
     if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-        request.getfixturevalue("transactional_db")  # committed rows; flushed afterwards
+        # The test database (the tests are transactional: rows commit, flushed afterwards).
         env["DATABASE_URL"] = _postgres_url(settings.DATABASES["default"])
     else:
         env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'job06.sqlite3'}"
@@ -167,6 +167,7 @@ def active(snapshot: dict) -> list[str]:
 
 
 @pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
 def test_a_worker_killed_mid_sync_leaves_the_old_catalog_and_the_rerun_converges(
     shared_env, listing, tmp_path
 ):
@@ -243,10 +244,12 @@ class TouchOnUnpickle:
 
 
 @pytest.mark.redis
-def test_a_worker_refuses_a_pickle_message(shared_env, tmp_path):
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_refuses_a_pickle_message(shared_env, tmp_path, monkeypatch):
     """JOB-11: accept_content is json only; a pickled task is dropped unread."""
     from celery import Celery
 
+    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)  # it would win over broker=
     proof, log = tmp_path / "unpickled", tmp_path / "worker.log"
     sender = Celery(broker=shared_env["CELERY_BROKER_URL"])
     sender.send_task(
