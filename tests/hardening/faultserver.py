@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 Script = Callable[["Connection"], None]
+HOLD_SECONDS = 15.0
 
 
 class Connection:
@@ -55,8 +56,12 @@ class Connection:
         self.sock.close()
 
     def wait_until_stopped(self, interval: float = 0.05, ping: bytes | None = None) -> None:
-        """Hold the connection (sending `ping` chunks if given) until the client or test ends."""
-        while not self.server.stopping.is_set():
+        """Hold the connection (sending `ping` chunks if given) until the client or test ends.
+
+        Gives up after HOLD_SECONDS, so a regression fails a timing assertion, never hangs.
+        """
+        give_up = time.monotonic() + HOLD_SECONDS
+        while not self.server.stopping.is_set() and time.monotonic() < give_up:
             if ping is not None:
                 self.chunk(ping)
             time.sleep(interval)

@@ -14,7 +14,7 @@ from django.test import override_settings
 from gateway.errors import ApiError
 from gateway.models import RequestLog
 from tests.gateway.conftest import HELLO, data_events, make_credential, make_model
-from tests.hardening.faultserver import ROLE_CHUNK, FaultServer, content_chunk
+from tests.hardening.faultserver import HOLD_SECONDS, ROLE_CHUNK, FaultServer, content_chunk
 
 pytestmark = pytest.mark.django_db
 
@@ -136,7 +136,7 @@ def test_keepalives_forever_before_content_hit_the_deadline_and_fall_back(chat_c
     started = time.monotonic()
     body = b"".join(chat_call(payload(models, stream=True)))
 
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < HOLD_SECONDS / 2
     assert text_of(body) == "Hello from B"
     assert servers[0].disconnected.wait(2), "the stalled upstream was never closed"
 
@@ -303,7 +303,8 @@ def test_a_stream_that_never_ends_is_ended_by_the_total_deadline(chat_call, prov
         conn.sse_head()
         conn.event(ROLE_CHUNK)
         conn.event(content_chunk("Hello"))
-        while not conn.server.stopping.is_set():
+        give_up = time.monotonic() + HOLD_SECONDS
+        while not conn.server.stopping.is_set() and time.monotonic() < give_up:
             if ping is None:
                 conn.event(content_chunk(" again"))
             else:
@@ -316,7 +317,7 @@ def test_a_stream_that_never_ends_is_ended_by_the_total_deadline(chat_call, prov
     stream = chat_call(payload(models, stream=True))
     body = b"".join(stream)
 
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < HOLD_SECONDS / 2
     errors = errors_of(body)
     assert [e["code"] for e in errors] == ["upstream_timeout"]
     assert body.endswith(b"data: [DONE]\n\n")
@@ -353,7 +354,8 @@ def short_body(conn) -> None:
 
 def dripping_body(conn) -> None:
     conn.head(200, {"Content-Type": "application/json", "Content-Length": "100000"})
-    while not conn.server.stopping.is_set():
+    give_up = time.monotonic() + HOLD_SECONDS
+    while not conn.server.stopping.is_set() and time.monotonic() < give_up:
         conn.send(b" ")
         time.sleep(0.02)
 
@@ -366,7 +368,7 @@ def test_a_broken_or_endless_plain_answer_falls_back(chat_call, providers, fault
     started = time.monotonic()
     result = chat_call(payload(models, stream=False))
 
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < HOLD_SECONDS / 2
     assert result.body["choices"][0]["message"]["content"] == "Hello from B"
     assert len(servers[0].requests) == 1
 
