@@ -274,3 +274,18 @@ def test_a_million_messages_under_the_cap_is_a_400_not_a_500(api_client, catalog
 
 def test_settings_give_analyze_room_for_a_whole_image():
     assert settings.ANALYZE_MAX_BODY_BYTES >= settings.IMAGE_MAX_BYTES * 4 // 3
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["application/json", "application/json; charset=utf-8", "application/json;charset=UTF8"],
+)
+def test_utf8_json_in_any_spelling_is_accepted(api_client, catalog, http_mock, content_type):
+    from tests.hardening.conftest import mock_relay
+
+    mock_relay(http_mock)
+    body = json.dumps(valid_body("v1-chat-completions", catalog), ensure_ascii=False)
+
+    response = api_client.generic("POST", "/v1/chat/completions", body.encode(), content_type)
+
+    assert response.status_code == 200, response.content[:300]
