@@ -2,10 +2,11 @@
 secret could end up and name each place it was found.
 
 Scanned: every log record of every logger at DEBUG (message, arguments and traceback, before
-any redaction filter runs), every test-client response (status line headers and body,
-streamed bodies as they were read), mail.outbox, the cache (locmem, or the Redis keyspace when
-the cache is Redis), every column of every table (sessions decoded). The stored provider-key
-column holds ciphertext and is scanned as well: plaintext there is a leak too.
+any redaction filter runs), every test-client response (status line, headers and body, streamed
+bodies as they were read), every Celery task message sent, mail.outbox, the cache (locmem, or
+the Redis keyspace when the cache is Redis), every column of every table (sessions decoded).
+The stored provider-key column holds ciphertext and is scanned as well: plaintext there is a
+leak too.
 """
 
 import contextlib
@@ -15,6 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from celery import Task
 from django.core import mail
 from django.core.cache import cache
 from django.http import HttpResponseBase
@@ -47,6 +49,7 @@ class LeakDetector:
         self.secrets: set[str] = set()
         self.logs = _Capture()
         self.responses: list[tuple[str, list[bytes]]] = []
+        self.task_messages: list[tuple[str, str]] = []
 
     def register(self, *secrets: str) -> None:
         self.secrets.update(s for s in secrets if s)
@@ -81,6 +84,9 @@ class LeakDetector:
         for label, parts in self.responses:
             if any(raw in part for part in parts):
                 yield f"response to {label}"
+        for name, message in self.task_messages:
+            if secret in message:
+                yield f"celery message to {name}"
         for index, message in enumerate(mail.outbox):
             if secret in str(message.message()):
                 yield f"mail {index} ({message.subject[:60]})"
@@ -154,11 +160,19 @@ def leak_detector() -> Iterator[LeakDetector]:
         detector.record_response(label, response)
         return response
 
+    original_apply_async = Task.apply_async
+
+    def recording_apply_async(self: Task, args: Any = None, kwargs: Any = None, **options: Any):
+        detector.task_messages.append((self.name, repr((args, kwargs, options))))
+        return original_apply_async(self, args, kwargs, **options)
+
     Client.request = recording_request  # type: ignore[method-assign]
+    Task.apply_async = recording_apply_async  # type: ignore[method-assign]
     try:
         yield detector
     finally:
         Client.request = original_request  # type: ignore[method-assign]
+        Task.apply_async = original_apply_async  # type: ignore[method-assign]
         root.removeHandler(detector.logs)
         for logger in extra_handlers:
             logger.removeHandler(detector.logs)
