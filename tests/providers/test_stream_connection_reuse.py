@@ -1,4 +1,4 @@
-"""A finished upstream stream gives its keep-alive connection back to the pool (base.iter_stream)."""
+"""A finished upstream stream returns its keep-alive connection to the pool (iter_stream)."""
 
 import socket
 import threading
