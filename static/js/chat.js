@@ -79,6 +79,11 @@
 
   function remember(start) {
     conversationField.value = start.conversation;
+    var deleteForm = document.getElementById("chat-delete-form");
+    if (deleteForm && deleteForm.hidden) {
+      deleteForm.action = start.url + "delete";
+      deleteForm.hidden = false;
+    }
     if (window.location.pathname !== start.url) {
       window.history.replaceState(null, "", start.url);
     }

@@ -73,6 +73,7 @@ def test_from_sign_up_to_a_working_route(web: Page, live_server, streaming_fake,
     page.get_by_test_id("nav-chat").click()
     page.get_by_test_id("chat-model").select_option("fake/fake-chat")
     page.evaluate(WATCH_STREAM)
+    expect(page.get_by_test_id("chat-delete")).to_be_hidden()
     box = page.get_by_test_id("chat-input")
     box.fill("Say hello")
     box.press("Enter")
@@ -87,6 +88,10 @@ def test_from_sign_up_to_a_working_route(web: Page, live_server, streaming_fake,
     expect(page.get_by_test_id("conversation-link").first).to_have_text("Say hello")
     expect(page).to_have_title("Say hello · OpenProvider")
     expect(page).to_have_url(re.compile(r"/chat/\d+/$"))
+    # The new conversation can be deleted without a reload
+    expect(page.get_by_test_id("chat-delete")).to_be_visible()
+    delete_action = page.locator("#chat-delete-form").get_attribute("action")
+    assert delete_action == page.url.removeprefix(live_server.url) + "delete"
     snap(page, "04-chat")
 
     # The conversation is listed in Account → Conversations

@@ -142,6 +142,19 @@ def test_the_navigation_fits_a_375_px_screen_and_the_keyboard(web: Page, live_se
     expect(web.get_by_test_id("nav-models")).to_have_attribute("aria-current", "page")
     assert web.evaluate("document.documentElement.scrollWidth") <= 375
 
+    # The API keys table stacks its rows, so Revoke is reachable without scrolling sideways
+    web.goto(f"{live_server.url}/accounts/keys/")
+    web.get_by_label("Name").fill("a key with a rather long name for a phone")
+    web.get_by_role("button", name="Create key").click()
+    revoke = web.get_by_role("button", name="Revoke a key with a rather long name for a phone")
+    expect(revoke).to_be_visible()
+    box = revoke.bounding_box()
+    assert box is not None
+    assert box["x"] >= 0
+    assert box["x"] + box["width"] <= 375
+    assert web.evaluate("document.documentElement.scrollWidth") <= 375
+    snap(web, "narrow-keys")
+
 
 SIGNED_IN_PAGES = [
     "/",
