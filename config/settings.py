@@ -317,8 +317,9 @@ GEMINI_FREE_MODELS = env.list(
 API_KEY_DEFAULT_RPM = env.int("API_KEY_DEFAULT_RPM", default=60)
 API_KEY_DEFAULT_RPD = env.int("API_KEY_DEFAULT_RPD", default=5000)
 API_KEY_CACHE_SECONDS = env.int("API_KEY_CACHE_SECONDS", default=30)
-# Per-process copy: a revocation made on another node takes effect within this many seconds.
-API_KEY_LOCAL_CACHE_SECONDS = env.float("API_KEY_LOCAL_CACHE_SECONDS", default=2.0)
+# Per-process copy of a key, off by default so a revocation on any node holds on the next
+# request everywhere; a few seconds saves one shared-cache read per request but delays that.
+API_KEY_LOCAL_CACHE_SECONDS = env.float("API_KEY_LOCAL_CACHE_SECONDS", default=0.0)
 API_KEY_LAST_USED_RESOLUTION_SECONDS = env.int("API_KEY_LAST_USED_RESOLUTION_SECONDS", default=60)
 
 # Chat gateway: fallback budget, route cooldowns and circuit breaker, stream keep-alives.

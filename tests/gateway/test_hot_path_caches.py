@@ -77,9 +77,21 @@ def test_a_revoked_key_is_refused_at_once_in_the_process_that_revoked_it(api_cli
     assert api_client.get("/v1/key").status_code == 401
 
 
-def test_a_key_revoked_on_another_node_is_refused_within_the_local_ttl(
+def test_a_key_revoked_on_another_node_is_refused_on_the_next_request_by_default(
+    api_client, created_key
+):
+    assert api_client.get("/v1/key").status_code == 200
+    # Another node revoked it: the database and the shared cache changed, not this process.
+    ApiKey.objects.filter(pk=created_key.api_key.pk).update(revoked_at="2026-11-27T00:00:00Z")
+    cache.clear()
+
+    assert api_client.get("/v1/key").status_code == 401
+
+
+def test_with_a_local_key_cache_another_nodes_revocation_holds_within_its_ttl(
     api_client, created_key, clock, settings
 ):
+    settings.API_KEY_LOCAL_CACHE_SECONDS = 2.0
     assert api_client.get("/v1/key").status_code == 200
     # Another node revoked it: the database and the shared cache changed, not this process.
     ApiKey.objects.filter(pk=created_key.api_key.pk).update(revoked_at="2026-11-27T00:00:00Z")
