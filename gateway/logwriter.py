@@ -6,6 +6,12 @@ them; the writer thread (a greenlet under the gevent worker) writes what is queu
 REQUEST_LOG_FLUSH_SECONDS in one transaction. A row whose start and end are both still queued
 (every request shorter than the flush interval) is written with a single INSERT.
 
+Under the gevent worker the statements run on a real OS thread (a one-thread gevent threadpool):
+a sqlite3 or psycopg call in a greenlet would stall the hub, and every in-flight request with it,
+for the whole batch. The greenlet that flushes waits for that thread cooperatively; only the
+batch handed over crosses threads (the queues and locks stay on the hub's thread). The thread has
+its own Django connection and closes it after every batch (a pooled slot goes back to the pool).
+
 Guarantees:
 - every queued change reaches the database within about REQUEST_LOG_FLUSH_SECONDS while it is up;
 - a change is never dropped because the queue is busy: past REQUEST_LOG_MAX_PENDING queued rows,
@@ -25,6 +31,7 @@ caller through the same code.
 import atexit
 import logging
 import os
+import sys
 import threading
 import time
 from typing import Any
@@ -53,6 +60,7 @@ class RequestLogWriter:
         self._inserts: dict[str, RequestLog] = {}
         self._updates: dict[str, dict[str, Any]] = {}
         self._thread: threading.Thread | None = None
+        self._db_thread: Any = None  # gevent's ThreadPool(1) under the gevent worker
 
     # ---- queueing (the request path) ------------------------------------------------------
     def insert(self, row: RequestLog) -> None:
@@ -103,7 +111,7 @@ class RequestLogWriter:
             if not inserts and not updates:
                 return True
             try:
-                self._write(list(inserts.values()), updates)
+                self._write_off_hub(list(inserts.values()), updates)
             except DatabaseError:
                 self._requeue(inserts, updates)
                 if raise_errors:
@@ -111,6 +119,25 @@ class RequestLogWriter:
                 logger.exception("request log write failed; %d rows kept queued", len(inserts))
                 return False
             return True
+
+    def _write_off_hub(self, inserts: list[RequestLog], updates: dict[str, dict[str, Any]]) -> None:
+        """Write the batch; under gevent on the OS thread, so the hub keeps serving meanwhile."""
+        if not _gevent_patched():
+            self._write(inserts, updates)
+            return
+        if self._db_thread is None:
+            from gevent.threadpool import ThreadPool
+
+            self._db_thread = ThreadPool(1)
+        self._db_thread.apply(self._write_and_release, (inserts, updates))
+
+    def _write_and_release(
+        self, inserts: list[RequestLog], updates: dict[str, dict[str, Any]]
+    ) -> None:
+        try:
+            self._write(inserts, updates)
+        finally:
+            _release_connections()
 
     def _write(self, inserts: list[RequestLog], updates: dict[str, dict[str, Any]]) -> None:
         try:
@@ -181,6 +208,12 @@ class RequestLogWriter:
             else:
                 backoff = min(max(backoff * 2, 0.5), MAX_BACKOFF_SECONDS)
                 self._wake.set()  # retry what stayed queued
+
+
+def _gevent_patched() -> bool:
+    """True in a gevent worker (threading monkey-patched); gevent need not be installed."""
+    monkey = sys.modules.get("gevent.monkey")
+    return monkey is not None and monkey.is_module_patched("threading")
 
 
 def _release_connections() -> None:

@@ -203,3 +203,89 @@ def test_the_gunicorn_worker_exit_hook_flushes_the_request_log(monkeypatch):
     gunicorn_config.worker_exit(None, None)
 
     assert flushed == [1]
+
+
+GEVENT_SCRIPT = textwrap.dedent(
+    """
+    from gevent import monkey
+    monkey.patch_all()
+    import os, sys
+    sys.path.insert(0, {root!r})
+    os.environ.update(
+        DJANGO_SETTINGS_MODULE="config.settings",
+        DATABASE_URL="sqlite:///{db}",
+        REDIS_URL="",
+        REQUEST_LOG_WRITE_BEHIND="true",
+        REQUEST_LOG_FLUSH_SECONDS="0.05",
+    )
+    import django
+    django.setup()
+    import time
+    import gevent
+    from django.core.management import call_command
+    call_command("migrate", verbosity=0)
+    from accounts.models import Workspace
+    from gateway.logwriter import writer
+    from gateway.requestlog import LogOutcome, request_log_finish, request_log_start
+
+    native_ident = monkey.get_original("_thread", "get_ident")
+    blocking_sleep = monkey.get_original("time", "sleep")
+    hub_thread = native_ident()
+    writes = []
+    real_write = writer._write
+
+    def slow_write(inserts, updates):
+        writes.append((native_ident(), len(inserts)))
+        blocking_sleep(0.3)  # a C call that does not yield, like sqlite3 or psycopg
+        real_write(inserts, updates)
+
+    writer._write = slow_write
+    ticks = []
+
+    def ticker():
+        while True:
+            ticks.append(time.monotonic())
+            gevent.sleep(0.01)
+
+    workspace = Workspace.objects.create(name="gevent")
+    tick = gevent.spawn(ticker)
+    for i in range(10):
+        request_log_start(request_id=f"gen-gevent-{{i}}", workspace=workspace, api_key=None,
+                          endpoint="chat/completions", requested_model="m/x", streamed=False)
+        request_log_finish(f"gen-gevent-{{i}}", LogOutcome(status="success", http_status=200))
+    while writer.pending() or not writes:
+        gevent.sleep(0.05)
+    gevent.sleep(0.5)
+    tick.kill()
+    gaps = [later - earlier for earlier, later in zip(ticks, ticks[1:])]
+    print("longest tick gap ms", round(max(gaps) * 1000), flush=True)
+    print("writes", len(writes), flush=True)
+    print("on hub thread", any(t == hub_thread for t, _ in writes), flush=True)
+    from gateway.models import RequestLog
+    print("rows", RequestLog.objects.filter(status="success").count(), flush=True)
+    request_log_start(request_id="gen-gevent-last", workspace=workspace, api_key=None,
+                      endpoint="chat/completions", requested_model="m/x", streamed=True)
+    """
+)
+
+
+def test_under_gevent_the_write_runs_on_an_os_thread_and_the_hub_keeps_running(tmp_path):
+    import sqlite3
+
+    db = tmp_path / "gevent.sqlite3"
+    script = GEVENT_SCRIPT.format(root=str(ROOT), db=db)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=ROOT
+    )
+
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = dict(line.rsplit(" ", 1) for line in done.stdout.splitlines() if " " in line)
+    assert int(lines["longest tick gap ms"]) < 150, done.stdout  # not stalled by the 300 ms write
+    assert int(lines["writes"]) >= 1
+    assert lines["on hub thread"] == "False"  # every batch ran on another OS thread
+    assert lines["rows"] == "10"
+    with sqlite3.connect(db) as connection:  # the row queued just before exit was written too
+        rows = dict(
+            connection.execute("SELECT status, count(*) FROM gateway_requestlog GROUP BY 1")
+        )
+    assert rows == {"success": 10, "in_progress": 1}
