@@ -14,8 +14,9 @@ The trade-off: nothing, not even a keep-alive, reaches the client while the firs
 awaited (the status line is not decided yet); keep-alives start once the stream is committed.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from accounts.models import ApiKey, Workspace
 from catalog.models import CatalogModel
@@ -31,6 +32,8 @@ from .routing import chat_candidates, route_adapter
 from .streaming import ChatStream, OpenedStream
 
 ENDPOINT = "chat/completions"
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -49,14 +52,7 @@ def chat_complete(
 ) -> ChatResult:
     """A non-streamed completion; raises ApiError (the request log is finalized either way)."""
     ctx = _start(workspace, api_key, request_id, payload, source, streamed=False)
-    try:
-        request, candidates = _plan(workspace, payload)
-        model, body = run_with_fallback(ctx, candidates, lambda m: _complete(ctx, request, m))
-    except Exception as exc:
-        error = _failed(ctx, exc)
-        if error is exc:
-            raise
-        raise error from exc
+    _, model, body = _route(ctx, workspace, payload, _complete)
     ctx.finish(Status.SUCCESS, 200, model=model, usage=body.get("usage"))
     return ChatResult(body=body, headers=served_headers(model))
 
@@ -71,14 +67,7 @@ def chat_stream(
 ) -> ChatStream:
     """A committed stream (its first content already read), or ApiError before any byte."""
     ctx = _start(workspace, api_key, request_id, payload, source, streamed=True)
-    try:
-        request, candidates = _plan(workspace, payload)
-        _, opened = run_with_fallback(ctx, candidates, lambda m: _open(ctx, request, m))
-    except Exception as exc:
-        error = _failed(ctx, exc)
-        if error is exc:
-            raise
-        raise error from exc
+    request, _, opened = _route(ctx, workspace, payload, _open)
     ctx.ttft_ms = ctx.elapsed_ms()
     return ChatStream(ctx, request, opened)
 
@@ -145,6 +134,27 @@ def _open(ctx: ChatContext, request: ChatRequest, model: CatalogModel) -> Opened
         upstream.close()
         raise
     raise ProviderError("upstream returned an empty completion", kind="empty", retryable=True)
+
+
+def _route(
+    ctx: ChatContext,
+    workspace: Workspace,
+    payload: Any,
+    attempt: Callable[[ChatContext, ChatRequest, CatalogModel], T],
+) -> tuple[ChatRequest, CatalogModel, T]:
+    """Plan the request and run `attempt` over its candidates until one serves.
+
+    Any failure before a byte went out is logged and raised as the ApiError to answer with.
+    """
+    try:
+        request, candidates = _plan(workspace, payload)
+        model, result = run_with_fallback(ctx, candidates, lambda m: attempt(ctx, request, m))
+    except Exception as exc:
+        error = _failed(ctx, exc)
+        if error is exc:
+            raise
+        raise error from exc
+    return request, model, result
 
 
 def _failed(ctx: ChatContext, exc: Exception) -> ApiError:

@@ -8,32 +8,18 @@ from rest_framework.views import APIView
 
 from gateway.chat import chat_complete, chat_stream
 from gateway.errors import ApiError
-from gateway.parsers import SafeJSONParser
-from gateway.ratelimit import rate_limit_api_key
 from gateway.requestlog import request_log_as_dict, request_log_get
+from gateway.views.limited import RateLimitedView
 
 
-class ChatCompletionsView(APIView):
-    """The OpenAI chat completions endpoint, streamed (SSE) or not.
-
-    The per-key limit is checked first; a refused request costs no DB write (no log row).
-    """
-
-    parser_classes = [SafeJSONParser]
+class ChatCompletionsView(RateLimitedView):
+    """The OpenAI chat completions endpoint, streamed (SSE) or not."""
 
     @extend_schema(request=dict, responses={200: dict})
     def post(self, request: Request) -> HttpResponseBase:
-        limit = rate_limit_api_key(request.auth)
-        try:
-            response = self._respond(request)
-        except ApiError as error:
-            error.headers = {**limit.headers(), **error.headers}
-            raise
-        for name, value in limit.headers().items():
-            response[name] = value
-        return response
+        return super().post(request)
 
-    def _respond(self, request: Request) -> HttpResponseBase:
+    def respond(self, request: Request) -> HttpResponseBase:
         payload = request.data
         call = {
             "workspace": request.user.workspace,

@@ -11,13 +11,12 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from gateway.errors import ApiError
 from gateway.images import CappedUploadHandler
 from gateway.media import Caller, MediaResult, image_analyze, images_generate, speech_create
 from gateway.parsers import SafeJSONParser, check_storable
-from gateway.ratelimit import rate_limit_api_key
+from gateway.views.limited import RateLimitedView
 
 
 def caller_of(request: Request) -> Caller:
@@ -35,24 +34,8 @@ class JsonWhateverAccepted(DefaultContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
-class _MediaView(APIView):
-    """Counts the key's rate limit first and puts its headers on every answer."""
-
-    parser_classes = [SafeJSONParser]
-
-    def post(self, request: Request) -> HttpResponseBase:
-        limit = rate_limit_api_key(request.auth)
-        try:
-            response = self.respond(request)
-        except ApiError as error:
-            error.headers = {**limit.headers(), **error.headers}
-            raise
-        for name, value in limit.headers().items():
-            response[name] = value
-        return response
-
-    def respond(self, request: Request) -> HttpResponseBase:
-        raise NotImplementedError
+class _MediaView(RateLimitedView):
+    """A media workflow: its service result becomes a JSON answer with the served headers."""
 
     @staticmethod
     def json(result: MediaResult) -> Response:

@@ -1,0 +1,32 @@
+"""The base of every rate-limited /v1 workflow view (chat, images, speech)."""
+
+from django.http import HttpResponseBase
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from gateway.errors import ApiError
+from gateway.parsers import SafeJSONParser
+from gateway.ratelimit import rate_limit_api_key
+
+
+class RateLimitedView(APIView):
+    """Counts the key's rate limit first and puts its headers on every answer.
+
+    A refused request costs no DB write (no log row). Subclasses answer in `respond`.
+    """
+
+    parser_classes = [SafeJSONParser]
+
+    def post(self, request: Request) -> HttpResponseBase:
+        limit = rate_limit_api_key(request.auth)
+        try:
+            response = self.respond(request)
+        except ApiError as error:
+            error.headers = {**limit.headers(), **error.headers}
+            raise
+        for name, value in limit.headers().items():
+            response[name] = value
+        return response
+
+    def respond(self, request: Request) -> HttpResponseBase:
+        raise NotImplementedError
