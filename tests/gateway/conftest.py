@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 import responses
-from django.utils import timezone
 
 from catalog.models import CatalogModel
 from providers.models import ProviderCredential
+from tests.catalog.factories import seed_model
 from tests.conftest import provider_fixture
 
 GROQ_KEY = "gsk_canaryGatewayGroq0123456789abcdef"
@@ -29,23 +29,13 @@ def make_credential(workspace, provider: str, name: str, **fields: Any) -> Provi
 
 
 def make_model(credential: ProviderCredential, upstream_id: str, **fields: Any) -> CatalogModel:
-    now = timezone.now()
-    values = {
-        "workspace": credential.workspace,
-        "credential": credential,
-        "provider": credential.provider,
-        "public_id": f"{credential.name}/{upstream_id}",
-        "upstream_id": upstream_id,
-        "name": upstream_id,
-        "category": "text",
+    """A working free text model with chat capabilities (tools, structured output, streaming)."""
+    chat_defaults = {
         "context_length": 131072,
         "capabilities": dict(CHAT_CAPS),
         "free_evidence": "test",
-        "last_seen": now,
-        "updated_at": now,
-        **fields,
     }
-    return CatalogModel.objects.create(**values)
+    return seed_model(credential, upstream_id, **{**chat_defaults, **fields})
 
 
 @pytest.fixture
