@@ -8,12 +8,13 @@ import base64
 import io
 import json
 import struct
-import threading
 import time
 import wave
 import zlib
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.loopback_provider import LoopbackProvider
 
 MODELS = [
     {"id": "fake-chat", "object": "model", "created": 1700000000, "owned_by": "fake"},
@@ -68,7 +69,7 @@ def tiny_wav(seconds: float = 0.3, rate: int = 8000) -> bytes:
     return buffer.getvalue()
 
 
-class FakeProvider:
+class FakeProvider(LoopbackProvider):
     """Start with `with FakeProvider() as fake:`; `fake.base_url` ends in /v1."""
 
     def __init__(self, answer: str = "Hello from the fake provider.", delay: float = 0.05) -> None:
@@ -76,21 +77,7 @@ class FakeProvider:
         self.delay = delay
         self.requests: list[dict[str, Any]] = []
         self.disconnects = 0
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
-
-    def __enter__(self) -> "FakeProvider":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._serve()
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self

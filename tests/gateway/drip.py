@@ -3,11 +3,13 @@
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
+from tests.loopback_provider import LoopbackProvider
 
-class DripProvider:
+
+class DripProvider(LoopbackProvider):
     """`with DripProvider(interval=0.1) as drip:`; point a custom credential at `drip.base_url`.
 
     Streams a role chunk, then `count` content chunks `interval` seconds apart (with an extra
@@ -20,21 +22,7 @@ class DripProvider:
         self.disconnected = threading.Event()
         self.disconnected_at: float | None = None
         self.completed = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
-
-    def __enter__(self) -> "DripProvider":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._serve()
 
     def chunks(self, model: str) -> list[dict[str, Any]]:
         base = {"id": "chatcmpl-drip", "object": "chat.completion.chunk", "created": 1}
