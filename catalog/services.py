@@ -15,6 +15,7 @@ An operator who really wants the models gone disables or deletes the credential.
 import logging
 import time
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from itertools import groupby
@@ -225,12 +226,19 @@ def _sync_locked(
     credential: ProviderCredential, lock_owner: str | None = None
 ) -> CredentialSyncResult | None:
     """catalog_sync under the credential's own lock; None when another sync holds it."""
-    with held_lock(
+    with _credential_sync_lock(credential, lock_owner) as held:
+        return catalog_sync(credential=credential) if held else None
+
+
+def _credential_sync_lock(
+    credential: ProviderCredential, lock_owner: str | None
+) -> AbstractContextManager[bool]:
+    """The one lock every sync of this credential takes, whichever path starts it."""
+    return held_lock(
         f"catalog-sync:credential:{credential.pk}",
         timeout=SYNC_CREDENTIAL_LOCK_SECONDS,
         owner=lock_owner,
-    ) as held:
-        return catalog_sync(credential=credential) if held else None
+    )
 
 
 def _finish(run: SyncRun, results: dict[str, dict[str, Any]]) -> SyncRun:
@@ -316,11 +324,7 @@ def catalog_sync_credential(
     *, credential: ProviderCredential, trigger: str = "credential", lock_owner: str | None = None
 ) -> SyncRun | None:
     """Sync one credential (after it was saved, or on demand); None if it is already syncing."""
-    with held_lock(
-        f"catalog-sync:credential:{credential.pk}",
-        timeout=SYNC_CREDENTIAL_LOCK_SECONDS,
-        owner=lock_owner,
-    ) as held:
+    with _credential_sync_lock(credential, lock_owner) as held:
         if not held:
             return None
         return _sync_workspace(
