@@ -24,10 +24,11 @@ from providers.base import ProviderError
 
 from .chat_context import ChatContext, served_headers
 from .chat_request import ChatRequest, parse_chat_request, upstream_payload
+from .dbconnections import release_db_connections
 from .errors import ApiError, api_error_for_exception
 from .fallback import run_with_fallback
 from .normalize import ChunkNormalizer, completion_body
-from .requestlog import Status, release_db_connections, request_log_start
+from .requestlog import Status, request_log_start
 from .routing import chat_candidates, route_adapter
 from .streaming import ChatStream, OpenedStream
 

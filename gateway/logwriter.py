@@ -37,8 +37,9 @@ import time
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, connections, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 
+from .dbconnections import release_db_connections
 from .models import RequestLog
 
 logger = logging.getLogger(__name__)
@@ -137,7 +138,7 @@ class RequestLogWriter:
         try:
             self._write(inserts, updates)
         finally:
-            _release_connections()
+            release_db_connections()
 
     def _write(self, inserts: list[RequestLog], updates: dict[str, dict[str, Any]]) -> None:
         try:
@@ -202,7 +203,7 @@ class RequestLogWriter:
                 logger.exception("request log writer failed")
                 ok = False
             finally:
-                _release_connections()  # a pooled PostgreSQL slot is not held between flushes
+                release_db_connections()  # a pooled PostgreSQL slot is not held between flushes
             if ok:
                 backoff = 0.0
             else:
@@ -214,12 +215,6 @@ def _gevent_patched() -> bool:
     """True in a gevent worker (threading monkey-patched); gevent need not be installed."""
     monkey = sys.modules.get("gevent.monkey")
     return monkey is not None and monkey.is_module_patched("threading")
-
-
-def _release_connections() -> None:
-    for connection in connections.all(initialized_only=True):
-        if not connection.in_atomic_block:
-            connection.close()
 
 
 writer = RequestLogWriter()

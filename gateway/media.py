@@ -18,6 +18,7 @@ from providers.base import ProviderError
 from . import safe_fetch
 from .chat_context import ChatContext, served_headers
 from .chat_request import ChatRequest, parse_chat_request, upstream_payload
+from .dbconnections import release_db_connections
 from .fallback import run_with_fallback
 from .images import (
     ImageData,
@@ -40,7 +41,6 @@ from .media_routing import (
     media_candidates,
 )
 from .normalize import completion_body
-from .requestlog import release_db_connections
 from .routing import AUTO_IDS, chat_candidates, route_adapter
 from .speech import speech_create
 

@@ -9,7 +9,6 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connections
 from django.utils import timezone
 
 from accounts.models import ApiKey, Workspace
@@ -126,16 +125,6 @@ def request_log_as_dict(log: RequestLog) -> dict[str, Any]:
         },
         "attempts": log.attempts,
     }
-
-
-def release_db_connections() -> None:
-    """Close this thread's DB connections so a long upstream call or stream holds none.
-
-    Skipped inside an atomic block (tests, ATOMIC_REQUESTS), where closing would break it.
-    """
-    for connection in connections.all(initialized_only=True):
-        if not connection.in_atomic_block:
-            connection.close()
 
 
 def _tokens(value: Any) -> int | None:

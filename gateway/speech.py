@@ -10,6 +10,7 @@ from catalog.models import CatalogModel
 
 from .audio import checked_audio
 from .chat_context import ChatContext, served_headers
+from .dbconnections import release_db_connections
 from .errors import ApiError
 from .fallback import run_with_fallback
 from .media_input import SpeechInput, parse_input
@@ -21,7 +22,6 @@ from .media_routing import (
     logged_call,
     media_candidates,
 )
-from .requestlog import release_db_connections
 from .routing import AUTO_IDS, route_adapter
 
 OPENAI_SPEECH_MODELS = frozenset({"tts-1", "tts-1-hd", "gpt-4o-mini-tts"})
