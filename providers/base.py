@@ -5,6 +5,7 @@ timeouts, no redirects, keys only in headers, every failure mapped to `ProviderE
 """
 
 import contextlib
+import functools
 import json
 import logging
 import re
@@ -83,26 +84,52 @@ class ModelInfo:
     voices: list[str] = field(default_factory=list)
 
 
-_sessions: dict[str, requests.Session] = {}
-_sessions_lock = threading.Lock()
+_pools: dict[str, requests.adapters.HTTPAdapter] = {}
+_pools_lock = threading.Lock()
+# requests' Session defaults (User-Agent, Accept-Encoding, Accept, Connection), sent as before.
+DEFAULT_HEADERS = dict(requests.utils.default_headers())
+MAX_CACHED_URL = 512  # longer URLs (a prompt in the path) are prepared each time, not kept
 
 
-def session_for(provider: str) -> requests.Session:
-    """One pooled session per provider per process."""
-    session = _sessions.get(provider)
-    if session is None:
-        with _sessions_lock:
-            session = _sessions.get(provider)
-            if session is None:
-                session = requests.Session()
-                session.trust_env = False  # no proxy or .netrc credentials from the environment
-                adapter = requests.adapters.HTTPAdapter(
-                    pool_connections=4, pool_maxsize=POOL_MAXSIZE
-                )
-                session.mount("https://", adapter)
-                session.mount("http://", adapter)
-                _sessions[provider] = session
-    return session
+def http_pool_for(provider: str) -> requests.adapters.HTTPAdapter:
+    """One pooled transport per provider per process.
+
+    Calls go straight to requests' HTTPAdapter, not through a Session: a Session's per-call
+    settings merge, cookie jar and redirect machinery cost about as much CPU as the HTTP
+    exchange itself on the gateway's hot path (bench/README.md, "Upstream client"), and none of
+    them is wanted here (no cookies kept between callers, no redirects, no environment proxies).
+    """
+    pool = _pools.get(provider)
+    if pool is None:
+        with _pools_lock:
+            pool = _pools.get(provider)
+            if pool is None:
+                pool = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=POOL_MAXSIZE)
+                _pools[provider] = pool
+    return pool
+
+
+@functools.lru_cache(maxsize=2048)
+def _prepared_url(url: str) -> str:
+    """requests' URL preparation (parse, IDNA, quoting), once per distinct URL."""
+    prepared = requests.PreparedRequest()
+    prepared.prepare_url(url, None)
+    return prepared.url
+
+
+def prepare_request(
+    method: str, url: str, headers: dict[str, str], *, params: Any = None, json: Any = None
+) -> requests.PreparedRequest:
+    """What Session.prepare_request builds for this call, minus cookies, auth and hooks."""
+    prepared = requests.PreparedRequest()
+    prepared.prepare_method(method)
+    if params or len(url) > MAX_CACHED_URL:
+        prepared.prepare_url(url, params)
+    else:
+        prepared.url = _prepared_url(url)
+    prepared.prepare_headers({**DEFAULT_HEADERS, **headers})
+    prepared.prepare_body(None, None, json)
+    return prepared
 
 
 def parse_retry_after(headers: Any, body: Any = None) -> float | None:
@@ -326,15 +353,8 @@ class OpenAICompatibleAdapter:
         headers = {name: value for name, value in headers.items() if value is not None}
         streamed = kwargs.pop("stream", False)
         try:
-            response = session_for(self.spec.slug).request(
-                method,
-                self.url(path),
-                headers=headers,
-                timeout=timeout,
-                allow_redirects=False,
-                stream=True,
-                **kwargs,
-            )
+            prepared = prepare_request(method, self.url(path), headers, **kwargs)
+            response = http_pool_for(self.spec.slug).send(prepared, stream=True, timeout=timeout)
         except requests.Timeout:
             raise ProviderError("upstream timed out", kind="timeout", retryable=True) from None
         except requests.RequestException:

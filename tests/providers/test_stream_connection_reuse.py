@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from providers.base import OpenAICompatibleAdapter, session_for
+from providers.base import OpenAICompatibleAdapter, http_pool_for
 from providers.registry import PROVIDERS
 
 SSE = (
@@ -78,9 +78,9 @@ def adapter_for_port(port: int) -> OpenAICompatibleAdapter:
 
 @pytest.fixture(autouse=True)
 def _fresh_session():
-    session_for("custom").close()  # no pooled connection from another test
+    http_pool_for("custom").close()  # no pooled connection from another test
     yield
-    session_for("custom").close()
+    http_pool_for("custom").close()
 
 
 def test_consecutive_streams_reuse_one_connection():
