@@ -5,14 +5,15 @@ from drf_spectacular.views import SpectacularAPIView
 from gateway.views import health
 from gateway.views.metrics import metrics_view
 
+# /v1 first: Django tries the patterns in order, and the API is the hot path.
 urlpatterns = [
+    path("v1/", include("gateway.urls")),
     path("", include("gateway.web_urls")),
     path("accounts/", include("accounts.urls")),
     path("admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),
     path("metrics", metrics_view, name="metrics"),
     path("api/schema", SpectacularAPIView.as_view(), name="schema"),
-    path("v1/", include("gateway.urls")),
 ]
 
 handler400 = "gateway.views.errors.bad_request"

@@ -5,11 +5,11 @@ from django.urls import path, re_path
 from .views import chat, errors, files, keys, media, models, status
 
 urlpatterns = [
+    path("chat/completions", chat.ChatCompletionsView.as_view(), name="v1-chat-completions"),
     path("key", keys.KeyView.as_view(), name="v1-key"),
     path("models", models.ModelListView.as_view(), name="v1-models"),
     path("models/<path:model_id>", models.ModelDetailView.as_view(), name="v1-model"),
     path("providers/status", status.ProviderStatusView.as_view(), name="v1-providers-status"),
-    path("chat/completions", chat.ChatCompletionsView.as_view(), name="v1-chat-completions"),
     path("generation", chat.GenerationView.as_view(), name="v1-generation"),
     path("images/generations", media.ImageGenerationsView.as_view(), name="v1-images-generations"),
     path("images/analyze", media.ImageAnalyzeView.as_view(), name="v1-images-analyze"),
