@@ -21,6 +21,7 @@ works (each greenlet gets its own connection), but its calls, lock waits include
 whole worker while they run: fine for one machine, use PostgreSQL for real traffic.
 """
 
+import gc
 import os
 import resource
 
@@ -85,9 +86,27 @@ def _hold_sqlite_open(database: dict | None = None) -> None:
         _sqlite_anchor = anchor
 
 
+# Python's cyclic GC scans every tracked object of a generation when it runs. With Django loaded
+# and a thousand streams in flight that is hundreds of thousands of objects, often: it doubled
+# the time to first token of scenario 3 in bench/run.py (bench/README.md, "Garbage collector").
+# gen0 collects after this many net allocations instead of 700; older generations as before.
+GC_THRESHOLD = tuple(int(n) for n in os.environ.get("WEB_GC_THRESHOLD", "50000,20,100").split(","))
+
+
+def _settle_garbage_collector() -> None:
+    """Load every URL pattern and view now, then keep what is loaded out of GC scans."""
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018  # imports the views and what they use
+    gc.collect()
+    gc.freeze()  # what the app loaded lives as long as the worker: never scan it again
+    gc.set_threshold(*GC_THRESHOLD)
+
+
 def post_worker_init(worker: object) -> None:
-    """Hold SQLite open; fail loudly in the log if a gevent worker runs unpatched."""
+    """Hold SQLite open, settle the GC; fail loudly in the log if gevent did not patch."""
     _hold_sqlite_open()
+    _settle_garbage_collector()
     if "gevent" not in worker_class:
         return
     from gevent import monkey

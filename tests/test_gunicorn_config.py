@@ -1,5 +1,6 @@
 """config/gunicorn.py: the open-files limit, the SQLite anchor and the gevent patch check."""
 
+import gc
 import importlib.util
 import resource
 import sqlite3
@@ -17,6 +18,15 @@ def gunicorn_conf(monkeypatch):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture
+def restore_gc():
+    """post_worker_init tunes the GC of its process: give the test process its own back."""
+    threshold = gc.get_threshold()
+    yield
+    gc.unfreeze()
+    gc.set_threshold(*threshold)
 
 
 class FakeLog:
@@ -43,7 +53,7 @@ def test_the_open_files_limit_covers_two_sockets_per_connection(gunicorn_conf):
     assert soft == resource.RLIM_INFINITY or soft >= min(wanted, hard)
 
 
-def test_an_unpatched_gevent_worker_is_reported(gunicorn_conf):
+def test_an_unpatched_gevent_worker_is_reported(gunicorn_conf, restore_gc):
     # given this test process, which gevent never monkey-patched
     worker = FakeWorker()
 
@@ -75,3 +85,18 @@ def test_the_sqlite_anchor_keeps_the_wal_when_other_connections_close(gunicorn_c
     assert Path(f"{path}-wal").exists()
     assert gunicorn_conf._sqlite_anchor is not None
     gunicorn_conf._sqlite_anchor.close()
+
+
+def test_the_worker_freezes_what_the_app_loaded_and_collects_less_often(
+    gunicorn_conf, restore_gc, monkeypatch
+):
+    # given a worker whose app is loaded, with a GC threshold from the environment
+    monkeypatch.setattr(gunicorn_conf, "GC_THRESHOLD", (40000, 15, 90))
+    assert gc.get_freeze_count() == 0
+
+    # when the worker has initialized
+    gunicorn_conf.post_worker_init(FakeWorker())
+
+    # then the objects loaded so far are out of the GC's scans
+    assert gc.get_freeze_count() > 10_000
+    assert gc.get_threshold() == (40000, 15, 90)
