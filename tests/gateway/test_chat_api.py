@@ -66,6 +66,31 @@ def test_a_stream_has_sse_headers_and_the_request_id_on_every_chunk(
     assert {e["id"] for e in events[:-1]} == {response["x-request-id"]}
 
 
+@pytest.mark.parametrize("accept", ["text/event-stream", "text/html", "application/xml"])
+def test_any_accept_header_gets_the_stream_or_the_json_answer(
+    api_client, groq_model, http_mock, accept
+):
+    # SSE client libraries send `Accept: text/event-stream`; OpenAI's API ignores Accept too
+    add_stream(http_mock, GROQ_CHAT, provider_fixture("groq/chat_stream.sse"))
+    http_mock.add(responses.POST, GROQ_CHAT, json=groq_completion())
+    payload = {"model": groq_model.public_id, "messages": HELLO}
+
+    streamed = api_client.post(URL, {**payload, "stream": True}, format="json", HTTP_ACCEPT=accept)
+    plain = api_client.post(URL, payload, format="json", HTTP_ACCEPT=accept)
+    unknown = api_client.post(
+        URL, {**payload, "model": "no/such"}, format="json", HTTP_ACCEPT=accept
+    )
+
+    assert streamed.status_code == 200
+    assert streamed["Content-Type"] == "text/event-stream"
+    assert data_events(b"".join(streamed.streaming_content))[-1] == "[DONE]"
+    assert plain.status_code == 200
+    assert plain["Content-Type"] == "application/json"
+    assert plain.json()["choices"][0]["message"]["content"]
+    assert unknown.status_code == 404
+    assert unknown.json()["error"]["code"] == "model_not_found"
+
+
 def test_a_stream_whose_candidates_all_fail_first_is_a_json_error_not_a_200(
     api_client, groq_model, alt_model, http_mock
 ):
