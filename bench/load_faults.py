@@ -45,10 +45,10 @@ SETTLE_SECONDS = 30
 
 
 def upstream_pool_size() -> int:
-    """pool_maxsize of the gateway's upstream session (providers/base.py session_for)."""
-    from providers.base import session_for
+    """pool_maxsize of the gateway's upstream transport (providers/base.py http_pool_for)."""
+    from providers.base import http_pool_for
 
-    return session_for("custom").get_adapter("http://127.0.0.1/")._pool_maxsize
+    return http_pool_for("custom")._pool_maxsize
 
 
 def hangs_up(index: int) -> int | None:

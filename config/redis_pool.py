@@ -1,4 +1,4 @@
-"""One bounded Redis connection pool per process for Django's Redis cache.
+"""One bounded Redis connection pool, and one client, per process for Django's Redis cache.
 
 Django keeps a cache backend per thread, and under the gevent worker every greenlet counts as a
 thread: each request built its own pool and opened (and kept) its own Redis connection, ~1,000
@@ -12,6 +12,8 @@ import threading
 from typing import Any
 
 import redis
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
+from django.utils.functional import cached_property
 
 
 class SharedBlockingConnectionPool(redis.BlockingConnectionPool):
@@ -29,3 +31,47 @@ class SharedBlockingConnectionPool(redis.BlockingConnectionPool):
                 pool = super().from_url(url, **kwargs)
                 cls._shared[key] = pool
         return pool
+
+
+class SharedRedisCacheClient(RedisCacheClient):
+    """Django's Redis cache client, handing out one `redis.Redis` per pool instead of one per call.
+
+    Django builds a `redis.Redis` for every cache operation; its constructor fills a
+    case-insensitive table of ~200 response callbacks, which made up most of the gateway's Redis
+    cost (six operations per request; bench/README.md, "Redis client per call"). A `redis.Redis`
+    holds no connection of its own (the pool does) and is safe to share between threads and
+    greenlets.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._clients: dict[int, redis.Redis] = {}
+
+    def get_client(self, key: Any = None, *, write: bool = False) -> redis.Redis:
+        pool = self._get_connection_pool(write)
+        client = self._clients.get(id(pool))
+        if client is None:
+            client = self._clients.setdefault(id(pool), self._client(connection_pool=pool))
+        return client
+
+
+class SharedRedisCache(RedisCache):
+    """Django's Redis cache; every backend instance of a process shares one client.
+
+    Django keeps one backend per thread (per greenlet under gevent, so per request), and each
+    built its own client; now the first one built for a LOCATION and OPTIONS serves them all.
+    """
+
+    _shared: dict[tuple[Any, ...], SharedRedisCacheClient] = {}
+    _lock = threading.Lock()
+
+    @cached_property
+    def _cache(self) -> SharedRedisCacheClient:
+        options = tuple(sorted((name, repr(value)) for name, value in self._options.items()))
+        key = (os.getpid(), tuple(self._servers), options)
+        with self._lock:
+            client = self._shared.get(key)
+            if client is None:
+                client = SharedRedisCacheClient(self._servers, **self._options)
+                self._shared[key] = client
+        return client

@@ -106,7 +106,7 @@ CACHE_KEY_PREFIX = env("CACHE_KEY_PREFIX", default="op")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "config.redis_pool.SharedRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": CACHE_KEY_PREFIX,
             # One bounded pool per process: under gevent each greenlet has its own cache backend

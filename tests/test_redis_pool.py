@@ -1,10 +1,11 @@
-"""The Redis cache shares one bounded pool per process, whatever thread or greenlet asks."""
+"""The Redis cache shares one bounded pool and one client per process, whatever thread or
+greenlet asks."""
 
 import threading
 
 from django.core.cache.backends.redis import RedisCache
 
-from config.redis_pool import SharedBlockingConnectionPool
+from config.redis_pool import SharedBlockingConnectionPool, SharedRedisCache
 
 URL = "redis://127.0.0.1:6399/3"
 OPTIONS = {
@@ -41,3 +42,32 @@ def test_other_options_get_another_pool():
 
     assert first is not other
     assert SharedBlockingConnectionPool.from_url(URL, max_connections=8, timeout=1) is first
+
+
+def test_backends_in_different_threads_share_one_client_and_one_redis_object():
+    # given a shared-cache backend built in another thread
+    built = []
+
+    def build() -> None:
+        backend = SharedRedisCache(URL, {"OPTIONS": OPTIONS})
+        built.append((backend._cache, backend._cache.get_client(write=True)))
+
+    worker = threading.Thread(target=build)
+    worker.start()
+    worker.join()
+
+    # when this thread builds its own and asks for clients twice
+    mine = SharedRedisCache(URL, {"OPTIONS": OPTIONS})
+    first, second = mine._cache.get_client(write=True), mine._cache.get_client("k")
+
+    # then no redis.Redis is built per call or per backend, and the pool is the shared one
+    assert mine._cache is built[0][0]
+    assert first is second is built[0][1]
+    assert first.connection_pool is _pool_of_a_new_backend()
+
+
+def test_other_cache_options_get_another_client():
+    other = SharedRedisCache(URL, {"OPTIONS": {**OPTIONS, "max_connections": 9}})
+
+    assert other._cache is not SharedRedisCache(URL, {"OPTIONS": OPTIONS})._cache
+    assert other._cache.get_client().connection_pool.max_connections == 9

@@ -18,7 +18,7 @@ def redis_down():
         port = probe.getsockname()[1]
     caches = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "config.redis_pool.SharedRedisCache",
             "LOCATION": f"redis://127.0.0.1:{port}/0",
             "KEY_PREFIX": settings.CACHE_KEY_PREFIX,
             "OPTIONS": {
