@@ -9,11 +9,19 @@ A route is one model through one credential. The keys are read by `catalog.healt
 Health updates are read-modify-write and may lose an update under a race; they only rank
 candidates, so that is accepted. The breaker counter uses cache.add + cache.incr (atomic).
 A cache outage never fails a request here: routing just runs without health data.
+
+Successes are the common case, so each process adds them up per route and writes them at most
+every GATEWAY_HEALTH_FLUSH_SECONDS (two round trips then, none for the requests in between): a
+busy route costs a couple of cache calls a second instead of two per request. A failure of the
+route writes its pending successes first, so this process's order of events is kept; other
+nodes see a success (and its breaker reset) up to that interval late.
 """
 
 import logging
 import math
+import threading
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
@@ -64,17 +72,67 @@ def route_cool_down(route: Route, seconds: float, reason: str = "") -> None:
     metrics.record_cooldown(reason)
 
 
+class _PendingSuccesses:
+    """This process's successes per route not written to the cache yet."""
+
+    MAX_LATENCIES = 32  # older samples weigh (1 - LATENCY_WEIGHT) ** 32 < 1e-4 in the EWMA
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._latencies: dict[Route, list[float]] = {}
+        self._written_at: dict[Route, float] = {}
+
+    def add(self, route: Route, latency_ms: float) -> list[float] | None:
+        """Queue one success; the route's queued latencies when they are due to be written."""
+        now = time.monotonic()
+        with self._lock:
+            latencies = self._latencies.setdefault(route, [])
+            latencies.append(latency_ms)
+            del latencies[: -self.MAX_LATENCIES]
+            if now - self._written_at.get(route, -math.inf) < settings.GATEWAY_HEALTH_FLUSH_SECONDS:
+                return None
+            self._written_at[route] = now
+            return self._latencies.pop(route)
+
+    def take(self, route: Route) -> list[float]:
+        with self._lock:
+            return self._latencies.pop(route, [])
+
+    def clear(self) -> None:
+        with self._lock:
+            self._latencies.clear()
+            self._written_at.clear()
+
+
+_pending_successes = _PendingSuccesses()
+
+
+def route_pending_successes_clear() -> None:
+    """Forget the successes not written yet (tests: route ids are reused)."""
+    _pending_successes.clear()
+
+
 def route_record_success(route: Route, latency_ms: float) -> None:
-    """Count the success; reset the breaker only when a failure was counted (2 round trips)."""
+    """Count the success (written with the route's other recent ones, see the module doc)."""
+    latencies = _pending_successes.add(route, latency_ms)
+    if latencies:
+        _write_successes(route, latencies)
+
+
+def _write_successes(route: Route, latencies: list[float]) -> None:
+    """Add the successes to the route's health; reset the breaker if a failure was counted."""
     health, breaker = health_key(*route), _breaker_key(route)
     found = _safe(lambda: cache.get_many([health, breaker]), {})
-    _update_health(route, ok=1, latency_ms=latency_ms, current=found.get(health))
+    _update_health(route, latencies=latencies, current=found.get(health))
     if breaker in found:
         _safe(lambda: cache.delete(breaker), None)
 
 
 def route_record_failure(route: Route, error: ProviderError) -> None:
     """Count the failure; cool the route down on 429 / auth, open the breaker on repeated 5xx."""
+    pending = _pending_successes.take(route)
+    if pending:  # they came first: let them reset the breaker before this failure counts
+        _write_successes(route, pending)
     _update_health(route, fail=1)
     if error.kind == "rate_limited":
         route_cool_down(
@@ -111,9 +169,8 @@ _UNREAD = object()
 def _update_health(
     route: Route,
     *,
-    ok: int = 0,
+    latencies: Sequence[float] = (),
     fail: int = 0,
-    latency_ms: float = 0,
     current: Any = _UNREAD,
 ) -> None:
     key = health_key(*route)
@@ -121,11 +178,11 @@ def _update_health(
         current = _safe(lambda: cache.get(key), None)
     stats = current if isinstance(current, dict) else {"ok": 0, "fail": 0, "latency_ms": 0.0}
     stats = {
-        "ok": int(stats.get("ok") or 0) + ok,
+        "ok": int(stats.get("ok") or 0) + len(latencies),
         "fail": int(stats.get("fail") or 0) + fail,
         "latency_ms": float(stats.get("latency_ms") or 0.0),
     }
-    if ok:
+    for latency_ms in latencies:
         previous = stats["latency_ms"]
         stats["latency_ms"] = (
             latency_ms if not previous else previous + LATENCY_WEIGHT * (latency_ms - previous)

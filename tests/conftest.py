@@ -88,10 +88,14 @@ def _plain_static_storage():
 def _request_log_inline_and_local_caches_empty(settings):
     """Request-log rows are written by the request itself (tests run inside a transaction the
     write-behind thread cannot see; tests/gateway/test_request_log_writer.py covers that thread),
-    and the per-process route and auth caches start empty (ids are reused across tests)."""
+    and the per-process route and auth caches and health buffer start empty (ids are reused
+    across tests)."""
+    from gateway.cooldowns import route_pending_successes_clear
     from gateway.localcache import local_caches_clear
 
     settings.REQUEST_LOG_WRITE_BEHIND = False
     local_caches_clear()
+    route_pending_successes_clear()
     yield
     local_caches_clear()
+    route_pending_successes_clear()

@@ -63,6 +63,40 @@ def test_health_counts_and_averages_latency():
     assert 100.0 < health["latency_ms"] < 200.0
 
 
+@override_settings(GATEWAY_HEALTH_FLUSH_SECONDS=60)
+def test_successes_are_written_once_per_interval_not_per_request():
+    # given a route whose first success was written
+    route_record_success(ROUTE, 100.0)
+    assert route_health(*ROUTE)["ok"] == 1
+
+    # when four more succeed within the interval
+    for latency in (200.0, 200.0, 200.0, 200.0):
+        route_record_success(ROUTE, latency)
+
+    # then the shared health has not been touched
+    assert route_health(*ROUTE) == {"ok": 1, "fail": 0, "latency_ms": 100.0}
+
+    # and once the interval has passed the next success writes all five, in order
+    with override_settings(GATEWAY_HEALTH_FLUSH_SECONDS=0):
+        route_record_success(ROUTE, 200.0)
+    health = route_health(*ROUTE)
+    assert health["ok"] == 6
+    assert health["latency_ms"] == pytest.approx(200 - 100 * 0.7**5)
+
+
+@override_settings(GATEWAY_HEALTH_FLUSH_SECONDS=60, GATEWAY_BREAKER_THRESHOLD=3)
+def test_a_failure_writes_the_successes_before_it_so_they_reset_the_breaker():
+    route_record_success(ROUTE, 100.0)  # written: the first one
+    route_record_failure(ROUTE, ProviderError("boom", kind="upstream"))
+    route_record_failure(ROUTE, ProviderError("boom", kind="upstream"))
+    route_record_success(ROUTE, 100.0)  # still pending, but it came before the next failure
+
+    route_record_failure(ROUTE, ProviderError("boom", kind="upstream"))
+
+    assert not route_cooling_down(*ROUTE)
+    assert (route_health(*ROUTE)["ok"], route_health(*ROUTE)["fail"]) == (2, 3)
+
+
 def test_a_bad_request_does_not_cool_the_route():
     route_record_failure(ROUTE, ProviderError("bad", kind="bad_request", status=400))
 
