@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from django.db import OperationalError
 
+from gateway import logwriter
 from gateway.logwriter import writer
 from gateway.models import RequestLog
 from gateway.requestlog import (
@@ -90,21 +91,68 @@ def test_an_end_after_the_start_was_written_updates_the_row(workspace, write_beh
 
 
 @pytest.mark.django_db(transaction=True)
+def test_every_column_is_stored_as_the_orm_would_store_it(workspace, created_key, write_behind):
+    # given a finished streamed request with every kind of value: text, FK, bool, JSON, ints,
+    # NULLs and two aware datetimes
+    request_log_start(
+        request_id="gen-columns",
+        workspace=workspace,
+        api_key=created_key.api_key,
+        endpoint="chat/completions",
+        requested_model="openprovider/auto-free",
+        streamed=True,
+        source="web",
+    )
+    attempts = [{"model": "groq/llama", "status": "rate_limited", "ms": 12}, {"status": "ok"}]
+    outcome = LogOutcome(
+        status="success",
+        http_status=200,
+        served_model="groq/llama",
+        provider="Groq ü",
+        attempts=attempts,
+        latency_ms=840,
+        ttft_ms=None,
+        usage={"prompt_tokens": 9, "completion_tokens": 3, "total_tokens": 12},
+    )
+    request_log_finish("gen-columns", outcome)
+
+    # when the writer inserts it (start and end in one batch: one INSERT)
+    assert request_log_flush()
+
+    # then reading it back through the ORM gives the very values
+    row = RequestLog.objects.get(pk="gen-columns")
+    assert (row.workspace_id, row.api_key_id) == (workspace.pk, created_key.api_key.pk)
+    assert (row.source, row.endpoint, row.streamed) == ("web", "chat/completions", True)
+    assert (row.requested_model, row.served_model, row.provider) == (
+        "openprovider/auto-free",
+        "groq/llama",
+        "Groq ü",
+    )
+    assert (row.status, row.http_status, row.error_code) == ("success", 200, "")
+    assert row.attempts == attempts
+    assert (row.latency_ms, row.ttft_ms) == (840, None)
+    assert (row.prompt_tokens, row.completion_tokens, row.total_tokens) == (9, 3, 12)
+    assert row.created_at.tzinfo is not None
+    assert row.created_at <= row.finished_at
+    assert RequestLog.objects.filter(created_at__lte=row.finished_at, pk="gen-columns").exists()
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_failed_write_keeps_the_rows_queued_until_the_database_is_back(
     workspace, write_behind, settings, monkeypatch
 ):
     settings.REQUEST_LOG_FLUSH_SECONDS = 60
-    real = RequestLog.objects.bulk_create
+    real = logwriter._insert_rows
 
     def down(*args, **kwargs):
         raise OperationalError("database is down")
 
-    monkeypatch.setattr(RequestLog.objects, "bulk_create", down)
+    monkeypatch.setattr(logwriter, "_insert_rows", down)
     start(workspace, "gen-retry")
     assert not request_log_flush()
     request_log_finish("gen-retry", DONE)  # arrives while the row is still queued
 
-    monkeypatch.setattr(RequestLog.objects, "bulk_create", real)
+    monkeypatch.setattr(logwriter, "_insert_rows", real)
     assert request_log_flush()
     assert RequestLog.objects.get().status == "success"
 
