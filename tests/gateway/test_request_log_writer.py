@@ -91,9 +91,12 @@ def test_an_end_after_the_start_was_written_updates_the_row(workspace, write_beh
 
 
 @pytest.mark.django_db(transaction=True)
-def test_every_column_is_stored_as_the_orm_would_store_it(workspace, created_key, write_behind):
+@pytest.mark.parametrize("start_written_first", [False, True], ids=["one-insert", "insert-update"])
+def test_every_column_is_stored_as_the_orm_would_store_it(
+    workspace, created_key, write_behind, start_written_first
+):
     # given a finished streamed request with every kind of value: text, FK, bool, JSON, ints,
-    # NULLs and two aware datetimes
+    # NULLs and two aware datetimes; its start written alone first (a long request) or not
     request_log_start(
         request_id="gen-columns",
         workspace=workspace,
@@ -103,6 +106,9 @@ def test_every_column_is_stored_as_the_orm_would_store_it(workspace, created_key
         streamed=True,
         source="web",
     )
+    if start_written_first:
+        assert request_log_flush()
+        assert RequestLog.objects.get(pk="gen-columns").status == "in_progress"
     attempts = [{"model": "groq/llama", "status": "rate_limited", "ms": 12}, {"status": "ok"}]
     outcome = LogOutcome(
         status="success",
@@ -116,7 +122,7 @@ def test_every_column_is_stored_as_the_orm_would_store_it(workspace, created_key
     )
     request_log_finish("gen-columns", outcome)
 
-    # when the writer inserts it (start and end in one batch: one INSERT)
+    # when the writer writes the end (with the start in one INSERT, or as an UPDATE)
     assert request_log_flush()
 
     # then reading it back through the ORM gives the very values
