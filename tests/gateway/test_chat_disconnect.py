@@ -3,6 +3,7 @@
 import json
 import re
 import socket
+import threading
 import time
 
 import pytest
@@ -42,7 +43,20 @@ def wait_for(condition, timeout: float = 3.0) -> bool:
     return False
 
 
+@pytest.fixture
+def server_requests_finish():
+    """Wait for the live server's request threads this test started: one still relaying after
+    the test would touch the database while the next test sets it up (or during exit)."""
+    before = set(threading.enumerate())
+    yield
+    for thread in set(threading.enumerate()) - before:
+        if "process_request_thread" in thread.name:
+            thread.join(10)
+            assert not thread.is_alive(), "a live-server request thread never finished"
+
+
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("server_requests_finish")
 def test_a_client_disconnect_closes_the_upstream_and_is_logged(live_server, workspace, created_key):
     with DripProvider(interval=0.1, count=200) as drip:
         credential = make_credential(workspace, "custom", "drip", base_url=drip.base_url)
