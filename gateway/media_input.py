@@ -23,6 +23,33 @@ SPEECH_INSTRUCTIONS_MAX_CHARS = 4096
 MAX_IMAGES = 4
 
 
+class StrictCharField(serializers.CharField):
+    """A JSON string only: DRF's CharField would turn 5 into "5"; the schema says string."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer only (not "2", 2.0 or true), as the schema says."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictFloatField(serializers.FloatField):
+    """A JSON number only (not "1.5" or true), as the schema says."""
+
+    def to_internal_value(self, data: Any) -> float:
+        if isinstance(data, bool) or not isinstance(data, int | float):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 def _at_most(value: str, limit: int) -> str:
     if len(value) > limit:
         raise serializers.ValidationError(f"must be at most {limit} characters long.")
@@ -30,13 +57,13 @@ def _at_most(value: str, limit: int) -> str:
 
 
 class ImageGenerationInput(serializers.Serializer):
-    prompt = serializers.CharField()
-    model = serializers.CharField(required=False, allow_null=True, max_length=300)
-    n = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=MAX_IMAGES)
-    size = serializers.CharField(required=False, allow_null=True, max_length=16)
+    prompt = StrictCharField()
+    model = StrictCharField(required=False, allow_null=True, max_length=300)
+    n = StrictIntegerField(required=False, allow_null=True, min_value=1, max_value=MAX_IMAGES)
+    size = StrictCharField(required=False, allow_null=True, max_length=16)
     response_format = serializers.ChoiceField(["url", "b64_json"], required=False, allow_null=True)
-    quality = serializers.CharField(required=False, allow_null=True, max_length=16)
-    style = serializers.CharField(required=False, allow_null=True, max_length=16)
+    quality = StrictCharField(required=False, allow_null=True, max_length=16)
+    style = StrictCharField(required=False, allow_null=True, max_length=16)
     stream = serializers.BooleanField(required=False, allow_null=True)
 
     def validate_prompt(self, value: str) -> str:
@@ -59,8 +86,8 @@ class ImageGenerationInput(serializers.Serializer):
 
 
 class ImageAnalysisInput(serializers.Serializer):
-    prompt = serializers.CharField()
-    model = serializers.CharField(required=False, allow_null=True, max_length=300)
+    prompt = StrictCharField()
+    model = StrictCharField(required=False, allow_null=True, max_length=300)
     image_url = serializers.JSONField(required=False, allow_null=True)
     file = serializers.FileField(required=False, allow_null=True)
     max_tokens = serializers.IntegerField(required=False, allow_null=True, min_value=1)
@@ -86,12 +113,12 @@ class ImageAnalysisInput(serializers.Serializer):
 
 
 class SpeechInput(serializers.Serializer):
-    model = serializers.CharField(max_length=300)
-    input = serializers.CharField()
-    voice = serializers.CharField(required=False, allow_null=True, max_length=64)
+    model = StrictCharField(max_length=300)
+    input = StrictCharField()
+    voice = StrictCharField(required=False, allow_null=True, max_length=64)
     response_format = serializers.ChoiceField(list(FORMAT_TYPES), required=False, allow_null=True)
-    speed = serializers.FloatField(required=False, allow_null=True, min_value=0.25, max_value=4)
-    instructions = serializers.CharField(
+    speed = StrictFloatField(required=False, allow_null=True, min_value=0.25, max_value=4)
+    instructions = StrictCharField(
         required=False,
         allow_null=True,
         allow_blank=True,

@@ -229,6 +229,14 @@ def test_openai_model_names_mean_any_free_image_model(api_client, flux, http_moc
         ({"prompt": ""}, "prompt"),
         ({"prompt": "x" * 4001}, "prompt"),
         ({"stream": True}, "stream"),
+        # the schema's types, not DRF's coercions: 62696 is not a style, "2" not a count
+        ({"style": 62696}, "style"),
+        ({"quality": 1.5}, "quality"),
+        ({"size": 1024}, "size"),
+        ({"prompt": 42}, "prompt"),
+        ({"n": "2"}, "n"),
+        ({"n": True}, "n"),
+        ({"n": 1.0}, "n"),
     ],
 )
 def test_invalid_requests_are_400_naming_the_param(api_client, flux, http_mock, body, param):

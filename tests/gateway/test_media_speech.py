@@ -231,6 +231,11 @@ def test_a_rate_limited_speech_model_falls_back(api_client, orpheus, flux_tts, h
         ({"speed": 10}, "speed"),
         ({"voice": "a b"}, "voice"),
         ({"model_id": None}, "model"),
+        ({"input": 12}, "input"),
+        ({"voice": 7}, "voice"),
+        ({"speed": "1.5"}, "speed"),
+        ({"speed": True}, "speed"),
+        ({"instructions": ["calm"]}, "instructions"),
     ],
 )
 def test_invalid_speech_requests_are_400(api_client, orpheus, http_mock, body, param):
