@@ -80,10 +80,17 @@ def _served(result: MediaResult, request: HttpRequest, **body: Any) -> JsonRespo
     return JsonResponse(data)
 
 
+def _form_integer(value: str | None) -> int | str | None:
+    """A form's whole number as the JSON API takes it; anything else is left for the service
+    to refuse with its usual message."""
+    return int(value) if value is not None and value.isdecimal() else value
+
+
 @login_required
 @require_POST
 def image_generate_endpoint(request: HttpRequest) -> HttpResponse:
     payload = {**_fields(request, "prompt", "model", "size", "n"), "response_format": "url"}
+    payload["n"] = _form_integer(payload["n"])
     try:
         result = images_generate(
             caller=_caller(request),

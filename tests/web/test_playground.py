@@ -77,6 +77,19 @@ def test_image_generation_returns_stored_image_urls(
     assert client_in.get(data["images"][0]["url"]).status_code == 200
 
 
+@pytest.mark.parametrize("count", ["abc", "1.5", "-1"])
+def test_an_image_count_that_is_not_a_whole_number_is_refused_naming_n(
+    client_in, painter, http_mock, count
+):
+    response = client_in.post(
+        "/playground/image", {"prompt": "a cat", "model": painter.public_id, "n": count}
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"]["param"] == "n"
+    assert len(http_mock.calls) == 0
+
+
 def test_image_analysis_answers_sanitized_markdown(client_in, eyes, http_mock):
     answer = f"A **cat**. {XSS}"
     completion = {"choices": [{"index": 0, "message": {"role": "assistant", "content": answer}}]}
