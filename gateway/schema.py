@@ -95,6 +95,22 @@ def _chat_body() -> dict[str, Any]:
     return {"type": "object", "required": ["model", "messages"], "properties": properties}
 
 
+# One event of a streamed chat answer (on OpenAPI 3.0 the `schema` of text/event-stream is read
+# per event, as 3.2's itemSchema): no `event:` line, so every event is a "message".
+SSE_EVENT: dict[str, Any] = {
+    "type": "object",
+    "required": ["data"],
+    "properties": {
+        "data": {
+            "type": "string",
+            "description": "A chat.completion.chunk as one line of JSON, an error object after "
+            "the stream started, or [DONE] last.",
+        },
+        "event": {"type": "string", "enum": ["message"]},
+    },
+}
+
+
 def _image_generation_body() -> dict[str, Any]:
     return {
         "type": "object",
@@ -185,5 +201,5 @@ def postprocess(result: dict[str, Any], generator: Any, request: Any, public: bo
             parameter["schema"] = {"type": "string", "pattern": f"^{NAME.pattern}$"}
     chat = result.get("paths", {}).get("/v1/chat/completions", {}).get("post")
     if chat:
-        chat["responses"]["200"]["content"]["text/event-stream"] = {"schema": {"type": "string"}}
+        chat["responses"]["200"]["content"]["text/event-stream"] = {"schema": SSE_EVENT}
     return result
