@@ -1,6 +1,7 @@
 """Hostile-input fixtures: one workspace with a model of every category, and the /v1 inventory."""
 
 import base64
+import json
 import re
 from dataclasses import dataclass
 
@@ -9,6 +10,7 @@ import responses
 
 from catalog.models import CatalogModel
 from gateway import urls as v1_urls
+from tests.conftest import provider_fixture
 from tests.fakeprovider import tiny_png, tiny_wav
 from tests.gateway.conftest import ALT_BASE, groq_completion, make_credential, make_model
 
@@ -89,9 +91,17 @@ def valid_body(route_name: str, catalog: dict[str, CatalogModel]) -> dict:
     return bodies.get(route_name, {})
 
 
+def _relay_chat(request) -> tuple[int, dict[str, str], bytes]:
+    """A recorded Groq stream when the call asks for one, else a recorded completion."""
+    if json.loads(request.body or b"{}").get("stream"):
+        return 200, {"Content-Type": "text/event-stream"}, provider_fixture("groq/chat_stream.sse")
+    body = json.dumps(groq_completion(content="Hi.")).encode()
+    return 200, {"Content-Type": "application/json"}, body
+
+
 def mock_relay(mock: responses.RequestsMock) -> None:
-    """Successful answers from the relay for chat, images and speech."""
-    mock.add(responses.POST, f"{ALT_BASE}/chat/completions", json=groq_completion(content="Hi."))
+    """Successful answers from the relay for chat (plain or streamed), images and speech."""
+    mock.add_callback(responses.POST, f"{ALT_BASE}/chat/completions", callback=_relay_chat)
     png = base64.b64encode(tiny_png()).decode()
     mock.add(responses.POST, f"{ALT_BASE}/images/generations", json={"data": [{"b64_json": png}]})
     mock.add(responses.POST, f"{ALT_BASE}/audio/speech", body=tiny_wav(), content_type="audio/wav")

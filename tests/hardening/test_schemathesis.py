@@ -38,6 +38,16 @@ CATEGORY_OF = {
 }
 
 
+def checks_for(case, mode) -> list:
+    """Every check, but a negative multipart case is not expected to be refused for a type:
+    a form field is text, so `null` or `5` arrive as the strings "null" and "5" (a valid
+    prompt). It is still checked for server errors, statuses and bodies."""
+    media_type = getattr(case, "media_type", None) or ""
+    if mode is GenerationMode.NEGATIVE and media_type.startswith("multipart/"):
+        return [check for check in CHECKS if check is not checks.negative_data_rejection]
+    return CHECKS
+
+
 def schema_path(route) -> str:
     path = route.path
     for name, value in SAMPLE_PATH_VALUES.items():
@@ -81,6 +91,6 @@ def test_the_api_honours_its_schema(api_schema, catalog, created_key, route, mod
     def run(case):
         if mode is GenerationMode.POSITIVE and model_id and isinstance(case.body, dict):
             case.body["model"] = model_id  # a real model, so valid cases reach the provider
-        case.call_and_validate(headers=headers, checks=CHECKS)
+        case.call_and_validate(headers=headers, checks=checks_for(case, mode))
 
     run()
