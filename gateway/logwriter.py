@@ -31,7 +31,6 @@ caller through the same code.
 import atexit
 import logging
 import os
-import sys
 import threading
 import time
 from typing import Any
@@ -40,6 +39,7 @@ from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connections, models, router, transaction
 
 from .dbconnections import release_db_connections
+from .green import gevent_patched
 from .models import RequestLog
 
 logger = logging.getLogger(__name__)
@@ -123,7 +123,7 @@ class RequestLogWriter:
 
     def _write_off_hub(self, inserts: list[RequestLog], updates: dict[str, dict[str, Any]]) -> None:
         """Write the batch; under gevent on the OS thread, so the hub keeps serving meanwhile."""
-        if not _gevent_patched():
+        if not gevent_patched():
             self._write(inserts, updates)
             return
         if self._db_thread is None:
@@ -289,12 +289,6 @@ def _adapter_for(field: models.Field, connection: Any) -> Any:
     if isinstance(field, models.ForeignKey):
         return None
     return lambda value: field.get_db_prep_save(value, connection)
-
-
-def _gevent_patched() -> bool:
-    """True in a gevent worker (threading monkey-patched); gevent need not be installed."""
-    monkey = sys.modules.get("gevent.monkey")
-    return monkey is not None and monkey.is_module_patched("threading")
 
 
 writer = RequestLogWriter()

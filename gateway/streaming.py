@@ -6,7 +6,6 @@ Each event is `data: <compact one-line JSON>\\n\\n`, no `event:` lines; the stre
 
 import logging
 import queue
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ from providers.base import ProviderError
 from .chat_context import ChatContext, failure_reason, served_headers
 from .chat_request import ChatRequest
 from .cooldowns import route_record_failure
+from .green import gevent_patched
 from .normalize import ChunkNormalizer
 from .requestlog import Status
 from .routing import route_of
@@ -64,7 +64,7 @@ class KeepAliveReader:
     def __init__(self, source: Iterator[Any], interval: float) -> None:
         self._source = source
         self._interval = interval
-        self._green = _gevent_patched()
+        self._green = gevent_patched()
         if self._green:
             import gevent.event
             import gevent.queue
@@ -123,12 +123,6 @@ class KeepAliveReader:
             except queue.Full:
                 continue
         return False
-
-
-def _gevent_patched() -> bool:
-    """True in a gevent worker (threading monkey-patched); gevent need not be installed."""
-    monkey = sys.modules.get("gevent.monkey")
-    return monkey is not None and monkey.is_module_patched("threading")
 
 
 def _close(source: Iterator[Any]) -> None:
