@@ -33,6 +33,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -215,7 +216,7 @@ def _insert_rows(rows: list[RequestLog]) -> None:
 
     The ORM's bulk_create spent about two thirds of the writer's CPU preparing each field of each
     row, on the same core as the requests (bench/README.md, "Request-log write cost"). Here only
-    datetimes and JSON go through the backend's adaptation; the other columns are plain values.
+    datetimes and JSON are adapted (`_adapter_for`); the other columns are plain values.
     """
     if not rows:
         return
@@ -231,7 +232,7 @@ def _insert_rows(rows: list[RequestLog]) -> None:
     )
     values = [
         tuple(
-            adapt(getattr(row, field.attname)) if adapt else getattr(row, field.attname)
+            adapt(getattr(row, field.attname))
             for field, adapt in zip(fields, adapters, strict=True)
         )
         for row in rows
@@ -266,8 +267,6 @@ def _update_rows(updates: dict[str, dict[str, Any]]) -> None:
             (
                 *(
                     adapt(updates[request_id][field.name])
-                    if adapt
-                    else updates[request_id][field.name]
                     for field, adapt in zip(fields, adapters, strict=True)
                 ),
                 request_id,
@@ -278,17 +277,19 @@ def _update_rows(updates: dict[str, dict[str, Any]]) -> None:
             cursor.executemany(statement, values)
 
 
-def _adapter_for(field: models.Field, connection: Any) -> Any:
-    """How a value of this field reaches the driver; None for values passed as they are."""
+def _adapter_for(field: models.Field, connection: Any) -> Callable[[Any], Any]:
+    """How a value of this field reaches the driver: plain values as they are, datetimes by the
+    backend's own adapter, anything else (JSON) through the field."""
+    plain = models.CharField | models.IntegerField | models.BooleanField | models.ForeignKey
+    if isinstance(field, plain):
+        return _as_is
     if isinstance(field, models.DateTimeField):
         return connection.ops.adapt_datetimefield_value
-    if isinstance(field, models.JSONField):
-        return lambda value: field.get_db_prep_save(value, connection)
-    if isinstance(field, models.CharField | models.IntegerField | models.BooleanField):
-        return None
-    if isinstance(field, models.ForeignKey):
-        return None
     return lambda value: field.get_db_prep_save(value, connection)
+
+
+def _as_is(value: Any) -> Any:
+    return value
 
 
 writer = RequestLogWriter()
