@@ -87,8 +87,9 @@ def _hold_sqlite_open(database: dict | None = None) -> None:
 
 
 # Python's cyclic GC scans every tracked object of a generation when it runs. With Django loaded
-# and a thousand streams in flight that is hundreds of thousands of objects, often: it doubled
-# the time to first token of scenario 3 in bench/run.py (bench/README.md, "Garbage collector").
+# and a thousand streams in flight that is hundreds of thousands of objects, often: it slowed
+# the time to first token of scenario 3 in bench/run.py (bench/README.md, "What changed in this
+# round").
 # gen0 collects after this many net allocations instead of 700; older generations as before.
 GC_THRESHOLD = tuple(int(n) for n in os.environ.get("WEB_GC_THRESHOLD", "50000,20,100").split(","))
 

@@ -38,9 +38,9 @@ class SharedRedisCacheClient(RedisCacheClient):
 
     Django builds a `redis.Redis` for every cache operation; its constructor fills a
     case-insensitive table of ~200 response callbacks, which made up most of the gateway's Redis
-    cost (six operations per request; bench/README.md, "Redis client per call"). A `redis.Redis`
-    holds no connection of its own (the pool does) and is safe to share between threads and
-    greenlets.
+    cost (six operations per request; bench/README.md, "What changed in this round"). A
+    `redis.Redis` holds no connection of its own (the pool does) and is safe to share between
+    threads and greenlets.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

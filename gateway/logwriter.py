@@ -215,7 +215,7 @@ def _insert_rows(rows: list[RequestLog]) -> None:
     """One INSERT run over all the rows (executemany), their values adapted field by field.
 
     The ORM's bulk_create spent about two thirds of the writer's CPU preparing each field of each
-    row, on the same core as the requests (bench/README.md, "Request-log write cost"). Here only
+    row, on the same core as the requests (bench/README.md, "What changed in this round"). Here only
     datetimes and JSON are adapted (`_adapter_for`); the other columns are plain values.
     """
     if not rows:

@@ -97,8 +97,9 @@ def http_pool_for(provider: str) -> requests.adapters.HTTPAdapter:
 
     Calls go straight to requests' HTTPAdapter, not through a Session: a Session's per-call
     settings merge, cookie jar and redirect machinery cost about as much CPU as the HTTP
-    exchange itself on the gateway's hot path (bench/README.md, "Upstream client"), and none of
-    them is wanted here (no cookies kept between callers, no redirects, no environment proxies).
+    exchange itself on the gateway's hot path (bench/README.md, "What changed in this round"),
+    and none of them is wanted here (no cookies kept between callers, no redirects, no
+    environment proxies).
     """
     pool = _pools.get(provider)
     if pool is None:
