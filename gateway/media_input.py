@@ -23,31 +23,27 @@ SPEECH_INSTRUCTIONS_MAX_CHARS = 4096
 MAX_IMAGES = 4
 
 
-class StrictCharField(serializers.CharField):
-    """A JSON string only: DRF's CharField would turn 5 into "5"; the schema says string."""
+class _JSONTyped:
+    """Only the JSON types the schema names: DRF's own fields turn 5 into "5" and "2" into 2."""
 
-    def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
+    json_types: tuple[type, ...] = ()
 
-
-class StrictIntegerField(serializers.IntegerField):
-    """A JSON integer only (not "2", 2.0 or true), as the schema says."""
-
-    def to_internal_value(self, data: Any) -> int:
-        if isinstance(data, bool) or not isinstance(data, int):
-            self.fail("invalid")
-        return super().to_internal_value(data)
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, bool) or not isinstance(data, self.json_types):
+            self.fail("invalid")  # type: ignore[attr-defined]
+        return super().to_internal_value(data)  # type: ignore[misc]
 
 
-class StrictFloatField(serializers.FloatField):
-    """A JSON number only (not "1.5" or true), as the schema says."""
+class StrictCharField(_JSONTyped, serializers.CharField):
+    json_types = (str,)
 
-    def to_internal_value(self, data: Any) -> float:
-        if isinstance(data, bool) or not isinstance(data, int | float):
-            self.fail("invalid")
-        return super().to_internal_value(data)
+
+class StrictIntegerField(_JSONTyped, serializers.IntegerField):
+    json_types = (int,)  # not "2", 2.0 or true
+
+
+class StrictFloatField(_JSONTyped, serializers.FloatField):
+    json_types = (int, float)  # not "1.5" or true
 
 
 def _at_most(value: str, limit: int) -> str:
