@@ -200,30 +200,55 @@ def test_a_row_the_database_rejects_does_not_block_the_others(workspace, write_b
     assert writer.pending() == 0
 
 
+# A fresh process on its own SQLite file, with the writer in production mode; {flush} is
+# REQUEST_LOG_FLUSH_SECONDS. The scripts below continue from here.
+SCRIPT_PRELUDE = """
+import os, sys
+sys.path.insert(0, {root!r})
+os.environ.update(
+    DJANGO_SETTINGS_MODULE="config.settings",
+    DATABASE_URL="sqlite:///{db}",
+    REDIS_URL="",
+    REQUEST_LOG_WRITE_BEHIND="true",
+    REQUEST_LOG_FLUSH_SECONDS="{flush}",
+)
+import django
+django.setup()
+from django.core.management import call_command
+call_command("migrate", verbosity=0)
+from accounts.models import Workspace
+from gateway.logwriter import writer
+from gateway.requestlog import LogOutcome, request_log_finish, request_log_start
+"""
+
+
+def run_script(db, body: str, *, flush: str, before: str = "") -> subprocess.CompletedProcess:
+    """Run `before` (e.g. gevent's patching), the prelude, then `body`; the process must exit 0."""
+    script = before + SCRIPT_PRELUDE.format(root=str(ROOT), db=db, flush=flush) + body
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=ROOT
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done
+
+
+def rows_by_status(db) -> dict[str, int]:
+    import sqlite3
+
+    with sqlite3.connect(db) as connection:
+        return dict(
+            connection.execute("SELECT status, count(*) FROM gateway_requestlog GROUP BY 1")
+        )
+
+
 EXIT_SCRIPT = textwrap.dedent(
     """
-    import os, sys
-    sys.path.insert(0, {root!r})
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="config.settings",
-        DATABASE_URL="sqlite:///{db}",
-        REDIS_URL="",
-        REQUEST_LOG_WRITE_BEHIND="true",
-        REQUEST_LOG_FLUSH_SECONDS="3600",
-    )
-    import django
-    django.setup()
-    from django.core.management import call_command
-    call_command("migrate", verbosity=0)
-    from accounts.models import Workspace
-    from gateway.logwriter import writer
-    from gateway.requestlog import LogOutcome, request_log_finish, request_log_start
     workspace = Workspace.objects.create(name="exit")
     for i in range(40):
-        request_log_start(request_id=f"gen-exit-{{i}}", workspace=workspace, api_key=None,
+        request_log_start(request_id=f"gen-exit-{i}", workspace=workspace, api_key=None,
                           endpoint="chat/completions", requested_model="m/x", streamed=True)
         if i % 2 == 0:
-            request_log_finish(f"gen-exit-{{i}}", LogOutcome(status="success", http_status=200))
+            request_log_finish(f"gen-exit-{i}", LogOutcome(status="success", http_status=200))
     print("pending", writer.pending(), flush=True)
     sys.exit(0)
     """
@@ -231,21 +256,12 @@ EXIT_SCRIPT = textwrap.dedent(
 
 
 def test_rows_still_queued_at_process_exit_are_written(tmp_path):
-    import sqlite3
-
     db = tmp_path / "exit.sqlite3"
-    script = EXIT_SCRIPT.format(root=str(ROOT), db=db)
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=ROOT
-    )
 
-    assert done.returncode == 0, done.stderr[-2000:]
+    done = run_script(db, EXIT_SCRIPT, flush="3600")
+
     assert "pending 40" in done.stdout  # nothing was written before the exit
-    with sqlite3.connect(db) as connection:
-        rows = dict(
-            connection.execute("SELECT status, count(*) FROM gateway_requestlog GROUP BY 1")
-        )
-    assert rows == {"success": 20, "in_progress": 20}
+    assert rows_by_status(db) == {"success": 20, "in_progress": 20}
 
 
 def test_the_gunicorn_worker_exit_hook_flushes_the_request_log(monkeypatch):
@@ -259,28 +275,12 @@ def test_the_gunicorn_worker_exit_hook_flushes_the_request_log(monkeypatch):
     assert flushed == [1]
 
 
+PATCH_GEVENT = "from gevent import monkey\nmonkey.patch_all()\n"
 GEVENT_SCRIPT = textwrap.dedent(
     """
-    from gevent import monkey
-    monkey.patch_all()
-    import os, sys
-    sys.path.insert(0, {root!r})
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="config.settings",
-        DATABASE_URL="sqlite:///{db}",
-        REDIS_URL="",
-        REQUEST_LOG_WRITE_BEHIND="true",
-        REQUEST_LOG_FLUSH_SECONDS="0.05",
-    )
-    import django
-    django.setup()
     import time
     import gevent
-    from django.core.management import call_command
-    call_command("migrate", verbosity=0)
-    from accounts.models import Workspace
-    from gateway.logwriter import writer
-    from gateway.requestlog import LogOutcome, request_log_finish, request_log_start
+    from gevent import monkey
 
     native_ident = monkey.get_original("_thread", "get_ident")
     blocking_sleep = monkey.get_original("time", "sleep")
@@ -304,9 +304,9 @@ GEVENT_SCRIPT = textwrap.dedent(
     workspace = Workspace.objects.create(name="gevent")
     tick = gevent.spawn(ticker)
     for i in range(10):
-        request_log_start(request_id=f"gen-gevent-{{i}}", workspace=workspace, api_key=None,
+        request_log_start(request_id=f"gen-gevent-{i}", workspace=workspace, api_key=None,
                           endpoint="chat/completions", requested_model="m/x", streamed=False)
-        request_log_finish(f"gen-gevent-{{i}}", LogOutcome(status="success", http_status=200))
+        request_log_finish(f"gen-gevent-{i}", LogOutcome(status="success", http_status=200))
     while writer.pending() or not writes:
         gevent.sleep(0.05)
     gevent.sleep(0.5)
@@ -324,22 +324,14 @@ GEVENT_SCRIPT = textwrap.dedent(
 
 
 def test_under_gevent_the_write_runs_on_an_os_thread_and_the_hub_keeps_running(tmp_path):
-    import sqlite3
-
     db = tmp_path / "gevent.sqlite3"
-    script = GEVENT_SCRIPT.format(root=str(ROOT), db=db)
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=ROOT
-    )
 
-    assert done.returncode == 0, done.stderr[-2000:]
+    done = run_script(db, GEVENT_SCRIPT, flush="0.05", before=PATCH_GEVENT)
+
     lines = dict(line.rsplit(" ", 1) for line in done.stdout.splitlines() if " " in line)
     assert int(lines["longest tick gap ms"]) < 150, done.stdout  # not stalled by the 300 ms write
     assert int(lines["writes"]) >= 1
     assert lines["on hub thread"] == "False"  # every batch ran on another OS thread
     assert lines["rows"] == "10"
-    with sqlite3.connect(db) as connection:  # the row queued just before exit was written too
-        rows = dict(
-            connection.execute("SELECT status, count(*) FROM gateway_requestlog GROUP BY 1")
-        )
-    assert rows == {"success": 10, "in_progress": 1}
+    # the row queued just before exit was written too
+    assert rows_by_status(db) == {"success": 10, "in_progress": 1}
