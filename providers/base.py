@@ -78,6 +78,9 @@ class ModelInfo:
     category: str = TEXT
     free: bool = False
     free_evidence: str = ""
+    # Why a listed model is not free, when the listing says: parsing.PAID or
+    # parsing.PRICE_UNREADABLE (a price that cannot be read is refused and counted by the sync).
+    not_free_reason: str = ""
     context_length: int | None = None
     max_output_tokens: int | None = None
     capabilities: dict[str, bool] = field(default_factory=dict)

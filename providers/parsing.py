@@ -10,6 +10,8 @@ import re
 from typing import Any
 
 TEXT, VISION, IMAGE, SPEECH = "text", "vision", "image", "speech"
+# Why a listed model is not free (ModelInfo.not_free_reason); the sync counts the unreadable ones.
+PAID, PRICE_UNREADABLE = "paid", "price_unreadable"
 
 MAX_ID = 250  # CatalogModel.upstream_id
 MAX_NAME = 200
@@ -132,10 +134,30 @@ def category_from_modalities(inputs: set[str], outputs: set[str]) -> str | None:
     return VISION if "image" in inputs else TEXT
 
 
-def all_zero(prices: Any) -> bool:
-    """Every numeric value of a pricing mapping is 0 (non-numeric values are ignored)."""
-    values = [number(v) for v in mapping(prices).values()]
-    return all(v == 0 for v in values if v is not None)
+def price_refusal(
+    pricing: Any, *, required: tuple[str, ...] = (), labels: frozenset[str] = frozenset()
+) -> str:
+    """Why a published price mapping does not prove a model free; "" when it does.
+
+    Fail closed: free only when `pricing` is a mapping, every `required` key is in it, at
+    least one price is published and every published value is a finite number exactly 0 (an
+    empty list or mapping publishes nothing). Anything missing, null, empty, textual,
+    negative, non-finite or nested is PRICE_UNREADABLE; readable prices above 0 are PAID.
+    `labels` are keys holding text, not a price (Pollinations' "currency").
+    """
+    if not isinstance(pricing, dict) or any(key not in pricing for key in required):
+        return PRICE_UNREADABLE
+    prices = []
+    for key, value in pricing.items():
+        if (key in labels and isinstance(value, str)) or value in ([], {}):
+            continue
+        price = number(value)
+        if price is None or price < 0:
+            return PRICE_UNREADABLE
+        prices.append(price)
+    if not prices:
+        return PRICE_UNREADABLE  # nothing published is no proof of a zero price
+    return PAID if any(prices) else ""
 
 
 def capabilities(

@@ -71,8 +71,9 @@ _ROWS = [
         signup_url="https://openrouter.ai/settings/keys",
         categories=(TEXT, VISION, SPEECH),
         free_rule=(
-            "Id ends with ':free' (or is openrouter/free) AND every numeric price is 0. "
-            "50 requests/day, 1,000/day once 10 credits were ever bought."
+            "Id ends with ':free' (or is openrouter/free) AND every published price reads "
+            "exactly 0, prompt and completion included; a missing or unreadable price means "
+            "paid. 50 requests/day, 1,000/day once 10 credits were ever bought."
         ),
         limits={"rpm": 20, "rpd": 50},
     ),
@@ -159,8 +160,8 @@ _ROWS = [
         signup_url="https://enter.pollinations.ai",
         auth="optional",
         categories=(TEXT, VISION, IMAGE, SPEECH),
-        free_rule="Models with no price or a zero price in pollen; priced models draw on the "
-        "account's pollen balance and are not listed as free.",
+        free_rule="Models whose every published price is 0 pollen; priced models, and models "
+        "without a readable price, draw on the account's pollen balance and are not free.",
     ),
     ProviderSpec(
         "ollama",
@@ -209,7 +210,8 @@ _ROWS = [
         "https://api.together.xyz/v1",
         TogetherAdapter,
         signup_url="https://api.together.ai/settings/api-keys",
-        free_rule="Historic: id ends with -Free (any case) and every price is 0.",
+        free_rule="Historic: id ends with -Free (any case) and every published price, input "
+        "and output included, reads exactly 0.",
         free_tier=False,
         free_tier_note="Free tier and *-Free models removed in August 2025.",
     ),

@@ -5,6 +5,7 @@ from .base import IMAGE, TEXT, VISION, ModelInfo, OpenAICompatibleAdapter, Paylo
 from .listing import listed_model
 
 FREE_EVIDENCE = "Together free endpoint (-Free id, zero pricing)"
+DECIDING_PRICES = ("input", "output")
 TYPES = {"chat": TEXT, "language": TEXT, "code": TEXT, "image": IMAGE}
 
 
@@ -19,17 +20,16 @@ class TogetherAdapter(OpenAICompatibleAdapter):
             return None
         if category == TEXT and parsing.looks_like_vision(upstream_id):
             category = VISION
-        pricing = raw.get("pricing")
-        free = (
-            upstream_id.lower().endswith("-free")
-            and isinstance(pricing, dict)
-            and parsing.all_zero(pricing)
+        reason = (
+            parsing.price_refusal(raw.get("pricing"), required=DECIDING_PRICES)
+            if upstream_id.lower().endswith("-free")
+            else parsing.PAID
         )
         return listed_model(
             upstream_id,
             category,
             free_evidence=FREE_EVIDENCE,
-            free=free,
+            not_free_reason=reason,
             name=parsing.text(raw.get("display_name")),
             context_length=parsing.positive_int(raw.get("context_length")),
         )

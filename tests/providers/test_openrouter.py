@@ -3,7 +3,7 @@
 import pytest
 
 from providers.base import ProviderError
-from providers.openrouter import is_free
+from providers.openrouter import not_free_reason
 
 from .conftest import (
     CANARY,
@@ -88,18 +88,57 @@ def test_full_listing_free_set_matches_the_subset():
 
 
 @pytest.mark.parametrize(
-    ("upstream_id", "pricing", "free"),
+    ("upstream_id", "pricing", "reason"),
     [
-        ("a/b:free", {"prompt": "0", "completion": "0", "image_output": "0.00004"}, False),
-        ("a/b:free", {"prompt": "0", "completion": "0", "overrides": []}, True),
-        ("a/b:free", {}, False),
-        ("a/b:free", None, False),
-        ("openrouter/auto", {"prompt": "-1", "completion": "-1"}, False),
-        ("a/b", {"prompt": "0", "completion": "0"}, False),
+        ("a/b:free", {"prompt": "0", "completion": "0", "image_output": "0.00004"}, "paid"),
+        ("a/b:free", {"prompt": "0", "completion": "0", "overrides": []}, ""),
+        ("openrouter/free", {"prompt": "0", "completion": "0"}, ""),
+        ("a/b:free", {}, "price_unreadable"),
+        ("a/b:free", None, "price_unreadable"),
+        ("a/b:free", {"prompt": "0"}, "price_unreadable"),
+        ("a/b:free", {"completion": "0"}, "price_unreadable"),
+        ("a/b:free", {"prompt": "0", "completion": "ask"}, "price_unreadable"),
+        ("a/b:free", {"prompt": "0", "completion": "NaN"}, "price_unreadable"),
+        ("a/b:free", {"prompt": "0", "completion": "Infinity"}, "price_unreadable"),
+        ("a/b:free", {"prompt": "0", "completion": None}, "price_unreadable"),
+        ("a/b:free", {"prompt": "0", "completion": ""}, "price_unreadable"),
+        ("a/b:free", {"prompt": "0", "completion": "0", "request": "-1"}, "price_unreadable"),
+        ("a/b:free", {"prompt": "0", "completion": "0", "image": {"per": "0"}}, "price_unreadable"),
+        (
+            "a/b:free",
+            {"prompt": "0", "completion": "0", "overrides": [{"prompt": "0.001"}]},
+            "price_unreadable",
+        ),
+        ("a/b:free", [["prompt", "0"], ["completion", "0"]], "price_unreadable"),
+        ("openrouter/auto", {"prompt": "-1", "completion": "-1"}, "paid"),
+        ("a/b", {"prompt": "0", "completion": "0"}, "paid"),
     ],
 )
-def test_free_rule_edges(upstream_id, pricing, free):
-    assert is_free(upstream_id, pricing) is free
+def test_free_rule_fails_closed(upstream_id, pricing, reason):
+    assert not_free_reason(upstream_id, pricing) == reason
+
+
+def test_an_unreadable_price_on_a_free_variant_is_listed_as_not_free_with_its_reason():
+    row = fixture("openrouter/models_list_free_subset.json")["data"][0]
+    row = {**row, "pricing": {"prompt": "0", "completion": "ask"}}
+
+    (model,) = make_adapter("openrouter").parse_rows([row])
+
+    assert (model.free, model.not_free_reason, model.free_evidence) == (
+        False,
+        "price_unreadable",
+        "",
+    )
+
+
+def test_every_real_free_variant_reads_as_free_and_every_zero_priced_trap_as_paid():
+    free_rows = fixture("openrouter/models_list_free_subset.json")["data"]
+    traps = fixture("openrouter/models_list_zero_prompt_completion_but_not_free.json")["data"]
+
+    assert len(free_rows) == 23
+    assert len(traps) == 60
+    assert all(not_free_reason(r["id"], r["pricing"]) == "" for r in free_rows)
+    assert all(not_free_reason(r["id"], r["pricing"]) == "paid" for r in traps)
 
 
 def test_list_models_round_trip_asks_for_every_modality(http_mock):

@@ -47,14 +47,16 @@ IMAGE_MODELS = [
 ]  # fmt: skip
 
 
-def test_zero_or_absent_pricing_is_free_and_video_is_dropped():
+def test_zero_pricing_is_free_absent_pricing_is_not_and_video_is_dropped():
     models = {
         m.upstream_id: m
         for m in make_adapter("pollinations").parse_rows(TEXT_MODELS + IMAGE_MODELS)
     }
 
     assert set(models) == {"openai", "openai-large", "openai-audio", "flux"}
-    assert free_ids(models.values()) == {"openai", "openai-audio", "flux"}
+    assert free_ids(models.values()) == {"openai", "flux"}
+    assert models["openai-audio"].not_free_reason == "price_unreadable"
+    assert models["openai-large"].not_free_reason == "paid"
     assert models["openai"].category == "vision"
     assert models["openai"].capabilities["tools"] is True
     assert models["openai-audio"].category == "speech"
