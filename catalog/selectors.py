@@ -1,6 +1,7 @@
 """Reads of the free-model registry: listings, single models, provider status."""
 
 from collections import defaultdict
+from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
@@ -209,6 +210,22 @@ def _last_sync_run(workspace_id: int, names: set[str]) -> dict[str, Any] | None:
         "finished_at": _timestamp(run.finished_at),
         "results": {name: value for name, value in results.items() if name in names},
     }
+
+
+def last_sync_results(*, workspace_id: int, names: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """Each named credential's result in the newest sync run that covered it (a workspace has
+    few credentials: one query each, for the provider setup page)."""
+    found = {}
+    for name in names:
+        run = (
+            SyncRun.objects.filter(workspace_id=workspace_id, results__has_key=name)
+            .order_by("-started_at", "-pk")
+            .only("results")
+            .first()
+        )
+        if run is not None and isinstance(run.results.get(name), dict):
+            found[name] = run.results[name]
+    return found
 
 
 def provider_status(*, workspace_id: int) -> dict[str, Any]:
