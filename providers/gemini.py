@@ -4,6 +4,8 @@ Chat goes to the OpenAI-compatible base (`…/v1beta/openai`, Bearer key). The n
 to it (`…/v1beta`) lists models and speaks; it takes the key in `x-goog-api-key`, never in the
 URL and never as a Bearer token (which Google would read as an OAuth token). Nothing in the
 listing says what is free, so free = on the GEMINI_FREE_MODELS allow-list (fnmatch patterns).
+What a model is comes from `supportedGenerationMethods` (generateContent only), then the shared
+name classifier (tts, image, embedding, aqa); every other Gemini model reads images.
 """
 
 import io
@@ -15,9 +17,8 @@ from typing import Any
 import requests
 from django.conf import settings
 
-from . import parsing
+from . import classify, parsing
 from .base import (
-    IMAGE,
     SPEECH,
     TEXT,
     VISION,
@@ -33,26 +34,25 @@ from .listing import listed_model, token_paged_rows
 FREE_EVIDENCE = "Gemini API free tier (GEMINI_FREE_MODELS allow-list)"
 DEFAULT_VOICE = "Kore"
 PCM_RATE = 24000  # Gemini TTS: 16-bit little-endian mono PCM at 24 kHz unless the type says
+TEXT_ONLY = re.compile(r"^gemma-(1|2)\b|^gemma-3-1b")
 VOICES = [
     "Zephyr", "Puck", "Charon", "Kore", "Fenrir", "Leda", "Orus", "Aoede", "Callirrhoe",
     "Autonoe", "Enceladus", "Iapetus", "Umbriel", "Algieba", "Despina", "Erinome", "Algenib",
     "Rasalgethi", "Laomedeia", "Achernar", "Alnilam", "Schedar", "Gacrux", "Pulcherrima",
     "Achird", "Zubenelgenubi", "Vindemiatrix", "Sadachbia", "Sadaltager", "Sulafat",
 ]  # fmt: skip
-TEXT_ONLY = re.compile(r"^gemma-(1|2)\b|^gemma-3-1b")
 
 
 def is_free(upstream_id: str) -> bool:
     return any(fnmatchcase(upstream_id, pattern) for pattern in settings.GEMINI_FREE_MODELS)
 
 
-def category_of(upstream_id: str) -> str:
-    tokens = parsing.id_tokens(upstream_id)
-    if "tts" in tokens:
-        return SPEECH
-    if "image" in tokens:
-        return IMAGE
-    return TEXT if TEXT_ONLY.match(upstream_id) else VISION
+def category_of(upstream_id: str) -> str | None:
+    """The classifier's verdict; every Gemini chat model reads images but the text-only Gemmas."""
+    category = classify.category_of(upstream_id)
+    if category == TEXT and not TEXT_ONLY.match(upstream_id):
+        return VISION
+    return category
 
 
 def pcm_to_wav(pcm: bytes, rate: int = PCM_RATE) -> bytes:
@@ -96,9 +96,9 @@ class GeminiAdapter(OpenAICompatibleAdapter):
         methods = parsing.lowered(raw.get("supportedGenerationMethods"))
         if upstream_id is None or "generatecontent" not in methods:
             return None
-        if parsing.looks_like_non_chat(upstream_id) or upstream_id.startswith("aqa"):
-            return None
         category = category_of(upstream_id)
+        if category is None:
+            return None
         return listed_model(
             upstream_id,
             category,

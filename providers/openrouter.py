@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from . import parsing
+from . import classify, parsing
 from .base import ModelInfo, OpenAICompatibleAdapter, Payload
 from .listing import listed_model
 
@@ -29,12 +29,13 @@ class OpenRouterAdapter(OpenAICompatibleAdapter):
     check_path = "/key"  # the model listing is public, so it cannot tell a bad key
 
     def parse_model(self, raw: Payload) -> ModelInfo | None:
-        """Category from architecture modalities; embeddings, rerank, video… are dropped."""
+        """Category from architecture modalities; embeddings, rerank, video, guards are dropped."""
         upstream_id = parsing.model_id(raw.get("id"))
         if upstream_id is None:
             return None
         architecture = parsing.mapping(raw.get("architecture"))
-        category = parsing.category_from_modalities(
+        category = classify.category_of_modalities(
+            upstream_id,
             parsing.lowered(architecture.get("input_modalities")),
             parsing.lowered(architecture.get("output_modalities")) or {"text"},
         )

@@ -20,10 +20,7 @@ MAX_VOICES = 100
 MAX_INT = 2**31 - 1  # PositiveIntegerField
 
 _ID_PATTERN = re.compile(r"^[\w.:/@+-]+$")
-_TOKEN_SPLIT = re.compile(r"[-_/.:@]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # NUL breaks PostgreSQL
-VISION_TOKENS = frozenset({"vl", "vision", "vlm", "llava", "pixtral", "multimodal"})
-NOT_CHAT_TOKENS = ("embed", "rerank", "whisper", "moderation", "transcribe")
 
 
 def model_id(value: Any) -> str | None:
@@ -101,23 +98,6 @@ def lowered(value: Any) -> set[str]:
 
 def mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
-
-
-def id_tokens(upstream_id: str) -> list[str]:
-    return [token for token in _TOKEN_SPLIT.split(upstream_id.lower()) if token]
-
-
-def looks_like_vision(upstream_id: str) -> bool:
-    """Id hints used where a listing has no modality data ("-vl-", "vision", "pixtral")."""
-    return any(
-        token in VISION_TOKENS or token.startswith(("pixtral", "llava"))
-        for token in id_tokens(upstream_id)
-    )
-
-
-def looks_like_non_chat(upstream_id: str) -> bool:
-    """Embedding, rerank, speech-to-text and moderation models: not something we serve."""
-    return any(token.startswith(NOT_CHAT_TOKENS) for token in id_tokens(upstream_id))
 
 
 def category_from_modalities(inputs: set[str], outputs: set[str]) -> str | None:

@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 import requests
 
-from . import parsing
+from . import classify, parsing
 from .base import SPEECH, ModelInfo, Payload, ProviderError, json_any, required_model
 from .listing import listed_model, listed_rows
 from .native import NativeRootAdapter
@@ -48,6 +48,9 @@ class PollinationsAdapter(NativeRootAdapter):
         if "audio" in outputs:
             category = SPEECH  # served by GET /audio/{text}
         if upstream_id is None or category is None:
+            return None
+        category = classify.category_of(upstream_id, category)
+        if category is None:
             return None
         return listed_model(
             upstream_id,

@@ -84,8 +84,9 @@ _ROWS = [
         GroqAdapter,
         signup_url="https://console.groq.com/keys",
         categories=(TEXT, VISION, SPEECH),
-        free_rule="Every active model is on the Free plan (per-model limits); "
-        "whisper (speech-to-text) and guard models are not served.",
+        free_rule="Every active model is on the Free plan (per-model limits). The model id "
+        "says what it is: playai-tts and orpheus speak; whisper (speech-to-text) and guard "
+        "models are not served.",
         limits={"rpm": 30, "rpd": 1000, "tpm": 8000},
     ),
     ProviderSpec(
@@ -128,7 +129,9 @@ _ROWS = [
         signup_url="https://build.nvidia.com/settings/api-keys",
         categories=(TEXT, VISION),
         free_rule="Every hosted model, for trial use under the NVIDIA Developer Program "
-        "(requests are logged). The listing is public, so a key check cannot prove the key.",
+        "(requests are logged). The listing has ids only: guard, reward, embedding, CLIP, "
+        "parse and detector models are not served. The listing is public, so a key check "
+        "cannot prove the key.",
         limits={"rpm": 40, "rpd": 10000},
         free_evidence="NVIDIA Developer Program (trial use)",
     ),
@@ -240,8 +243,9 @@ _ROWS = [
         auth="optional",
         categories=(TEXT, VISION, IMAGE, SPEECH),
         needs_base_url=True,
-        free_rule="Self-hosted: every listed model is free; text unless the listing gives "
-        "modalities.",
+        free_rule="Self-hosted: every listed model is free. Its category comes from the "
+        "listing's modalities, else from the model id (embedding, guard and speech-to-text "
+        "models are not served).",
         free_evidence="self-hosted",
     ),
 ]

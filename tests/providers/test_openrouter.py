@@ -18,21 +18,26 @@ from .conftest import (
 )
 
 BASE = "https://openrouter.ai/api/v1"
-SKIPPED_KINDS = {"nvidia/nemotron-3-embed-1b:free", "nvidia/llama-nemotron-embed-vl-1b-v2:free"}
+SKIPPED_KINDS = {
+    "nvidia/nemotron-3-embed-1b:free",
+    "nvidia/llama-nemotron-embed-vl-1b-v2:free",
+    "nvidia/nemotron-3.5-content-safety:free",  # a safety classifier: text out, but not chat
+}
 RERANK = "nvidia/llama-nemotron-rerank-vl-1b-v2:free"
 
 
-def test_free_subset_is_free_except_embeddings_and_rerank_which_are_dropped():
-    # given the 23 real :free entries (18 text/vision, 2 speech, 2 embeddings, 1 rerank)
+def test_free_subset_is_free_except_embeddings_rerank_and_safety_which_are_dropped():
+    # given the 23 real :free entries (17 text/vision, 1 content-safety, 2 speech, 2 embeddings,
+    # 1 rerank)
     rows = fixture("openrouter/models_list_free_subset.json")["data"]
 
     # when they are parsed
     models = make_adapter("openrouter").parse_rows(rows)
 
-    # then the 20 chat/speech models are free and embeddings/rerank are not served
+    # then the 19 chat/speech models are free and embeddings/rerank/safety are not served
     expected = {row["id"] for row in rows} - SKIPPED_KINDS - {RERANK}
     assert free_ids(models) == expected
-    assert len(expected) == 20
+    assert len(expected) == 19
     assert ids(models) == expected
 
 
@@ -149,7 +154,7 @@ def test_list_models_round_trip_asks_for_every_modality(http_mock):
 
     models = make_adapter("openrouter").list_models()
 
-    assert len(models) == 20
+    assert len(models) == 19
     assert_key_in_header_only(http_mock.calls[0])
 
 
