@@ -44,6 +44,9 @@ class ProviderSpec:
     needs_base_url: bool = False
     # Evidence stored with every model the generic parse_model lists (empty: none are free).
     free_evidence: str = ""
+    # Model families free under the provider's free tier where the listing shows no price
+    # (Gemini): each matches its -latest, -preview, -preview-MM-DD, -exp and -001 aliases.
+    free_families: tuple[str, ...] = ()
 
     def resolved_base_url(self) -> str:
         """The base URL, overridable per provider with OPENPROVIDER_BASE_URL_<SLUG>."""
@@ -96,9 +99,28 @@ _ROWS = [
         GeminiAdapter,
         signup_url="https://aistudio.google.com/app/apikey",
         categories=(TEXT, VISION, SPEECH),
-        free_rule="Models on the GEMINI_FREE_MODELS allow-list (the API shows no prices); "
-        "image models are not free by default. Google no longer publishes per-model limits.",
+        free_rule="Models of the free-tier families (the API shows no prices): Gemini 3.5 "
+        "Flash, 3 Flash, 3.1 Flash-Lite, 2.5 Flash, 2.5 Flash-Lite, 3.1 and 2.5 Flash TTS, "
+        "Robotics-ER 1.5/1.6, Gemma 3 27B/12B/4B/1B, each with its -latest, -preview, dated "
+        "and -001 aliases. Pro and image models are not free. Google no longer publishes "
+        "per-model limits.",
         limits={"rpm": 5, "rpd": 20, "tpm": 250000},
+        # PROVIDERS.md §2.3 (cheahjs hand list, July 2026); GEMINI_EXTRA_FREE_MODELS adds more.
+        free_families=(
+            "gemini-3.5-flash",
+            "gemini-3-flash",
+            "gemini-3.1-flash-lite",
+            "gemini-2.5-flash",
+            "gemini-2.5-flash-lite",
+            "gemini-3.1-flash-tts",
+            "gemini-2.5-flash-preview-tts",
+            "gemini-robotics-er-1.5",
+            "gemini-robotics-er-1.6",
+            "gemma-3-27b-it",
+            "gemma-3-12b-it",
+            "gemma-3-4b-it",
+            "gemma-3-1b-it",
+        ),
     ),
     ProviderSpec(
         "mistral",
