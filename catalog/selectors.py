@@ -9,7 +9,7 @@ from django.db.models import Count, Q, QuerySet
 from catalog.health import cooling_routes, credential_usable, route_cooling_down
 from catalog.models import CatalogModel, SyncRun
 from providers.models import ProviderCredential
-from providers.registry import PROVIDERS
+from providers.registry import PROVIDERS, documented_limits
 
 AUTO_FREE_ID = "openprovider/auto-free"
 AUTO_CATEGORY = "auto"
@@ -29,6 +29,7 @@ AUTO_STATIC_ENTRY: dict[str, Any] = {
     "capabilities": {},
     "voices": [],
     "free_evidence": "Only free models of this workspace are candidates.",
+    "limits": {},
 }
 
 LISTING_FIELDS = (
@@ -94,6 +95,9 @@ def static_entry(row: dict[str, Any]) -> dict[str, Any]:
         "capabilities": row["capabilities"],
         "voices": row["voices"],
         "free_evidence": row["free_evidence"],
+        # The provider's documented free-tier limits (registry row), as OpenRouter shows its
+        # free-tier limits; usually per account, not per model: every model shares them.
+        "limits": documented_limits(row["provider"]),
     }
 
 

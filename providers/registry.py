@@ -281,6 +281,12 @@ def get_spec(slug: str) -> ProviderSpec:
     return PROVIDERS[slug]
 
 
+def documented_limits(slug: str) -> dict[str, int]:
+    """The provider's documented free-tier limits (a copy); {} for custom and unknown ones."""
+    spec = PROVIDERS.get(slug)
+    return dict(spec.limits) if spec else {}
+
+
 def adapter_for(credential: "object") -> OpenAICompatibleAdapter:
     """The adapter for a ProviderCredential (decrypts its key; SecretUnreadable if it cannot)."""
     spec = PROVIDERS.get(credential.provider)  # type: ignore[attr-defined]
