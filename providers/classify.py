@@ -26,8 +26,8 @@ FAMILIES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         NOT_CHAT,
         re.compile(
-            r"guard|safety|shield|reward|embed|rerank|retriever|clip|moderation|classif|detect"
-            rf"|{_START}(?:bge|e5|gte|aqa|parse|ocdrnet){_END}|ocr{_END}"
+            r"guard|safety|shield|reward|embed|rerank|retriever|moderation|classif|detect"
+            rf"|{_START}(?:nv)?clip|{_START}(?:bge|e5|gte|aqa|parse|ocdrnet){_END}|ocr{_END}"
         ),
     ),
     (TRANSCRIPTION, re.compile(rf"whisper|transcri|parakeet|canary|{_START}(?:asr|stt){_END}")),

@@ -39,6 +39,8 @@ FAMILY_ROWS = [
     # rerank, clip, parse / ocr / detectors, moderation
     ("nvidia/llama-3.2-nv-rerankqa-1b-v2", NOT_CHAT),
     ("nvidia/nvclip", NOT_CHAT),
+    ("openai/clip-vit-large-patch14", NOT_CHAT),
+    ("someone/eclipse-7b-chat", None),
     ("nvidia/nemoretriever-parse", NOT_CHAT),
     ("mistral-ocr-2512", NOT_CHAT),
     ("nvidia/ocdrnet", NOT_CHAT),

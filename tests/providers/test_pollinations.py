@@ -161,3 +161,22 @@ def test_payment_required_is_unavailable(http_mock):
 
     assert caught.value.kind == "unavailable"
     assert "Insufficient pollen balance" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    "pricing",
+    [
+        None,
+        {},
+        {"currency": "pollen"},
+        {"promptTextTokens": "ask", "currency": "pollen"},
+        {"promptTextTokens": 0, "completionTextTokens": "Infinity"},
+        {"promptTextTokens": -1, "currency": "pollen"},
+    ],
+)
+def test_a_model_without_a_readable_zero_price_is_not_free(pricing):
+    row = {**TEXT_MODELS[0], "pricing": pricing}
+
+    (model,) = make_adapter("pollinations").parse_rows([row])
+
+    assert (model.free, model.not_free_reason) == (False, "price_unreadable")
