@@ -41,13 +41,13 @@ FREE_EVIDENCE = "Gemini API free tier (a free-tier model family)"
 ALIASES = r"(?:-latest|-(?:preview|exp)(?:-\d{2}-\d{2,4}|-\d{4})?|-\d{3})?"
 DEFAULT_VOICE = "Kore"
 PCM_RATE = 24000  # Gemini TTS: 16-bit little-endian mono PCM at 24 kHz unless the type says
-TEXT_ONLY = re.compile(r"^gemma-(1|2)\b|^gemma-3-1b")
 VOICES = [
     "Zephyr", "Puck", "Charon", "Kore", "Fenrir", "Leda", "Orus", "Aoede", "Callirrhoe",
     "Autonoe", "Enceladus", "Iapetus", "Umbriel", "Algieba", "Despina", "Erinome", "Algenib",
     "Rasalgethi", "Laomedeia", "Achernar", "Alnilam", "Schedar", "Gacrux", "Pulcherrima",
     "Achird", "Zubenelgenubi", "Vindemiatrix", "Sadachbia", "Sadaltager", "Sulafat",
 ]  # fmt: skip
+TEXT_ONLY = re.compile(r"^gemma-(1|2)\b|^gemma-3-1b")
 
 
 @functools.lru_cache(maxsize=8)
