@@ -1,6 +1,7 @@
 """Reads of the free-model registry: listings, single models, provider status."""
 
 from collections import defaultdict
+from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
@@ -8,7 +9,7 @@ from django.db.models import Count, Q, QuerySet
 from catalog.health import cooling_routes, credential_usable, route_cooling_down
 from catalog.models import CatalogModel, SyncRun
 from providers.models import ProviderCredential
-from providers.registry import PROVIDERS
+from providers.registry import PROVIDERS, documented_limits
 
 AUTO_FREE_ID = "openprovider/auto-free"
 AUTO_CATEGORY = "auto"
@@ -28,6 +29,7 @@ AUTO_STATIC_ENTRY: dict[str, Any] = {
     "capabilities": {},
     "voices": [],
     "free_evidence": "Only free models of this workspace are candidates.",
+    "limits": {},
 }
 
 LISTING_FIELDS = (
@@ -93,6 +95,9 @@ def static_entry(row: dict[str, Any]) -> dict[str, Any]:
         "capabilities": row["capabilities"],
         "voices": row["voices"],
         "free_evidence": row["free_evidence"],
+        # The provider's documented free-tier limits (registry row), as OpenRouter shows its
+        # free-tier limits; usually per account, not per model: every model shares them.
+        "limits": documented_limits(row["provider"]),
     }
 
 
@@ -209,6 +214,22 @@ def _last_sync_run(workspace_id: int, names: set[str]) -> dict[str, Any] | None:
         "finished_at": _timestamp(run.finished_at),
         "results": {name: value for name, value in results.items() if name in names},
     }
+
+
+def last_sync_results(*, workspace_id: int, names: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """Each named credential's result in the newest sync run that covered it (a workspace has
+    few credentials: one query each, for the provider setup page)."""
+    found = {}
+    for name in names:
+        run = (
+            SyncRun.objects.filter(workspace_id=workspace_id, results__has_key=name)
+            .order_by("-started_at", "-pk")
+            .only("results")
+            .first()
+        )
+        if run is not None and isinstance(run.results.get(name), dict):
+            found[name] = run.results[name]
+    return found
 
 
 def provider_status(*, workspace_id: int) -> dict[str, Any]:

@@ -35,6 +35,7 @@ from gateway import metrics
 from providers.base import ModelInfo, ProviderError, sanitize
 from providers.encryption import SecretUnreadable
 from providers.models import ProviderCredential
+from providers.parsing import PRICE_UNREADABLE
 from providers.registry import adapter_for
 from providers.services import credential_check
 
@@ -60,6 +61,8 @@ class CredentialSyncResult:
     added: int = 0
     removed: int = 0
     changed: int = 0
+    # Models refused because their price could not be read (a provider format change shows here).
+    price_unreadable: int = 0
     error: str = ""
     skipped: bool = False
 
@@ -188,6 +191,19 @@ def _record_failure(credential: ProviderCredential, error: ProviderError, messag
     return state_moved
 
 
+def _count_price_unreadable(credential: ProviderCredential, listed: list[ModelInfo]) -> int:
+    """How many listed models were refused for an unreadable price; logged so it is noticed."""
+    count = sum(info.not_free_reason == PRICE_UNREADABLE for info in listed)
+    if count:
+        logger.warning(
+            "catalog sync of credential %s (%s): %d models refused, price unreadable",
+            credential.pk,
+            credential.provider,
+            count,
+        )
+    return count
+
+
 def catalog_sync(*, credential: ProviderCredential) -> CredentialSyncResult:
     """List one credential's models and upsert its free ones; a failure keeps the catalog."""
     result = CredentialSyncResult(provider=credential.provider)
@@ -197,6 +213,7 @@ def catalog_sync(*, credential: ProviderCredential) -> CredentialSyncResult:
         has_active = CatalogModel.objects.filter(credential=credential, is_active=True).exists()
         if not listed and has_active:
             raise ProviderError("provider listed no models; kept the existing ones", kind="empty")
+        result.price_unreadable = _count_price_unreadable(credential, listed)
         rows = clean_model_rows(
             listed, credential_name=credential.name, provider=credential.provider
         )

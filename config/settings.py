@@ -291,27 +291,12 @@ PROVIDER_READ_TIMEOUT_SECONDS = env.float("PROVIDER_READ_TIMEOUT_SECONDS", defau
 # (keep-alive comments reset the read timeout), and holds at most this many decoded bytes.
 PROVIDER_STREAM_MAX_SECONDS = env.float("PROVIDER_STREAM_MAX_SECONDS", default=300.0)
 PROVIDER_MAX_RESPONSE_BYTES = env.int("PROVIDER_MAX_RESPONSE_BYTES", default=32 * 1024 * 1024)
-# Gemini's listing has no prices: these ids (fnmatch patterns) count as free. Default: the
-# free-tier models in PROVIDERS.md §2.3 (July 2026); edit as Google's quota page changes.
-GEMINI_FREE_MODELS = env.list(
-    "GEMINI_FREE_MODELS",
-    default=[
-        "gemini-3.5-flash",
-        "gemini-3-flash",
-        "gemini-3-flash-preview",
-        "gemini-3.1-flash-lite",
-        "gemini-3.1-flash-lite-preview",
-        "gemini-2.5-flash",
-        "gemini-2.5-flash-lite",
-        "gemini-3.1-flash-tts-preview",
-        "gemini-2.5-flash-preview-tts",
-        "gemini-robotics-er-1.5-preview",
-        "gemini-robotics-er-1.6-preview",
-        "gemma-3-27b-it",
-        "gemma-3-12b-it",
-        "gemma-3-4b-it",
-        "gemma-3-1b-it",
-    ],
+# Gemini's listing has no prices: the free-tier model families live in the Gemini registry row
+# (providers/registry.py). These ids (fnmatch patterns) count as free as well, for a model
+# Google adds to the free tier before the registry knows it. GEMINI_FREE_MODELS, the old name,
+# is read as the same list (it adds to the families; it no longer replaces them).
+GEMINI_EXTRA_FREE_MODELS = env.list(
+    "GEMINI_EXTRA_FREE_MODELS", default=env.list("GEMINI_FREE_MODELS", default=[])
 )
 
 # OpenProvider API keys: default limits, editable per key in admin.

@@ -20,7 +20,7 @@ import requests
 import urllib3
 from django.conf import settings
 
-from . import parsing
+from . import classify, parsing
 from .sse import SSEParser
 
 if TYPE_CHECKING:
@@ -78,6 +78,9 @@ class ModelInfo:
     category: str = TEXT
     free: bool = False
     free_evidence: str = ""
+    # Why a listed model is not free, when the listing says: parsing.PAID or
+    # parsing.PRICE_UNREADABLE (a price that cannot be read is refused and counted by the sync).
+    not_free_reason: str = ""
     context_length: int | None = None
     max_output_tokens: int | None = None
     capabilities: dict[str, bool] = field(default_factory=dict)
@@ -316,21 +319,21 @@ class OpenAICompatibleAdapter:
     def parse_model(self, raw: Payload) -> ModelInfo | None:
         """An OpenAI-style entry; free when the spec gives evidence that every model is free.
 
-        Category from `architecture`/top-level modality lists when present (custom servers,
-        Hugging Face), otherwise text with id hints for vision; embeddings and friends dropped.
+        Category from `architecture`/top-level modality lists when present (custom servers),
+        otherwise from the shared name classifier; embeddings, guards, speech-to-text and the
+        rest of the non-chat family are dropped.
         """
         upstream_id = parsing.model_id(raw.get("id"))
-        if upstream_id is None or parsing.looks_like_non_chat(upstream_id):
+        if upstream_id is None:
             return None
         modal = parsing.mapping(raw.get("architecture")) or raw
-        category = parsing.category_from_modalities(
+        category = classify.category_of_modalities(
+            upstream_id,
             parsing.lowered(modal.get("input_modalities")),
             parsing.lowered(modal.get("output_modalities")),
         )
         if category is None:
             return None
-        if category == TEXT and parsing.looks_like_vision(upstream_id):
-            category = VISION
         return ModelInfo(
             upstream_id=upstream_id,
             name=parsing.text(raw.get("name")) or upstream_id[: parsing.MAX_NAME],

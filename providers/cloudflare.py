@@ -9,11 +9,10 @@ import base64
 
 import requests
 
-from . import parsing
+from . import classify, parsing
 from .base import (
     IMAGE,
     SPEECH,
-    TEXT,
     VISION,
     ModelInfo,
     Payload,
@@ -26,7 +25,14 @@ from .native import NativeRootAdapter
 
 FREE_EVIDENCE = "Workers AI free allocation (10,000 neurons/day)"
 PER_PAGE = 100
-TASKS = {"text generation": TEXT, "text-to-image": IMAGE, "text-to-speech": SPEECH}
+# Task name -> what the listing says; other tasks (speech recognition, embeddings,
+# classification, translation, detection…) are not served.
+TASKS = {
+    "text generation": classify.CHAT_MODEL,  # the task does not say whether it reads images
+    "image-to-text": VISION,
+    "text-to-image": IMAGE,
+    "text-to-speech": SPEECH,
+}
 MELOTTS = "@cf/myshell-ai/melotts"
 MELOTTS_LANGUAGES = ["en", "es", "fr", "zh", "jp", "kr"]
 
@@ -59,15 +65,19 @@ class CloudflareAdapter(NativeRootAdapter):
         self._search({"per_page": 1})
 
     def parse_model(self, raw: Payload) -> ModelInfo | None:
-        """Task name -> category; require_workers_paid models are listed but never free."""
+        """Task name (and the vision property) -> category, checked by the name classifier
+        (a llama-guard is never chat); require_workers_paid models are listed, never free."""
         upstream_id = parsing.model_id(raw.get("name"))
         task = parsing.text(parsing.mapping(raw.get("task")).get("name")).lower()
-        category = TASKS.get(task)
-        if upstream_id is None or category is None:
+        if upstream_id is None or task not in TASKS:
             return None
         props = properties(raw)
-        if category == TEXT and parsing.flag(props.get("vision")):
-            category = VISION
+        listed = TASKS[task]
+        if listed == classify.CHAT_MODEL and parsing.flag(props.get("vision")):
+            listed = VISION
+        category = classify.category_of(upstream_id, listed)
+        if category is None:
+            return None
         return listed_model(
             upstream_id,
             category,

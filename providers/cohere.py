@@ -2,8 +2,8 @@
 
 from urllib.parse import urlsplit
 
-from . import parsing
-from .base import TEXT, VISION, ModelInfo, OpenAICompatibleAdapter, Payload
+from . import classify, parsing
+from .base import VISION, ModelInfo, OpenAICompatibleAdapter, Payload
 from .listing import listed_model, token_paged_rows
 
 FREE_EVIDENCE = "Cohere trial key (1,000 calls/month, non-commercial)"
@@ -42,8 +42,10 @@ class CohereAdapter(OpenAICompatibleAdapter):
         if endpoints and "chat" not in endpoints:
             return None
         features = parsing.lowered(raw.get("features"))
-        vision = "vision" in features or "vision" in upstream_id.lower()
-        category = VISION if vision else TEXT
+        listed = VISION if "vision" in features else classify.CHAT_MODEL
+        category = classify.category_of(upstream_id, listed)
+        if category is None:
+            return None  # an embed or rerank model listed without its endpoints
         return listed_model(
             upstream_id,
             category,

@@ -3,9 +3,14 @@
 Chat goes to the OpenAI-compatible base (`…/v1beta/openai`, Bearer key). The native API next
 to it (`…/v1beta`) lists models and speaks; it takes the key in `x-goog-api-key`, never in the
 URL and never as a Bearer token (which Google would read as an OAuth token). Nothing in the
-listing says what is free, so free = on the GEMINI_FREE_MODELS allow-list (fnmatch patterns).
+listing says what is free, so free = a model of the registry row's `free_families` under one of
+its aliases (a renamed preview keeps its family), or an operator's GEMINI_EXTRA_FREE_MODELS
+pattern (fnmatch).
+What a model is comes from `supportedGenerationMethods` (generateContent only), then the shared
+name classifier (tts, image, embedding, aqa); every other Gemini model reads images.
 """
 
+import functools
 import io
 import re
 import wave
@@ -15,9 +20,8 @@ from typing import Any
 import requests
 from django.conf import settings
 
-from . import parsing
+from . import classify, parsing
 from .base import (
-    IMAGE,
     SPEECH,
     TEXT,
     VISION,
@@ -30,7 +34,11 @@ from .base import (
 )
 from .listing import listed_model, token_paged_rows
 
-FREE_EVIDENCE = "Gemini API free tier (GEMINI_FREE_MODELS allow-list)"
+FREE_EVIDENCE = "Gemini API free tier (a free-tier model family)"
+# The names Google gives one model over its life: gemini-2.5-flash-latest, -preview,
+# -preview-05-20, -preview-09-2025, -exp, -exp-1206, -001. Anything else (-image, -pro, -lite,
+# -tts) is another family.
+ALIASES = r"(?:-latest|-(?:preview|exp)(?:-\d{2}-\d{2,4}|-\d{4})?|-\d{3})?"
 DEFAULT_VOICE = "Kore"
 PCM_RATE = 24000  # Gemini TTS: 16-bit little-endian mono PCM at 24 kHz unless the type says
 VOICES = [
@@ -42,17 +50,25 @@ VOICES = [
 TEXT_ONLY = re.compile(r"^gemma-(1|2)\b|^gemma-3-1b")
 
 
-def is_free(upstream_id: str) -> bool:
-    return any(fnmatchcase(upstream_id, pattern) for pattern in settings.GEMINI_FREE_MODELS)
+@functools.lru_cache(maxsize=8)
+def family_pattern(families: tuple[str, ...]) -> re.Pattern[str]:
+    """One regex for every family and its aliases."""
+    names = "|".join(re.escape(family) for family in families)
+    return re.compile(rf"(?:{names}){ALIASES}")
 
 
-def category_of(upstream_id: str) -> str:
-    tokens = parsing.id_tokens(upstream_id)
-    if "tts" in tokens:
-        return SPEECH
-    if "image" in tokens:
-        return IMAGE
-    return TEXT if TEXT_ONLY.match(upstream_id) else VISION
+def is_free(upstream_id: str, families: tuple[str, ...]) -> bool:
+    if families and family_pattern(families).fullmatch(upstream_id):
+        return True
+    return any(fnmatchcase(upstream_id, p) for p in settings.GEMINI_EXTRA_FREE_MODELS)
+
+
+def category_of(upstream_id: str) -> str | None:
+    """The classifier's verdict; every Gemini chat model reads images but the text-only Gemmas."""
+    category = classify.category_of(upstream_id)
+    if category == TEXT and not TEXT_ONLY.match(upstream_id):
+        return VISION
+    return category
 
 
 def pcm_to_wav(pcm: bytes, rate: int = PCM_RATE) -> bytes:
@@ -96,14 +112,14 @@ class GeminiAdapter(OpenAICompatibleAdapter):
         methods = parsing.lowered(raw.get("supportedGenerationMethods"))
         if upstream_id is None or "generatecontent" not in methods:
             return None
-        if parsing.looks_like_non_chat(upstream_id) or upstream_id.startswith("aqa"):
-            return None
         category = category_of(upstream_id)
+        if category is None:
+            return None
         return listed_model(
             upstream_id,
             category,
             free_evidence=FREE_EVIDENCE,
-            free=is_free(upstream_id),
+            free=is_free(upstream_id, self.spec.free_families),
             name=parsing.text(raw.get("displayName")),
             context_length=parsing.positive_int(raw.get("inputTokenLimit")),
             max_output_tokens=parsing.positive_int(raw.get("outputTokenLimit")),

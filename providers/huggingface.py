@@ -7,8 +7,8 @@ POST https://router.huggingface.co/hf-inference/models/{model} {"inputs": prompt
 
 import base64
 
-from . import parsing
-from .base import TEXT, VISION, ModelInfo, Payload, ProviderError, required_model
+from . import classify, parsing
+from .base import VISION, ModelInfo, Payload, ProviderError, required_model
 from .listing import listed_model
 from .native import NativeRootAdapter
 
@@ -28,14 +28,16 @@ class HuggingFaceAdapter(NativeRootAdapter):
 
     def parse_model(self, raw: Payload) -> ModelInfo | None:
         upstream_id = parsing.model_id(raw.get("id"))
-        if upstream_id is None or parsing.looks_like_non_chat(upstream_id):
-            return None
         providers = live_providers(raw)
-        if providers == []:
-            return None  # listed, but no provider serves it now
+        if upstream_id is None or providers == []:
+            return None  # an empty provider list: listed, but no provider serves it now
         inputs = parsing.lowered(parsing.mapping(raw.get("architecture")).get("input_modalities"))
-        vision = "image" in inputs or parsing.looks_like_vision(upstream_id)
-        category = VISION if vision else TEXT
+        # The router lists chat models; its input list, when given, says whether they see.
+        category = classify.category_of(
+            upstream_id, VISION if "image" in inputs else classify.CHAT_MODEL
+        )
+        if category is None:
+            return None
         contexts = [parsing.positive_int(p.get("context_length")) for p in providers or []]
         return listed_model(
             upstream_id,

@@ -23,6 +23,7 @@ def listed_model(
     *,
     free_evidence: str,
     free: bool = True,
+    not_free_reason: str = "",
     name: str = "",
     context_length: int | None = None,
     max_output_tokens: int | None = None,
@@ -31,13 +32,18 @@ def listed_model(
     description: str = "",
     voices: list[str] | None = None,
 ) -> ModelInfo:
-    """A ModelInfo: the name falls back to the id, the evidence is kept only on a free model."""
+    """A ModelInfo: the name falls back to the id, the evidence is kept only on a free model.
+
+    A `not_free_reason` (parsing.PAID, parsing.PRICE_UNREADABLE) makes the model not free.
+    """
+    free = free and not not_free_reason
     return ModelInfo(
         upstream_id=upstream_id,
         name=name or upstream_id[: parsing.MAX_NAME],
         category=category,
         free=free,
         free_evidence=free_evidence if free else "",
+        not_free_reason=not_free_reason,
         context_length=context_length,
         max_output_tokens=max_output_tokens,
         capabilities=parsing.capabilities(

@@ -2,8 +2,8 @@
 
 from typing import Any
 
-from . import parsing
-from .base import TEXT, VISION, ModelInfo, OpenAICompatibleAdapter, Payload
+from . import classify, parsing
+from .base import VISION, ModelInfo, OpenAICompatibleAdapter, Payload
 from .listing import listed_model
 
 FREE_EVIDENCE = "Mistral Free mode (monthly API credits)"
@@ -44,7 +44,10 @@ class MistralAdapter(OpenAICompatibleAdapter):
             return None
         if any(parsing.flag(capabilities.get(name)) for name in NOT_CHAT):
             return None
-        category = VISION if parsing.flag(capabilities.get("vision")) else TEXT
+        vision = parsing.flag(capabilities.get("vision"))
+        category = classify.category_of(upstream_id, VISION if vision else classify.CHAT_MODEL)
+        if category is None:
+            return None
         return listed_model(
             upstream_id,
             category,

@@ -2,8 +2,8 @@
 
 from typing import Any
 
-from . import parsing
-from .base import TEXT, VISION, ModelInfo, Payload, ProviderError, json_body
+from . import classify, parsing
+from .base import VISION, ModelInfo, Payload, ProviderError, json_body
 from .listing import listed_model, listed_rows
 from .native import NativeRootAdapter
 
@@ -34,9 +34,12 @@ class OllamaAdapter(NativeRootAdapter):
         capabilities = parsing.lowered(show.get("capabilities"))
         if upstream_id is None or (capabilities and "completion" not in capabilities):
             return None
-        if not capabilities and parsing.looks_like_non_chat(upstream_id):
+        listed = None  # no /api/show answer: the name decides
+        if capabilities:
+            listed = VISION if "vision" in capabilities else classify.CHAT_MODEL
+        category = classify.category_of(upstream_id, listed)
+        if category is None:
             return None
-        category = VISION if "vision" in capabilities else TEXT
         return listed_model(
             upstream_id,
             category,

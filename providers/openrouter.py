@@ -2,24 +2,23 @@
 
 from typing import Any
 
-from . import parsing
+from . import classify, parsing
 from .base import ModelInfo, OpenAICompatibleAdapter, Payload
 from .listing import listed_model
 
 FREE_EVIDENCE = "OpenRouter free variant (:free, every price 0)"
+DECIDING_PRICES = ("prompt", "completion")
 
 
-def is_free(upstream_id: str, pricing: Any) -> bool:
-    """A `:free` variant (or the openrouter/free router) whose every numeric price is 0.
+def not_free_reason(upstream_id: str, pricing: Any) -> str:
+    """ "" for a `:free` variant (or the openrouter/free router) whose every price reads 0.
 
     Prompt and completion alone are not enough: image, video and rerank models list
     prompt=completion="0" and bill through other keys (image_output, image_token, request).
     """
     if not (upstream_id.endswith(":free") or upstream_id == "openrouter/free"):
-        return False
-    prices = [parsing.number(value) for value in parsing.mapping(pricing).values()]
-    numeric = [price for price in prices if price is not None]
-    return bool(numeric) and all(price == 0 for price in numeric)
+        return parsing.PAID
+    return parsing.price_refusal(pricing, required=DECIDING_PRICES)
 
 
 class OpenRouterAdapter(OpenAICompatibleAdapter):
@@ -30,25 +29,25 @@ class OpenRouterAdapter(OpenAICompatibleAdapter):
     check_path = "/key"  # the model listing is public, so it cannot tell a bad key
 
     def parse_model(self, raw: Payload) -> ModelInfo | None:
-        """Category from architecture modalities; embeddings, rerank, video… are dropped."""
+        """Category from architecture modalities; embeddings, rerank, video, guards are dropped."""
         upstream_id = parsing.model_id(raw.get("id"))
         if upstream_id is None:
             return None
         architecture = parsing.mapping(raw.get("architecture"))
-        category = parsing.category_from_modalities(
+        category = classify.category_of_modalities(
+            upstream_id,
             parsing.lowered(architecture.get("input_modalities")),
             parsing.lowered(architecture.get("output_modalities")) or {"text"},
         )
         if category is None:
             return None
-        free = is_free(upstream_id, raw.get("pricing"))
         parameters = parsing.lowered(raw.get("supported_parameters"))
         top = parsing.mapping(raw.get("top_provider"))
         return listed_model(
             upstream_id,
             category,
             free_evidence=FREE_EVIDENCE,
-            free=free,
+            not_free_reason=not_free_reason(upstream_id, raw.get("pricing")),
             name=parsing.text(raw.get("name")),
             context_length=parsing.positive_int(raw.get("context_length"))
             or parsing.positive_int(top.get("context_length")),

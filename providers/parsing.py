@@ -10,6 +10,8 @@ import re
 from typing import Any
 
 TEXT, VISION, IMAGE, SPEECH = "text", "vision", "image", "speech"
+# Why a listed model is not free (ModelInfo.not_free_reason); the sync counts the unreadable ones.
+PAID, PRICE_UNREADABLE = "paid", "price_unreadable"
 
 MAX_ID = 250  # CatalogModel.upstream_id
 MAX_NAME = 200
@@ -18,10 +20,7 @@ MAX_VOICES = 100
 MAX_INT = 2**31 - 1  # PositiveIntegerField
 
 _ID_PATTERN = re.compile(r"^[\w.:/@+-]+$")
-_TOKEN_SPLIT = re.compile(r"[-_/.:@]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # NUL breaks PostgreSQL
-VISION_TOKENS = frozenset({"vl", "vision", "vlm", "llava", "pixtral", "multimodal"})
-NOT_CHAT_TOKENS = ("embed", "rerank", "whisper", "moderation", "transcribe")
 
 
 def model_id(value: Any) -> str | None:
@@ -101,23 +100,6 @@ def mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def id_tokens(upstream_id: str) -> list[str]:
-    return [token for token in _TOKEN_SPLIT.split(upstream_id.lower()) if token]
-
-
-def looks_like_vision(upstream_id: str) -> bool:
-    """Id hints used where a listing has no modality data ("-vl-", "vision", "pixtral")."""
-    return any(
-        token in VISION_TOKENS or token.startswith(("pixtral", "llava"))
-        for token in id_tokens(upstream_id)
-    )
-
-
-def looks_like_non_chat(upstream_id: str) -> bool:
-    """Embedding, rerank, speech-to-text and moderation models: not something we serve."""
-    return any(token.startswith(NOT_CHAT_TOKENS) for token in id_tokens(upstream_id))
-
-
 def category_from_modalities(inputs: set[str], outputs: set[str]) -> str | None:
     """text / vision / image / speech from modality lists; None when the output is unsupported.
 
@@ -132,10 +114,30 @@ def category_from_modalities(inputs: set[str], outputs: set[str]) -> str | None:
     return VISION if "image" in inputs else TEXT
 
 
-def all_zero(prices: Any) -> bool:
-    """Every numeric value of a pricing mapping is 0 (non-numeric values are ignored)."""
-    values = [number(v) for v in mapping(prices).values()]
-    return all(v == 0 for v in values if v is not None)
+def price_refusal(
+    pricing: Any, *, required: tuple[str, ...] = (), labels: frozenset[str] = frozenset()
+) -> str:
+    """Why a published price mapping does not prove a model free; "" when it does.
+
+    Fail closed: free only when `pricing` is a mapping, every `required` key is in it, at
+    least one price is published and every published value is a finite number exactly 0 (an
+    empty list or mapping publishes nothing). Anything missing, null, empty, textual,
+    negative, non-finite or nested is PRICE_UNREADABLE; readable prices above 0 are PAID.
+    `labels` are keys holding text, not a price (Pollinations' "currency").
+    """
+    if not isinstance(pricing, dict) or any(key not in pricing for key in required):
+        return PRICE_UNREADABLE
+    prices = []
+    for key, value in pricing.items():
+        if (key in labels and isinstance(value, str)) or value in ([], {}):
+            continue
+        price = number(value)
+        if price is None or price < 0:
+            return PRICE_UNREADABLE
+        prices.append(price)
+    if not prices:
+        return PRICE_UNREADABLE  # nothing published is no proof of a zero price
+    return PAID if any(prices) else ""
 
 
 def capabilities(

@@ -1,8 +1,8 @@
 """Pollinations (gen.pollinations.ai): key optional, priced in "pollen", GET image and audio.
 
-Free rule: a model with no price, or whose every price is 0 pollen, is free; a priced model is
-paid from the account's pollen balance and is not listed as free (the daily tier allowance is
-a balance, not a per-model promise).
+Free rule: a model whose every published price reads 0 pollen is free; a priced model is paid
+from the account's pollen balance and is not listed as free (the daily tier allowance is a
+balance, not a per-model promise). A model without a readable price is not free (fail closed).
 """
 
 import base64
@@ -10,17 +10,14 @@ from urllib.parse import quote
 
 import requests
 
-from . import parsing
+from . import classify, parsing
 from .base import SPEECH, ModelInfo, Payload, ProviderError, json_any, required_model
 from .listing import listed_model, listed_rows
 from .native import NativeRootAdapter
 
-FREE_EVIDENCE = "free tier allowance (pollen): no price for this model"
+FREE_EVIDENCE = "free tier allowance (pollen): every price of this model is 0"
+PRICE_LABELS = frozenset({"currency"})
 LISTINGS = ("/text/models", "/image/models")
-
-
-def is_free(pricing: object) -> bool:
-    return pricing is None or parsing.all_zero(pricing)
 
 
 def size(payload: Payload) -> dict[str, int]:
@@ -52,11 +49,14 @@ class PollinationsAdapter(NativeRootAdapter):
             category = SPEECH  # served by GET /audio/{text}
         if upstream_id is None or category is None:
             return None
+        category = classify.category_of(upstream_id, category)
+        if category is None:
+            return None
         return listed_model(
             upstream_id,
             category,
             free_evidence=FREE_EVIDENCE,
-            free=is_free(raw.get("pricing")),
+            not_free_reason=parsing.price_refusal(raw.get("pricing"), labels=PRICE_LABELS),
             context_length=parsing.positive_int(raw.get("context_window")),
             tools=parsing.flag(raw.get("tools")),
             description=parsing.description(raw.get("description")),

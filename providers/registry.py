@@ -44,6 +44,9 @@ class ProviderSpec:
     needs_base_url: bool = False
     # Evidence stored with every model the generic parse_model lists (empty: none are free).
     free_evidence: str = ""
+    # Model families free under the provider's free tier where the listing shows no price
+    # (Gemini): each matches its -latest, -preview, -preview-MM-DD, -exp and -001 aliases.
+    free_families: tuple[str, ...] = ()
 
     def resolved_base_url(self) -> str:
         """The base URL, overridable per provider with OPENPROVIDER_BASE_URL_<SLUG>."""
@@ -71,8 +74,9 @@ _ROWS = [
         signup_url="https://openrouter.ai/settings/keys",
         categories=(TEXT, VISION, SPEECH),
         free_rule=(
-            "Id ends with ':free' (or is openrouter/free) AND every numeric price is 0. "
-            "50 requests/day, 1,000/day once 10 credits were ever bought."
+            "Id ends with ':free' (or is openrouter/free) AND every published price reads "
+            "exactly 0, prompt and completion included; a missing or unreadable price means "
+            "paid. 50 requests/day, 1,000/day once 10 credits were ever bought."
         ),
         limits={"rpm": 20, "rpd": 50},
     ),
@@ -83,8 +87,9 @@ _ROWS = [
         GroqAdapter,
         signup_url="https://console.groq.com/keys",
         categories=(TEXT, VISION, SPEECH),
-        free_rule="Every active model is on the Free plan (per-model limits); "
-        "whisper (speech-to-text) and guard models are not served.",
+        free_rule="Every active model is on the Free plan (per-model limits). The model id "
+        "says what it is: playai-tts and orpheus speak; whisper (speech-to-text) and guard "
+        "models are not served.",
         limits={"rpm": 30, "rpd": 1000, "tpm": 8000},
     ),
     ProviderSpec(
@@ -94,9 +99,28 @@ _ROWS = [
         GeminiAdapter,
         signup_url="https://aistudio.google.com/app/apikey",
         categories=(TEXT, VISION, SPEECH),
-        free_rule="Models on the GEMINI_FREE_MODELS allow-list (the API shows no prices); "
-        "image models are not free by default. Google no longer publishes per-model limits.",
+        free_rule="Models of the free-tier families (the API shows no prices): Gemini 3.5 "
+        "Flash, 3 Flash, 3.1 Flash-Lite, 2.5 Flash, 2.5 Flash-Lite, 3.1 and 2.5 Flash TTS, "
+        "Robotics-ER 1.5/1.6, Gemma 3 27B/12B/4B/1B, each with its -latest, -preview, dated "
+        "and -001 aliases. Pro and image models are not free. Google no longer publishes "
+        "per-model limits.",
         limits={"rpm": 5, "rpd": 20, "tpm": 250000},
+        # PROVIDERS.md §2.3 (cheahjs hand list, July 2026); GEMINI_EXTRA_FREE_MODELS adds more.
+        free_families=(
+            "gemini-3.5-flash",
+            "gemini-3-flash",
+            "gemini-3.1-flash-lite",
+            "gemini-2.5-flash",
+            "gemini-2.5-flash-lite",
+            "gemini-3.1-flash-tts",
+            "gemini-2.5-flash-preview-tts",
+            "gemini-robotics-er-1.5",
+            "gemini-robotics-er-1.6",
+            "gemma-3-27b-it",
+            "gemma-3-12b-it",
+            "gemma-3-4b-it",
+            "gemma-3-1b-it",
+        ),
     ),
     ProviderSpec(
         "mistral",
@@ -127,7 +151,9 @@ _ROWS = [
         signup_url="https://build.nvidia.com/settings/api-keys",
         categories=(TEXT, VISION),
         free_rule="Every hosted model, for trial use under the NVIDIA Developer Program "
-        "(requests are logged). The listing is public, so a key check cannot prove the key.",
+        "(requests are logged). The listing has ids only: guard, reward, embedding, CLIP, "
+        "parse and detector models are not served. The listing is public, so a key check "
+        "cannot prove the key.",
         limits={"rpm": 40, "rpd": 10000},
         free_evidence="NVIDIA Developer Program (trial use)",
     ),
@@ -159,8 +185,8 @@ _ROWS = [
         signup_url="https://enter.pollinations.ai",
         auth="optional",
         categories=(TEXT, VISION, IMAGE, SPEECH),
-        free_rule="Models with no price or a zero price in pollen; priced models draw on the "
-        "account's pollen balance and are not listed as free.",
+        free_rule="Models whose every published price is 0 pollen; priced models, and models "
+        "without a readable price, draw on the account's pollen balance and are not free.",
     ),
     ProviderSpec(
         "ollama",
@@ -209,7 +235,8 @@ _ROWS = [
         "https://api.together.xyz/v1",
         TogetherAdapter,
         signup_url="https://api.together.ai/settings/api-keys",
-        free_rule="Historic: id ends with -Free (any case) and every price is 0.",
+        free_rule="Historic: id ends with -Free (any case) and every published price, input "
+        "and output included, reads exactly 0.",
         free_tier=False,
         free_tier_note="Free tier and *-Free models removed in August 2025.",
     ),
@@ -238,8 +265,9 @@ _ROWS = [
         auth="optional",
         categories=(TEXT, VISION, IMAGE, SPEECH),
         needs_base_url=True,
-        free_rule="Self-hosted: every listed model is free; text unless the listing gives "
-        "modalities.",
+        free_rule="Self-hosted: every listed model is free. Its category comes from the "
+        "listing's modalities, else from the model id (embedding, guard and speech-to-text "
+        "models are not served).",
         free_evidence="self-hosted",
     ),
 ]
@@ -251,6 +279,12 @@ KIND_CHOICES = [(slug, spec.name) for slug, spec in PROVIDERS.items()]
 
 def get_spec(slug: str) -> ProviderSpec:
     return PROVIDERS[slug]
+
+
+def documented_limits(slug: str) -> dict[str, int]:
+    """The provider's documented free-tier limits (a copy); {} for custom and unknown ones."""
+    spec = PROVIDERS.get(slug)
+    return dict(spec.limits) if spec else {}
 
 
 def adapter_for(credential: "object") -> OpenAICompatibleAdapter:

@@ -1,11 +1,13 @@
 """Together AI (no free tier since Aug 2025): the historic `-Free` rule, if re-enabled."""
 
-from . import parsing
-from .base import IMAGE, TEXT, VISION, ModelInfo, OpenAICompatibleAdapter, Payload
+from . import classify, parsing
+from .base import IMAGE, ModelInfo, OpenAICompatibleAdapter, Payload
 from .listing import listed_model
 
 FREE_EVIDENCE = "Together free endpoint (-Free id, zero pricing)"
-TYPES = {"chat": TEXT, "language": TEXT, "code": TEXT, "image": IMAGE}
+DECIDING_PRICES = ("input", "output")
+CHAT = classify.CHAT_MODEL
+TYPES = {"chat": CHAT, "language": CHAT, "code": CHAT, "image": IMAGE}
 
 
 class TogetherAdapter(OpenAICompatibleAdapter):
@@ -14,22 +16,22 @@ class TogetherAdapter(OpenAICompatibleAdapter):
     def parse_model(self, raw: Payload) -> ModelInfo | None:
         """The listing is a bare array; free = id ends in -free (any case) and prices are 0."""
         upstream_id = parsing.model_id(raw.get("id"))
-        category = TYPES.get(parsing.text(raw.get("type")).lower())
-        if upstream_id is None or category is None:
+        listed = TYPES.get(parsing.text(raw.get("type")).lower())
+        if upstream_id is None or listed is None:
             return None
-        if category == TEXT and parsing.looks_like_vision(upstream_id):
-            category = VISION
-        pricing = raw.get("pricing")
-        free = (
-            upstream_id.lower().endswith("-free")
-            and isinstance(pricing, dict)
-            and parsing.all_zero(pricing)
+        category = classify.category_of(upstream_id, listed)
+        if category is None:
+            return None
+        reason = (
+            parsing.price_refusal(raw.get("pricing"), required=DECIDING_PRICES)
+            if upstream_id.lower().endswith("-free")
+            else parsing.PAID
         )
         return listed_model(
             upstream_id,
             category,
             free_evidence=FREE_EVIDENCE,
-            free=free,
+            not_free_reason=reason,
             name=parsing.text(raw.get("display_name")),
             context_length=parsing.positive_int(raw.get("context_length")),
         )

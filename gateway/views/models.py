@@ -21,6 +21,17 @@ from catalog.selectors import (
 from gateway.errors import ApiError
 
 CATEGORY_CHOICES = [*CatalogModel.Category.values, AUTO_CATEGORY]
+MODEL_FIELDS = (
+    "Each model: OpenAI's `id`, `object`, `created`, `owned_by`, plus `name`, `description`, "
+    "`category` (text, vision, image, speech; `auto` for the auto route), `provider`, "
+    "`context_length`, `max_output_tokens`, `capabilities`, `voices`, `free_evidence` (why it "
+    "counts as free), `working` (its provider answers and it is not cooling down), `pricing` "
+    "(always zero) and `limits`: the provider's documented free-tier limits, e.g. "
+    '`{"rpm": 30, "rpd": 1000, "tpm": 8000}` (rpm/rph/rpd = requests per minute/hour/day, '
+    "tpm/tph/tpd = tokens per minute/hour/day, other units named in full). They usually apply "
+    "to the whole provider account, not to each model; `{}` when none are documented "
+    "(custom and local servers, the auto route)."
+)
 
 
 class ModelListView(APIView):
@@ -33,6 +44,7 @@ class ModelListView(APIView):
 
     @extend_schema(
         operation_id="models_list",
+        description="The workspace's free models, the auto route first. " + MODEL_FIELDS,
         parameters=[
             OpenApiParameter("category", OpenApiTypes.STR, enum=CATEGORY_CHOICES),
             OpenApiParameter("provider", OpenApiTypes.STR),
@@ -56,7 +68,11 @@ class ModelListView(APIView):
 class ModelDetailView(APIView):
     """GET /v1/models/{id}: one model of the workspace (ids contain slashes)."""
 
-    @extend_schema(operation_id="models_retrieve", responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        operation_id="models_retrieve",
+        description="One model of the workspace, as in the list. " + MODEL_FIELDS,
+        responses={200: OpenApiTypes.OBJECT},
+    )
     def get(self, request: Request, model_id: str) -> Response:
         workspace_id = request.user.workspace.pk
         if model_id == AUTO_FREE_ID:

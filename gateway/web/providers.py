@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Workspace
 from catalog.models import CatalogModel
+from catalog.selectors import last_sync_results
 from catalog.services import catalog_invalidate
 from catalog.tasks import catalog_sync_credential_task
 from providers.models import ProviderCredential
@@ -46,7 +47,9 @@ def _form(key: str, data: Any = None, initial: dict[str, str] | None = None) -> 
     return CredentialForm(data, initial=initial, auto_id=f"{key}-%s", label_suffix="")
 
 
-def _credential_row(credential: ProviderCredential, counts: dict[int, int]) -> dict[str, Any]:
+def _credential_row(
+    credential: ProviderCredential, counts: dict[int, int], synced: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
     initial = {
         "name": credential.name,
         "base_url": credential.base_url,
@@ -55,6 +58,7 @@ def _credential_row(credential: ProviderCredential, counts: dict[int, int]) -> d
     return {
         "credential": credential,
         "models": counts.get(credential.pk, 0),
+        "price_unreadable": synced.get(credential.name, {}).get("price_unreadable", 0),
         "form": _form(f"cred{credential.pk}", initial=initial),
     }
 
@@ -67,9 +71,10 @@ def provider_rows(workspace: Workspace, bound: CredentialForm | None = None) -> 
         .values_list("credential")
         .annotate(n=Count("id"))
     )
+    synced = last_sync_results(workspace_id=workspace.pk, names=[c.name for c in credentials])
     rows = []
     for spec in PROVIDERS.values():
-        mine = [_credential_row(c, counts) for c in credentials if c.provider == spec.slug]
+        mine = [_credential_row(c, counts, synced) for c in credentials if c.provider == spec.slug]
         needs_new = spec.enabled and (spec.slug == "custom" or not mine)
         rows.append(
             {

@@ -9,7 +9,7 @@ from django.core.management.base import CommandError
 
 from catalog.locks import lock_acquire
 from catalog.models import CatalogModel
-from providers.base import ProviderError
+from providers.base import ModelInfo, ProviderError
 from providers.models import ProviderCredential
 from tests.catalog.factories import CUSTOM_BASE, CUSTOM_MODELS_URL, StubAdapter, free
 
@@ -124,6 +124,19 @@ def test_sync_catalog_prints_progress_and_a_summary_table(user, two_credentials)
         "error",
     ]
     assert CatalogModel.objects.filter(is_active=True).count() == 2
+
+
+def test_sync_catalog_says_how_many_models_it_refused_for_an_unreadable_price(
+    user, two_credentials
+):
+    two_credentials["alpha"].models = [
+        free("a1"),
+        *(ModelInfo(upstream_id=i, not_free_reason="price_unreadable") for i in ("b", "c")),
+    ]
+
+    out, _ = run("sync_catalog", "--provider", "alpha")
+
+    assert "alpha (custom) +1 -0 ~0 (2 refused: price unreadable)" in out
 
 
 def test_sync_catalog_can_be_limited_to_a_provider(user, two_credentials):

@@ -201,6 +201,7 @@ def test_one_provider_failing_does_not_stop_the_others(workspace, stubs):
         "added": 1,
         "removed": 0,
         "changed": 0,
+        "price_unreadable": 0,
         "error": "",
         "skipped": False,
     }
@@ -440,3 +441,42 @@ def test_an_undecryptable_key_fails_the_sync_and_marks_the_credential(custom_cre
     assert "cannot be decrypted" in result.error
     assert state.get() == ProviderCredential.State.UNREADABLE
     assert active_ids(credential) == {"homelab/kept"}
+
+
+# ---- unreadable prices are refused and counted --------------------------------------------------
+
+
+def test_models_refused_for_an_unreadable_price_are_counted_in_the_run_and_logged(
+    workspace, http_mock, caplog
+):
+    # given the real free OpenRouter models, two of them with a price shape the rule cannot read
+    listing = provider_fixture("openrouter/models_list_free_subset.json")
+    rows = [dict(row) for row in listing["data"]]
+    broken = {"google/gemma-4-31b-it:free": {"prompt": "0"}, "z-ai/glm-5.2:free": None}
+    for row in rows:
+        if row["id"] in broken:
+            row["pricing"] = broken[row["id"]]
+    http_mock.get(
+        "https://openrouter.ai/api/v1/models?output_modalities=all", json={**listing, "data": rows}
+    )
+    credential = make_credential(workspace, "openrouter", name="openrouter")
+
+    (run,) = catalog_sync_all(workspace_id=workspace.pk)
+
+    assert run.results["openrouter"]["price_unreadable"] == 2
+    assert run.status == SyncRun.Status.OK
+    stored = {public_id.removeprefix("openrouter/") for public_id in active_ids(credential)}
+    assert stored
+    assert not stored & set(broken)
+    warnings = [r for r in caplog.records if r.levelname == "WARNING" and "price" in r.message]
+    assert len(warnings) == 1
+    assert "2 models" in warnings[0].getMessage()
+
+
+def test_a_listing_with_readable_prices_counts_no_unreadable_ones(stub_adapter, custom_credential):
+    stub_adapter.models = [free("chat"), ModelInfo(upstream_id="paid", not_free_reason="paid")]
+
+    result = catalog_sync(credential=custom_credential)
+
+    assert result.price_unreadable == 0
+    assert result.as_dict()["price_unreadable"] == 0

@@ -3,6 +3,7 @@
 import time
 
 import pytest
+import yaml
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
@@ -160,6 +161,30 @@ def test_one_model_by_an_id_with_slashes(api_client, homelab):
     assert body["owned_by"] == "homelab"
     assert body["pricing"] == ZERO
     assert body["working"] is True
+
+
+def test_every_model_carries_its_providers_documented_free_limits(api_client, groq, homelab):
+    # given the registry's documented Groq free-tier limits (PROVIDERS.md §2.2)
+    groq_limits = {"rpm": 30, "rpd": 1000, "tpm": 8000}
+
+    listed = {entry["id"]: entry["limits"] for entry in api_client.get("/v1/models").json()["data"]}
+    detail = api_client.get("/v1/models/groq/llama-3.3-70b").json()
+
+    assert listed["groq/llama-3.3-70b"] == groq_limits
+    assert listed["groq/orpheus"] == groq_limits
+    assert listed["homelab/flux"] == {}  # a custom server documents none
+    assert listed["openprovider/auto-free"] == {}
+    assert detail["limits"] == groq_limits
+    assert api_client.get("/v1/models/homelab/flux").json()["limits"] == {}
+
+
+def test_the_models_schema_describes_the_limits_field(api_client):
+    schema = yaml.safe_load(api_client.get("/api/schema").content)
+
+    for path in ("/v1/models", "/v1/models/{model_id}"):
+        description = schema["paths"][path]["get"]["description"]
+        assert "`limits`" in description
+        assert "rpm/rph/rpd" in description
 
 
 def test_the_auto_route_has_a_detail_too(api_client, homelab):

@@ -9,6 +9,8 @@ from django.test import override_settings
 from responses import matchers
 
 from providers.base import ProviderError
+from providers.gemini import is_free
+from providers.registry import PROVIDERS
 
 from .conftest import CANARY, assert_key_in_header_only, by_id, fixture, free_ids, ids, make_adapter
 
@@ -34,7 +36,7 @@ def test_only_generate_content_models_are_listed():
     }
 
 
-def test_free_is_the_default_allow_list():
+def test_free_is_the_registry_families_on_the_real_listing():
     # gemma-4 is not on the July-2026 free list; image models are never free by default
     assert free_ids(listing()) == {
         "gemini-2.5-flash",
@@ -44,9 +46,73 @@ def test_free_is_the_default_allow_list():
     }
 
 
-@override_settings(GEMINI_FREE_MODELS=["gemma-4-*", "gemini-2.5-flash-image"])
-def test_operators_edit_the_allow_list_with_patterns():
-    assert free_ids(listing()) == {"gemma-4-31b-it", "gemini-2.5-flash-image"}
+@pytest.mark.parametrize(
+    "upstream_id",
+    [
+        "gemini-2.5-flash",
+        "gemini-2.5-flash-latest",
+        "gemini-2.5-flash-preview",
+        "gemini-2.5-flash-preview-05-20",
+        "gemini-2.5-flash-preview-09-2025",
+        "gemini-2.5-flash-exp",
+        "gemini-2.5-flash-exp-1206",
+        "gemini-2.5-flash-001",
+        "gemini-2.5-flash-lite-preview-06-17",
+        "gemini-3-flash-preview",
+        "gemini-3.1-flash-lite-preview",
+        "gemini-3.1-flash-tts-preview",
+        "gemini-2.5-flash-preview-tts",
+        "gemini-robotics-er-1.5-preview",
+        "gemma-3-27b-it",
+        "gemma-3-1b-it",
+    ],
+)
+def test_a_free_family_is_free_under_each_of_its_aliases(upstream_id):
+    assert is_free(upstream_id, PROVIDERS["gemini"].free_families)
+
+
+@pytest.mark.parametrize(
+    "upstream_id",
+    [
+        "gemini-2.5-flash-image",  # image models are another, paid family
+        "gemini-2.5-flash-image-preview",
+        "gemini-3-pro-image-preview",
+        "gemini-2.5-pro",  # pro is not on the free tier
+        "gemini-2.5-pro-preview-05-06",
+        "gemini-3-pro-preview",
+        "gemini-2.5-flash-live-preview",
+        "gemini-2.5-flash-preview-tts-hd",
+        "gemini-2.5-flashy",
+        "xgemini-2.5-flash",
+        "gemma-4-31b-it",
+        "imagen-4.0-generate-001",
+        "gemini-embedding-001",
+    ],
+)
+def test_other_families_are_not_matched_by_accident(upstream_id):
+    assert not is_free(upstream_id, PROVIDERS["gemini"].free_families)
+
+
+def test_a_renamed_free_model_in_the_real_listing_stays_free():
+    row = fixture("gemini/models_list_native_trimmed.json")["models"][0]
+    renamed = {**row, "name": "models/gemini-2.5-flash-preview-09-2025"}
+
+    (model,) = make_adapter("gemini").parse_rows([renamed])
+
+    assert model.free
+    assert model.free_evidence == "Gemini API free tier (a free-tier model family)"
+
+
+@override_settings(GEMINI_EXTRA_FREE_MODELS=["gemma-4-*", "gemini-2.5-flash-image"])
+def test_operators_add_free_models_with_patterns():
+    assert free_ids(listing()) == {
+        "gemini-2.5-flash",
+        "gemini-2.5-flash-preview-tts",
+        "gemini-3.1-flash-lite",
+        "gemini-3.1-flash-tts-preview",
+        "gemma-4-31b-it",
+        "gemini-2.5-flash-image",
+    }
 
 
 def test_categories_limits_and_voices():

@@ -3,7 +3,7 @@
 import pytest
 
 from providers.base import ProviderError
-from providers.openrouter import is_free
+from providers.openrouter import not_free_reason
 
 from .conftest import (
     CANARY,
@@ -18,21 +18,26 @@ from .conftest import (
 )
 
 BASE = "https://openrouter.ai/api/v1"
-SKIPPED_KINDS = {"nvidia/nemotron-3-embed-1b:free", "nvidia/llama-nemotron-embed-vl-1b-v2:free"}
+SKIPPED_KINDS = {
+    "nvidia/nemotron-3-embed-1b:free",
+    "nvidia/llama-nemotron-embed-vl-1b-v2:free",
+    "nvidia/nemotron-3.5-content-safety:free",  # a safety classifier: text out, but not chat
+}
 RERANK = "nvidia/llama-nemotron-rerank-vl-1b-v2:free"
 
 
-def test_free_subset_is_free_except_embeddings_and_rerank_which_are_dropped():
-    # given the 23 real :free entries (18 text/vision, 2 speech, 2 embeddings, 1 rerank)
+def test_free_subset_is_free_except_embeddings_rerank_and_safety_which_are_dropped():
+    # given the 23 real :free entries (17 text/vision, 1 content-safety, 2 speech, 2 embeddings,
+    # 1 rerank)
     rows = fixture("openrouter/models_list_free_subset.json")["data"]
 
     # when they are parsed
     models = make_adapter("openrouter").parse_rows(rows)
 
-    # then the 20 chat/speech models are free and embeddings/rerank are not served
+    # then the 19 chat/speech models are free and embeddings/rerank/safety are not served
     expected = {row["id"] for row in rows} - SKIPPED_KINDS - {RERANK}
     assert free_ids(models) == expected
-    assert len(expected) == 20
+    assert len(expected) == 19
     assert ids(models) == expected
 
 
@@ -88,18 +93,57 @@ def test_full_listing_free_set_matches_the_subset():
 
 
 @pytest.mark.parametrize(
-    ("upstream_id", "pricing", "free"),
+    ("upstream_id", "pricing", "reason"),
     [
-        ("a/b:free", {"prompt": "0", "completion": "0", "image_output": "0.00004"}, False),
-        ("a/b:free", {"prompt": "0", "completion": "0", "overrides": []}, True),
-        ("a/b:free", {}, False),
-        ("a/b:free", None, False),
-        ("openrouter/auto", {"prompt": "-1", "completion": "-1"}, False),
-        ("a/b", {"prompt": "0", "completion": "0"}, False),
+        ("a/b:free", {"prompt": "0", "completion": "0", "image_output": "0.00004"}, "paid"),
+        ("a/b:free", {"prompt": "0", "completion": "0", "overrides": []}, ""),
+        ("openrouter/free", {"prompt": "0", "completion": "0"}, ""),
+        ("a/b:free", {}, "price_unreadable"),
+        ("a/b:free", None, "price_unreadable"),
+        ("a/b:free", {"prompt": "0"}, "price_unreadable"),
+        ("a/b:free", {"completion": "0"}, "price_unreadable"),
+        ("a/b:free", {"prompt": "0", "completion": "ask"}, "price_unreadable"),
+        ("a/b:free", {"prompt": "0", "completion": "NaN"}, "price_unreadable"),
+        ("a/b:free", {"prompt": "0", "completion": "Infinity"}, "price_unreadable"),
+        ("a/b:free", {"prompt": "0", "completion": None}, "price_unreadable"),
+        ("a/b:free", {"prompt": "0", "completion": ""}, "price_unreadable"),
+        ("a/b:free", {"prompt": "0", "completion": "0", "request": "-1"}, "price_unreadable"),
+        ("a/b:free", {"prompt": "0", "completion": "0", "image": {"per": "0"}}, "price_unreadable"),
+        (
+            "a/b:free",
+            {"prompt": "0", "completion": "0", "overrides": [{"prompt": "0.001"}]},
+            "price_unreadable",
+        ),
+        ("a/b:free", [["prompt", "0"], ["completion", "0"]], "price_unreadable"),
+        ("openrouter/auto", {"prompt": "-1", "completion": "-1"}, "paid"),
+        ("a/b", {"prompt": "0", "completion": "0"}, "paid"),
     ],
 )
-def test_free_rule_edges(upstream_id, pricing, free):
-    assert is_free(upstream_id, pricing) is free
+def test_free_rule_fails_closed(upstream_id, pricing, reason):
+    assert not_free_reason(upstream_id, pricing) == reason
+
+
+def test_an_unreadable_price_on_a_free_variant_is_listed_as_not_free_with_its_reason():
+    row = fixture("openrouter/models_list_free_subset.json")["data"][0]
+    row = {**row, "pricing": {"prompt": "0", "completion": "ask"}}
+
+    (model,) = make_adapter("openrouter").parse_rows([row])
+
+    assert (model.free, model.not_free_reason, model.free_evidence) == (
+        False,
+        "price_unreadable",
+        "",
+    )
+
+
+def test_every_real_free_variant_reads_as_free_and_every_zero_priced_trap_as_paid():
+    free_rows = fixture("openrouter/models_list_free_subset.json")["data"]
+    traps = fixture("openrouter/models_list_zero_prompt_completion_but_not_free.json")["data"]
+
+    assert len(free_rows) == 23
+    assert len(traps) == 60
+    assert all(not_free_reason(r["id"], r["pricing"]) == "" for r in free_rows)
+    assert all(not_free_reason(r["id"], r["pricing"]) == "paid" for r in traps)
 
 
 def test_list_models_round_trip_asks_for_every_modality(http_mock):
@@ -110,7 +154,7 @@ def test_list_models_round_trip_asks_for_every_modality(http_mock):
 
     models = make_adapter("openrouter").list_models()
 
-    assert len(models) == 20
+    assert len(models) == 19
     assert_key_in_header_only(http_mock.calls[0])
 
 

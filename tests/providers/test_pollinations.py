@@ -47,14 +47,16 @@ IMAGE_MODELS = [
 ]  # fmt: skip
 
 
-def test_zero_or_absent_pricing_is_free_and_video_is_dropped():
+def test_zero_pricing_is_free_absent_pricing_is_not_and_video_is_dropped():
     models = {
         m.upstream_id: m
         for m in make_adapter("pollinations").parse_rows(TEXT_MODELS + IMAGE_MODELS)
     }
 
     assert set(models) == {"openai", "openai-large", "openai-audio", "flux"}
-    assert free_ids(models.values()) == {"openai", "openai-audio", "flux"}
+    assert free_ids(models.values()) == {"openai", "flux"}
+    assert models["openai-audio"].not_free_reason == "price_unreadable"
+    assert models["openai-large"].not_free_reason == "paid"
     assert models["openai"].category == "vision"
     assert models["openai"].capabilities["tools"] is True
     assert models["openai-audio"].category == "speech"
@@ -159,3 +161,22 @@ def test_payment_required_is_unavailable(http_mock):
 
     assert caught.value.kind == "unavailable"
     assert "Insufficient pollen balance" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    "pricing",
+    [
+        None,
+        {},
+        {"currency": "pollen"},
+        {"promptTextTokens": "ask", "currency": "pollen"},
+        {"promptTextTokens": 0, "completionTextTokens": "Infinity"},
+        {"promptTextTokens": -1, "currency": "pollen"},
+    ],
+)
+def test_a_model_without_a_readable_zero_price_is_not_free(pricing):
+    row = {**TEXT_MODELS[0], "pricing": pricing}
+
+    (model,) = make_adapter("pollinations").parse_rows([row])
+
+    assert (model.free, model.not_free_reason) == (False, "price_unreadable")

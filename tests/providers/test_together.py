@@ -4,6 +4,8 @@ No listing fixture: the rows follow togethercomputer/openapi (bare array of
 {id, type, display_name, context_length, pricing}; PROVIDERS.md §2.10).
 """
 
+import pytest
+
 from providers.registry import PROVIDERS
 
 from .conftest import assert_key_in_header_only, by_id, free_ids, make_adapter
@@ -43,3 +45,15 @@ def test_bare_array_listing_round_trip(http_mock):
 
     assert len(make_adapter("together").list_models()) == 5
     assert_key_in_header_only(http_mock.calls[0])
+
+
+@pytest.mark.parametrize(
+    "pricing",
+    [None, {}, [], {"input": 0}, {"input": 0, "output": "ask"}, {**ZERO, "output": "NaN"}],
+)
+def test_a_free_id_with_an_unreadable_price_is_not_free(pricing):
+    row = {"id": "meta-llama/Llama-3.3-70B-Instruct-Turbo-Free", "type": "chat", "pricing": pricing}
+
+    (model,) = make_adapter("together").parse_rows([row])
+
+    assert (model.free, model.not_free_reason) == (False, "price_unreadable")

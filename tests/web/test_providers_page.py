@@ -2,6 +2,7 @@
 
 import pytest
 
+from catalog.models import SyncRun
 from catalog.tasks import catalog_sync_credential_task
 from providers.models import ProviderCredential
 from providers.registry import PROVIDERS
@@ -128,3 +129,30 @@ def test_provider_status_text_is_escaped(client_in, credential):
 
     assert "<script>alert(1)" not in page
     assert "<img src=x" not in page
+
+
+def test_the_page_shows_how_many_models_the_last_sync_refused_for_an_unreadable_price(
+    client_in, workspace, credential
+):
+    result = {"provider": "custom", "added": 0, "removed": 0, "changed": 0, "error": ""}
+    SyncRun.objects.create(
+        workspace=workspace, results={"homelab": {**result, "price_unreadable": 5}}
+    )
+    SyncRun.objects.create(
+        workspace=workspace, results={"other": {**result, "price_unreadable": 9}}
+    )
+
+    page = client_in.get("/account/providers/").content.decode()
+
+    assert f'data-testid="price-unreadable-{credential.pk}"' in page
+    assert "5 models refused in the last sync" in page
+    assert "9 models" not in page
+
+
+def test_a_sync_with_every_price_readable_shows_no_refusal(client_in, workspace, credential):
+    SyncRun.objects.create(workspace=workspace, results={"homelab": {"price_unreadable": 3}})
+    SyncRun.objects.create(workspace=workspace, results={"homelab": {"price_unreadable": 0}})
+
+    page = client_in.get("/account/providers/").content.decode()
+
+    assert "Price unreadable" not in page

@@ -32,7 +32,7 @@ class Command(BaseCommand):
                 else (
                     f"error: {result.error}"
                     if result.error
-                    else f"+{result.added} -{result.removed} ~{result.changed}"
+                    else f"+{result.added} -{result.removed} ~{result.changed}" + _refused(result)
                 )
             )
             self.stdout.write(
@@ -52,6 +52,11 @@ class Command(BaseCommand):
             return
         self.stdout.write("")
         self.stdout.write(render_table(HEADERS, rows))
+
+
+def _refused(result: CredentialSyncResult) -> str:
+    count = result.price_unreadable
+    return f" ({count} refused: price unreadable)" if count else ""
 
 
 def _row(credential: ProviderCredential, result: CredentialSyncResult) -> tuple[object, ...]:
