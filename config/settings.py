@@ -1,5 +1,6 @@
 """OpenProvider settings: all from the environment (or `.env`), with dev-safe defaults."""
 
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 
@@ -291,6 +292,24 @@ PROVIDER_READ_TIMEOUT_SECONDS = env.float("PROVIDER_READ_TIMEOUT_SECONDS", defau
 # (keep-alive comments reset the read timeout), and holds at most this many decoded bytes.
 PROVIDER_STREAM_MAX_SECONDS = env.float("PROVIDER_STREAM_MAX_SECONDS", default=300.0)
 PROVIDER_MAX_RESPONSE_BYTES = env.int("PROVIDER_MAX_RESPONSE_BYTES", default=32 * 1024 * 1024)
+# Private networks (CIDRs) that custom providers, i.e. base URLs saved with a credential, may
+# reach; public addresses always can. Checked on the resolved address at every new connection.
+# Link-local, metadata, unspecified and multicast addresses stay refused whatever is listed.
+# Default: loopback and private ranges under DEBUG (`make run`, a local Ollama); none otherwise.
+LOCAL_NETWORKS = [
+    "127.0.0.0/8",
+    "::1/128",
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "fc00::/7",
+]
+OPENPROVIDER_CUSTOM_PROVIDER_NETWORKS = [
+    str(ipaddress.ip_network(cidr.strip(), strict=False))  # a malformed CIDR stops start-up
+    for cidr in env.list(
+        "OPENPROVIDER_CUSTOM_PROVIDER_NETWORKS", default=LOCAL_NETWORKS if DEBUG else []
+    )
+]
 # Gemini's listing has no prices: these ids (fnmatch patterns) count as free. Default: the
 # free-tier models in PROVIDERS.md §2.3 (July 2026); edit as Google's quota page changes.
 GEMINI_FREE_MODELS = env.list(
