@@ -378,7 +378,7 @@ class OpenAICompatibleAdapter:
             response = pool.send(prepared, stream=True, timeout=timeout)
         except AddressNotAllowed:
             raise ProviderError(
-                "upstream address is not allowed (OPENPROVIDER_CUSTOM_PROVIDER_NETWORKS)",
+                "upstream address is not allowed",
                 kind="connection",
                 retryable=True,
             ) from None

@@ -1,13 +1,16 @@
 """The address guard for upstream calls: save-time checks on the URL, connect-time checks on the
 address the socket would really reach (issue 14: SSRF through a custom provider's base URL)."""
 
+import contextlib
 import io
 import ipaddress
 import os
 import re
 import socket
+import ssl
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -337,6 +340,31 @@ def test_operator_base_urls_reach_loopback_but_never_metadata(
     with pytest.raises(ProviderError, match="not allowed"):
         spec.adapter(spec).check()
     assert dials == ["127.0.0.1"]
+
+
+@pytest.mark.usefixtures("real_transport")
+def test_tls_dials_the_checked_address_but_sends_the_original_name(settings, dns, dials):
+    settings.OPENPROVIDER_CUSTOM_PROVIDER_NETWORKS = ["127.0.0.0/8"]
+    dns["secure.lan.example"] = ["127.0.0.1"]
+    names: list[str | None] = []
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.sni_callback = lambda _sock, name, _ctx: names.append(name)
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        server = threading.Thread(target=_one_tls_handshake, args=(listener, context))
+        server.start()
+        with pytest.raises(ProviderError):  # no certificate: the handshake fails after the hello
+            custom(f"https://secure.lan.example:{listener.getsockname()[1]}/v1").check()
+        server.join(timeout=30)
+
+    assert dials == ["127.0.0.1"]
+    assert names == ["secure.lan.example"]
+
+
+def _one_tls_handshake(listener: socket.socket, context: ssl.SSLContext) -> None:
+    listener.settimeout(30)
+    connection, _ = listener.accept()
+    with connection, contextlib.suppress(OSError):
+        context.wrap_socket(connection, server_side=True)
 
 
 @pytest.mark.usefixtures("real_transport")
