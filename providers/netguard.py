@@ -60,7 +60,7 @@ NEVER_V6 = tuple(
         "::/128",  # unspecified
         "fd00:ec2::254/128",  # AWS metadata over IPv6
         "fe80::/10",  # link-local
-        "fec0::/10",  # site-local (deprecated), link-local in practice
+        "fec0::/10",  # site-local (deprecated), scoped like link-local
         "ff00::/8",  # multicast
     )
 )
@@ -160,20 +160,9 @@ def is_allowed(address: Address, networks: Iterable[Network] = ()) -> bool:
     return any(target in network for network in networks)
 
 
-def parse_networks(cidrs: Iterable[str]) -> tuple[Network, ...]:
-    """CIDRs ("10.0.0.0/8", "::1") as networks; ValueError names a malformed one."""
-    networks = []
-    for cidr in cidrs:
-        try:
-            networks.append(ipaddress.ip_network(cidr.strip(), strict=False))
-        except ValueError:
-            raise ValueError(f"not a network in CIDR form: {cidr.strip()!r}") from None
-    return tuple(networks)
-
-
 @functools.lru_cache(maxsize=8)
 def _networks(cidrs: tuple[str, ...]) -> tuple[Network, ...]:
-    return parse_networks(cidrs)
+    return tuple(ipaddress.ip_network(cidr, strict=False) for cidr in cidrs)
 
 
 def custom_provider_networks() -> tuple[Network, ...]:
@@ -259,7 +248,7 @@ class _GuardedConnection:
 
     def _new_conn(self) -> socket.socket:
         try:
-            addresses = allowed_addresses(self._dns_host, self.port, type(self).allows)
+            addresses = allowed_addresses(self._dns_host, self.port, self.allows)
         except socket.gaierror as error:
             raise NameResolutionError(self.host, self, error) from error  # type: ignore[arg-type]
         failure: OSError | None = None
