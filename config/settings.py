@@ -5,6 +5,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -304,12 +305,20 @@ LOCAL_NETWORKS = [
     "192.168.0.0/16",
     "fc00::/7",
 ]
-OPENPROVIDER_CUSTOM_PROVIDER_NETWORKS = [
-    str(ipaddress.ip_network(cidr.strip(), strict=False))  # a malformed CIDR stops start-up
-    for cidr in env.list(
-        "OPENPROVIDER_CUSTOM_PROVIDER_NETWORKS", default=LOCAL_NETWORKS if DEBUG else []
-    )
-]
+
+
+def _cidr_list(name: str, default: list[str]) -> list[str]:
+    """Comma-separated CIDRs; a malformed one stops start-up with the variable's name."""
+    try:
+        cidrs = env.list(name, default=default)
+        return [str(ipaddress.ip_network(cidr.strip(), strict=False)) for cidr in cidrs]
+    except ValueError as error:
+        raise ImproperlyConfigured(f"{name}: {error}") from None
+
+
+OPENPROVIDER_CUSTOM_PROVIDER_NETWORKS = _cidr_list(
+    "OPENPROVIDER_CUSTOM_PROVIDER_NETWORKS", LOCAL_NETWORKS if DEBUG else []
+)
 # Gemini's listing has no prices: these ids (fnmatch patterns) count as free. Default: the
 # free-tier models in PROVIDERS.md §2.3 (July 2026); edit as Google's quota page changes.
 GEMINI_FREE_MODELS = env.list(

@@ -392,16 +392,29 @@ def test_an_internal_services_answer_is_never_relayed(settings, dials):
 def test_custom_provider_networks_default_to_local_under_debug_and_none_in_production(
     debug, expected
 ):
+    result = settings_probe(DEBUG=debug)
+
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == expected
+
+
+def test_a_malformed_network_stops_start_up_naming_the_setting():
+    result = settings_probe(DEBUG="false", OPENPROVIDER_CUSTOM_PROVIDER_NETWORKS="10.0.0.0/8,lan")
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: OPENPROVIDER_CUSTOM_PROVIDER_NETWORKS: 'lan'" in result.stderr
+
+
+def settings_probe(**variables: str) -> subprocess.CompletedProcess[str]:
+    """Import the settings in a fresh interpreter and print the networks setting."""
     env = {k: v for k, v in os.environ.items() if k != "OPENPROVIDER_CUSTOM_PROVIDER_NETWORKS"}
     probe = "import config.settings as s; print(' '.join(s.OPENPROVIDER_CUSTOM_PROVIDER_NETWORKS))"
-    result = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-c", probe],
         cwd=ROOT,
-        env={**env, "DEBUG": debug},
+        env={**env, **variables},
         capture_output=True,
         text=True,
         timeout=60,
-        check=True,
+        check=False,
     )
-
-    assert result.stdout.strip() == expected
