@@ -5,7 +5,10 @@ import pytest
 import responses
 
 from catalog.services import catalog_sync, provider_check
-from tests.gateway.conftest import ALT_CHAT, HELLO
+from providers.base import ProviderError
+from providers.models import ProviderCredential
+from providers.registry import adapter_for
+from tests.gateway.conftest import ALT_CHAT, HELLO, sse
 from tests.gateway.loopback_http import LoopbackServer, reply
 
 pytestmark = pytest.mark.django_db
@@ -30,8 +33,6 @@ def probe(credential) -> None:
 
 @pytest.fixture
 def homelab(workspace):
-    from providers.models import ProviderCredential
-
     def make(base_url: str) -> ProviderCredential:
         return ProviderCredential.objects.create(
             workspace=workspace, provider="custom", name="homelab", api_key="k", base_url=base_url
@@ -87,3 +88,15 @@ def test_a_chat_error_envelope_never_carries_a_custom_providers_words(
     assert response.status_code == 400
     assert CANARY.encode() not in response.content
     assert "HTTP 400" in response.json()["error"]["message"]
+
+
+def test_a_custom_providers_stream_error_event_is_not_relayed(alt, http_mock):
+    error_event = {"error": {"message": f"{CANARY} from the internal service"}}
+    http_mock.add(
+        responses.POST, ALT_CHAT, body=sse([error_event]), content_type="text/event-stream"
+    )
+
+    with pytest.raises(ProviderError) as raised:
+        list(adapter_for(alt).chat_stream({"model": "m", "messages": HELLO}))
+
+    assert raised.value.message == "upstream stream failed: error event"
