@@ -289,10 +289,6 @@ SPEECH_MAX_OUTPUT_BYTES = env.int("SPEECH_MAX_OUTPUT_BYTES", default=25 * 1024 *
 # Upstream providers.
 PROVIDER_CONNECT_TIMEOUT_SECONDS = env.float("PROVIDER_CONNECT_TIMEOUT_SECONDS", default=5.0)
 PROVIDER_READ_TIMEOUT_SECONDS = env.float("PROVIDER_READ_TIMEOUT_SECONDS", default=60.0)
-# A whole upstream answer (a stream included) ends by this deadline, whatever it sends meanwhile
-# (keep-alive comments reset the read timeout), and holds at most this many decoded bytes.
-PROVIDER_STREAM_MAX_SECONDS = env.float("PROVIDER_STREAM_MAX_SECONDS", default=300.0)
-PROVIDER_MAX_RESPONSE_BYTES = env.int("PROVIDER_MAX_RESPONSE_BYTES", default=32 * 1024 * 1024)
 # Private networks (CIDRs) that custom providers, i.e. base URLs saved with a credential, may
 # reach; public addresses always can. Checked on the resolved address at every new connection.
 # Link-local, metadata, unspecified and multicast addresses stay refused whatever is listed.
@@ -319,6 +315,10 @@ def _cidr_list(name: str, default: list[str]) -> list[str]:
 OPENPROVIDER_CUSTOM_PROVIDER_NETWORKS = _cidr_list(
     "OPENPROVIDER_CUSTOM_PROVIDER_NETWORKS", LOCAL_NETWORKS if DEBUG else []
 )
+# A whole upstream answer (a stream included) ends by this deadline, whatever it sends meanwhile
+# (keep-alive comments reset the read timeout), and holds at most this many decoded bytes.
+PROVIDER_STREAM_MAX_SECONDS = env.float("PROVIDER_STREAM_MAX_SECONDS", default=300.0)
+PROVIDER_MAX_RESPONSE_BYTES = env.int("PROVIDER_MAX_RESPONSE_BYTES", default=32 * 1024 * 1024)
 # Gemini's listing has no prices: these ids (fnmatch patterns) count as free. Default: the
 # free-tier models in PROVIDERS.md §2.3 (July 2026); edit as Google's quota page changes.
 GEMINI_FREE_MODELS = env.list(
