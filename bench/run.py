@@ -204,6 +204,7 @@ class Harness:
             SESSION_COOKIE_SECURE="false",
             CSRF_COOKIE_SECURE="false",
             ALLOWED_HOSTS="127.0.0.1,localhost",
+            OPENPROVIDER_CUSTOM_PROVIDER_NETWORKS="127.0.0.0/8",  # the mock is a custom provider
             CELERY_BROKER_URL=os.environ.get("CELERY_BROKER_URL", "memory://"),
         )
 

@@ -1,9 +1,11 @@
 """OpenProvider settings: all from the environment (or `.env`), with dev-safe defaults."""
 
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -287,6 +289,32 @@ SPEECH_MAX_OUTPUT_BYTES = env.int("SPEECH_MAX_OUTPUT_BYTES", default=25 * 1024 *
 # Upstream providers.
 PROVIDER_CONNECT_TIMEOUT_SECONDS = env.float("PROVIDER_CONNECT_TIMEOUT_SECONDS", default=5.0)
 PROVIDER_READ_TIMEOUT_SECONDS = env.float("PROVIDER_READ_TIMEOUT_SECONDS", default=60.0)
+# Private networks (CIDRs) that custom providers, i.e. base URLs saved with a credential, may
+# reach; public addresses always can. Checked on the resolved address at every new connection.
+# Link-local, metadata, unspecified and multicast addresses stay refused whatever is listed.
+# Default: loopback and private ranges under DEBUG (`make run`, a local Ollama); none otherwise.
+LOCAL_NETWORKS = [
+    "127.0.0.0/8",
+    "::1/128",
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "fc00::/7",
+]
+
+
+def _cidr_list(name: str, default: list[str]) -> list[str]:
+    """Comma-separated CIDRs; a malformed one stops start-up with the variable's name."""
+    try:
+        cidrs = env.list(name, default=default)
+        return [str(ipaddress.ip_network(cidr.strip(), strict=False)) for cidr in cidrs]
+    except ValueError as error:
+        raise ImproperlyConfigured(f"{name}: {error}") from None
+
+
+OPENPROVIDER_CUSTOM_PROVIDER_NETWORKS = _cidr_list(
+    "OPENPROVIDER_CUSTOM_PROVIDER_NETWORKS", LOCAL_NETWORKS if DEBUG else []
+)
 # A whole upstream answer (a stream included) ends by this deadline, whatever it sends meanwhile
 # (keep-alive comments reset the read timeout), and holds at most this many decoded bytes.
 PROVIDER_STREAM_MAX_SECONDS = env.float("PROVIDER_STREAM_MAX_SECONDS", default=300.0)

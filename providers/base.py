@@ -1,7 +1,12 @@
 """The adapter interface and the OpenAI-compatible adapter most providers share.
 
 `_request` / `_stream` are the only places that call `requests`: explicit connect and read
-timeouts, no redirects, keys only in headers, every failure mapped to `ProviderError`.
+timeouts, no redirects, keys only in headers, every failure mapped to `ProviderError`. Every new
+connection goes only to an address providers.netguard allows: a base URL saved with a credential
+(a custom provider) reaches public addresses and OPENPROVIDER_CUSTOM_PROVIDER_NETWORKS; one the
+operator set (the registry, OPENPROVIDER_BASE_URL_<SLUG>) reaches anything but link-local,
+metadata, unspecified and multicast addresses. A custom provider's error text is never relayed:
+the tenant sees the HTTP status and a reason class, not what a server on the network answered.
 """
 
 import contextlib
@@ -21,6 +26,13 @@ import urllib3
 from django.conf import settings
 
 from . import classify, parsing
+from .netguard import (
+    AddressNotAllowed,
+    GuardedHTTPAdapter,
+    Policy,
+    operator_may_reach,
+    tenant_may_reach,
+)
 from .sse import SSEParser
 
 if TYPE_CHECKING:
@@ -88,15 +100,17 @@ class ModelInfo:
     voices: list[str] = field(default_factory=list)
 
 
-_pools: dict[str, requests.adapters.HTTPAdapter] = {}
+_pools: dict[tuple[str, Policy], requests.adapters.HTTPAdapter] = {}
 _pools_lock = threading.Lock()
 # requests' Session defaults (User-Agent, Accept-Encoding, Accept, Connection), sent as before.
 DEFAULT_HEADERS = dict(requests.utils.default_headers())
 MAX_CACHED_URL = 512  # longer URLs (a prompt in the path) are prepared each time, not kept
 
 
-def http_pool_for(provider: str) -> requests.adapters.HTTPAdapter:
-    """One pooled transport per provider per process.
+def http_pool_for(
+    provider: str, allows: Policy = operator_may_reach
+) -> requests.adapters.HTTPAdapter:
+    """One pooled transport per provider and address policy per process.
 
     Calls go straight to requests' HTTPAdapter, not through a Session: a Session's per-call
     settings merge, cookie jar and redirect machinery cost about as much CPU as the HTTP
@@ -104,13 +118,14 @@ def http_pool_for(provider: str) -> requests.adapters.HTTPAdapter:
     and none of them is wanted here (no cookies kept between callers, no redirects, no
     environment proxies).
     """
-    pool = _pools.get(provider)
+    key = (provider, allows)
+    pool = _pools.get(key)
     if pool is None:
         with _pools_lock:
-            pool = _pools.get(provider)
+            pool = _pools.get(key)
             if pool is None:
-                pool = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=POOL_MAXSIZE)
-                _pools[provider] = pool
+                pool = GuardedHTTPAdapter(allows, pool_connections=4, pool_maxsize=POOL_MAXSIZE)
+                _pools[key] = pool
     return pool
 
 
@@ -253,6 +268,8 @@ class OpenAICompatibleAdapter:
         self.spec = spec
         self.api_key = api_key
         self.account_id = account_id
+        # A base URL from the credential is the tenant's choice, not the operator's.
+        self.tenant_url = bool(base_url)
         self.base_url = (
             (base_url or spec.resolved_base_url())
             .rstrip("/")
@@ -359,7 +376,15 @@ class OpenAICompatibleAdapter:
         streamed = kwargs.pop("stream", False)
         try:
             prepared = prepare_request(method, self.url(path), headers, **kwargs)
-            response = http_pool_for(self.spec.slug).send(prepared, stream=True, timeout=timeout)
+            allows = tenant_may_reach if self.tenant_url else operator_may_reach
+            pool = http_pool_for(self.spec.slug, allows)
+            response = pool.send(prepared, stream=True, timeout=timeout)
+        except AddressNotAllowed:
+            raise ProviderError(
+                "upstream address is not allowed",
+                kind="connection",
+                retryable=True,
+            ) from None
         except requests.Timeout:
             raise ProviderError("upstream timed out", kind="timeout", retryable=True) from None
         except requests.RequestException:
@@ -382,7 +407,7 @@ class OpenAICompatibleAdapter:
             body = None
         finally:
             response.close()
-        reason = sanitize(_error_message(body), self.api_key) or f"HTTP {status}"
+        reason = self.upstream_reason(body) or f"HTTP {status}"
         if self.is_auth_error(status, body):
             return ProviderError(
                 f"authentication failed: {reason}", kind="auth", status=status, retryable=True
@@ -414,6 +439,11 @@ class OpenAICompatibleAdapter:
         return ProviderError(
             f"upstream rejected the request: {reason}", kind="bad_request", status=status
         )
+
+    def upstream_reason(self, body: Any) -> str:
+        """The upstream's own short reason, sanitized; none from a custom provider's server,
+        which may be any service on the network (its answer is never shown to the tenant)."""
+        return "" if self.tenant_url else sanitize(_error_message(body), self.api_key)
 
     def is_auth_error(self, status: int, body: Any) -> bool:
         if status in (401, 403):
@@ -453,7 +483,7 @@ class OpenAICompatibleAdapter:
                     if event.event == "error" or "error" in chunk:
                         raise ProviderError(
                             "upstream stream failed: "
-                            + (sanitize(_error_message(chunk), self.api_key) or "error event"),
+                            + (self.upstream_reason(chunk) or "error event"),
                             kind="upstream",
                             retryable=True,
                         )

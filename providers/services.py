@@ -3,7 +3,6 @@
 Keys are never logged: messages name the credential by id, and upstream text is sanitized.
 """
 
-import ipaddress
 import logging
 import re
 import time
@@ -20,6 +19,7 @@ from accounts.models import Workspace
 from .base import ProviderError, sanitize
 from .encryption import SecretUnreadable, unseal
 from .models import ProviderCredential
+from .netguard import is_never_allowed, parse_ip_literal, tenant_may_reach, well_known_addresses
 from .registry import PROVIDERS, ProviderSpec, adapter_for
 
 logger = logging.getLogger(__name__)
@@ -35,14 +35,22 @@ STATE_BY_KIND = {
     "unreadable": ProviderCredential.State.UNREADABLE,
 }
 BASE_URL_MESSAGE = "Enter an http(s) URL. No user name, password, query or fragment."
-METADATA_HOSTS = frozenset({"metadata.google.internal", "metadata", "100.100.100.200"})
+NEVER_ALLOWED_MESSAGE = (
+    "Link-local, cloud metadata, unspecified and multicast addresses are never allowed."
+)
+PRIVATE_ADDRESS_MESSAGE = (
+    "This server may not connect to that private address. An operator can allow its network "
+    "with OPENPROVIDER_CUSTOM_PROVIDER_NETWORKS."
+)
 
 
 def validate_base_url(base_url: str) -> None:
     """A provider base URL: http(s), a host, no userinfo, no query or fragment.
 
-    Loopback and private-network hosts are allowed on purpose (self-hosted Ollama, vLLM,
-    llama.cpp on the operator's machine or LAN); link-local and cloud metadata hosts never are.
+    A host written as an address (in any spelling the resolver accepts) or as localhost must be
+    one this server may reach (providers.netguard: public, or in
+    OPENPROVIDER_CUSTOM_PROVIDER_NETWORKS, never link-local or metadata). Names are not resolved
+    here: every connection checks the address it resolves to then.
     """
     if len(base_url) > 500 or not base_url.isascii() or any(ord(c) <= 0x20 for c in base_url):
         raise ValidationError(BASE_URL_MESSAGE)
@@ -62,18 +70,20 @@ def validate_base_url(base_url: str) -> None:
         or base_url.endswith(("?", "#"))
     ):
         raise ValidationError(BASE_URL_MESSAGE)
-    if host in METADATA_HOSTS or _is_link_local(host):
-        raise ValidationError("Link-local and cloud metadata addresses are not allowed.")
+    _check_host_address(host)
 
 
-def _is_link_local(host: str) -> bool:
+def _check_host_address(host: str) -> None:
+    """Refuse a host that names, without DNS, only addresses this server may not reach."""
     try:
-        address = ipaddress.ip_address(host)
+        literal = parse_ip_literal(host)
     except ValueError:
-        return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return address.is_link_local or str(address) == "fd00:ec2::254"
+        raise ValidationError(BASE_URL_MESSAGE) from None
+    addresses = (literal,) if literal is not None else well_known_addresses(host)
+    if any(is_never_allowed(address) for address in addresses):
+        raise ValidationError(NEVER_ALLOWED_MESSAGE)
+    if addresses and not any(tenant_may_reach(address) for address in addresses):
+        raise ValidationError(PRIVATE_ADDRESS_MESSAGE)
 
 
 def _spec(provider: str) -> ProviderSpec:

@@ -74,7 +74,17 @@ def test_default_base_is_localhost():
     assert make_adapter("ollama", api_key="").base_url == "http://localhost:11434/v1"
 
 
-def test_error_body_is_read(chat_error):
-    error = chat_error(adapter(), 500, fixture("ollama/error_generic.json"))
+def test_error_body_is_read_from_the_operators_ollama(chat_error, settings):
+    settings.OPENPROVIDER_BASE_URL_OLLAMA = f"{ROOT}/v1"  # the operator's URL, not the tenant's
+    error = chat_error(
+        make_adapter("ollama", api_key=""), 500, fixture("ollama/error_generic.json")
+    )
 
     assert "the model failed to generate a response" in error.message
+
+
+def test_error_body_from_a_base_url_saved_with_the_key_is_not_relayed(chat_error):
+    # a tenant's base URL may point at any service on the network: only the status is shown
+    error = chat_error(adapter(), 500, fixture("ollama/error_generic.json"))
+
+    assert error.message == "upstream error: HTTP 500"

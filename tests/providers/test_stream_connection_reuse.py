@@ -6,6 +6,7 @@ import threading
 import pytest
 
 from providers.base import OpenAICompatibleAdapter, http_pool_for
+from providers.netguard import tenant_may_reach
 from providers.registry import PROVIDERS
 
 SSE = (
@@ -78,9 +79,9 @@ def adapter_for_port(port: int) -> OpenAICompatibleAdapter:
 
 @pytest.fixture(autouse=True)
 def _fresh_session():
-    http_pool_for("custom").close()  # no pooled connection from another test
+    http_pool_for("custom", tenant_may_reach).close()  # no pooled connection from another test
     yield
-    http_pool_for("custom").close()
+    http_pool_for("custom", tenant_may_reach).close()
 
 
 def test_consecutive_streams_reuse_one_connection():

@@ -76,6 +76,27 @@ def test_custom_providers_need_a_name_and_base_url(client_in):
     assert "Enter an http(s) URL." in response.content.decode()
 
 
+@pytest.mark.parametrize(
+    ("base_url", "message"),
+    [
+        ("http://0xa9fea9fe/v1", "cloud metadata"),  # 169.254.169.254, spelled in hex
+        ("http://2130706433:9101/v1", "OPENPROVIDER_CUSTOM_PROVIDER_NETWORKS"),  # 127.0.0.1
+    ],
+)
+def test_a_base_url_this_server_may_not_reach_is_a_form_error(
+    client_in, settings, base_url, message
+):
+    settings.OPENPROVIDER_CUSTOM_PROVIDER_NETWORKS = []  # production: public addresses only
+
+    response = client_in.post(
+        "/account/providers/custom/save", {"api_key": "k", "name": "lab", "base_url": base_url}
+    )
+
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not ProviderCredential.objects.exists()
+
+
 def test_cloudflare_takes_an_account_id(client_in, workspace, queued):
     client_in.post(
         "/account/providers/cloudflare/save", {"api_key": GROQ_KEY, "account_id": "abc123"}
