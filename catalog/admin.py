@@ -12,8 +12,8 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from catalog.models import CatalogModel, SyncRun
-from catalog.services import catalog_invalidate
+from catalog.models import CatalogModel, HeldCatalogChange, SyncRun
+from catalog.services import catalog_held_accept, catalog_invalidate
 from catalog.tasks import catalog_sync_credential_task, provider_check_task
 from providers.admin import ProviderCredentialAdmin
 from providers.models import ProviderCredential
@@ -57,6 +57,60 @@ class CatalogModelAdmin(admin.ModelAdmin):
             catalog_invalidate(workspace_id)
 
 
+def _accept_held(
+    modeladmin: admin.ModelAdmin, request: HttpRequest, credentials: list[ProviderCredential]
+) -> None:
+    """Apply each credential's held change now and say how many applied."""
+    applied, busy = 0, []
+    for credential in credentials:
+        run = catalog_held_accept(credential=credential)
+        if run is None:
+            busy.append(credential.name)
+        elif run.status == SyncRun.Status.OK:
+            applied += 1
+    modeladmin.message_user(request, f"Applied {applied} held catalog change(s).")
+    if busy:
+        modeladmin.message_user(
+            request, f"A sync is running for {', '.join(busy)}; try again.", messages.WARNING
+        )
+
+
+@admin.action(description="Accept the held catalog change")
+def accept_held_changes_of_credentials(
+    modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[ProviderCredential]
+) -> None:
+    _accept_held(modeladmin, request, list(queryset.filter(held_catalog_change__isnull=False)))
+
+
+@admin.register(HeldCatalogChange)
+class HeldCatalogChangeAdmin(admin.ModelAdmin):
+    """Sync outcomes waiting for review; accept them from the SyncRun or credential admin."""
+
+    list_display = (
+        "credential",
+        "workspace",
+        "active_before",
+        "would_remove",
+        "would_add",
+        "sync_run",
+        "created_at",
+    )
+    list_select_related = ("credential__workspace", "sync_run")
+    exclude = ("rows",)  # the held listing itself can be large; the counts tell the story
+
+    @admin.display(description="workspace")
+    def workspace(self, obj: HeldCatalogChange) -> str:
+        return str(obj.credential.workspace)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(
+        self, request: HttpRequest, obj: HeldCatalogChange | None = None
+    ) -> bool:
+        return False
+
+
 @admin.register(SyncRun)
 class SyncRunAdmin(admin.ModelAdmin):
     list_display = ("pk", "workspace", "trigger", "status", "started_at", "finished_at")
@@ -69,6 +123,14 @@ class SyncRunAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: SyncRun | None = None) -> bool:
         return False
+
+    @admin.action(description="Accept the catalog changes these runs held")
+    def accept_held_changes(self, request: HttpRequest, queryset: QuerySet[SyncRun]) -> None:
+        """Only changes still held from these runs: one a later sync replaced is not theirs."""
+        held = HeldCatalogChange.objects.filter(sync_run__in=queryset).select_related("credential")
+        _accept_held(self, request, [change.credential for change in held])
+
+    actions = ["accept_held_changes"]
 
 
 @admin.action(description="Sync models now")
@@ -94,7 +156,7 @@ def check_now(
 
 
 class ProviderCredentialWithJobsAdmin(ProviderCredentialAdmin):
-    actions = [sync_now, check_now]
+    actions = [sync_now, check_now, accept_held_changes_of_credentials]
 
 
 admin.site.unregister(ProviderCredential)

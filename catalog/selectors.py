@@ -52,9 +52,9 @@ LISTING_FIELDS = (
 def active_models(
     *, workspace_id: int, category: str | None = None, provider: str | None = None
 ) -> QuerySet[CatalogModel]:
-    """The workspace's callable free models: active, through an enabled credential."""
+    """The workspace's callable free models: active, not hidden, through an enabled credential."""
     models = CatalogModel.objects.filter(
-        workspace_id=workspace_id, is_active=True, credential__enabled=True
+        workspace_id=workspace_id, is_active=True, hidden=False, credential__enabled=True
     )
     if category:
         models = models.filter(category=category)
@@ -165,7 +165,7 @@ def catalog_listing(
 def _model_counts(workspace_id: int) -> dict[int, dict[str, int]]:
     counts: dict[int, dict[str, int]] = defaultdict(dict)
     rows = (
-        CatalogModel.objects.filter(workspace_id=workspace_id, is_active=True)
+        CatalogModel.objects.filter(workspace_id=workspace_id, is_active=True, hidden=False)
         .values("credential_id", "category")
         .annotate(n=Count("id"))
     )
