@@ -17,6 +17,7 @@ from django.conf import settings
 from .base import IMAGE, SPEECH, TEXT, VISION, OpenAICompatibleAdapter, ProviderError
 from .cloudflare import CloudflareAdapter
 from .cohere import CohereAdapter
+from .custom import CustomAdapter
 from .gemini import GeminiAdapter
 from .groq import GroqAdapter
 from .huggingface import HuggingFaceAdapter
@@ -235,11 +236,12 @@ _ROWS = [
         "custom",
         "Custom OpenAI-compatible",
         "",
+        CustomAdapter,
         auth="optional",
         categories=(TEXT, VISION, IMAGE, SPEECH),
         needs_base_url=True,
         free_rule="Self-hosted: every listed model is free; text unless the listing gives "
-        "modalities.",
+        "modalities. Tools and structured output are unknown until an operator sets them.",
         free_evidence="self-hosted",
     ),
 ]
