@@ -81,7 +81,8 @@ def test_invalid_values_are_shown_as_errors(client_in, text_model):
 
     assert response.status_code == 400
     text_model.refresh_from_db()
-    assert text_model.overrides == {} and text_model.context_length == 8192
+    assert text_model.overrides == {}
+    assert text_model.context_length == 8192
 
 
 def test_another_workspaces_model_cannot_be_seen_or_edited(client_in, other_credential):
