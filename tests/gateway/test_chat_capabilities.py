@@ -5,7 +5,7 @@ import pytest
 import responses
 
 from catalog.models import CatalogModel
-from catalog.services import catalog_sync
+from catalog.services import catalog_model_override, catalog_sync
 from tests.conftest import provider_fixture
 from tests.gateway.conftest import (
     ALT_BASE,
@@ -192,3 +192,75 @@ def test_auto_free_with_only_unknown_models_has_no_model_for_tools(
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "no_available_model"
     assert len([c for c in http_mock.calls if c.request.method == "POST"]) == 0
+
+
+def test_an_operator_override_makes_an_unknown_model_eligible_for_auto_free(
+    api_client, synced_custom_model, http_mock
+):
+    catalog_model_override(
+        model=synced_custom_model, overrides={"capabilities": {"tools": True}}, hidden=False
+    )
+    http_mock.add(responses.POST, ALT_CHAT, json=groq_completion())
+
+    response = api_client.post(
+        "/v1/chat/completions",
+        {"model": "openprovider/auto-free", "messages": HELLO, "tools": [WEATHER_TOOL]},
+        format="json",
+    )
+
+    assert response.status_code == 200
+    assert sent_bodies(http_mock, ALT_CHAT)[0]["model"] == synced_custom_model.upstream_id
+
+
+def test_an_operator_saying_no_tools_turns_pass_through_into_a_400(
+    api_client, synced_custom_model, http_mock
+):
+    catalog_model_override(
+        model=synced_custom_model, overrides={"capabilities": {"tools": False}}, hidden=False
+    )
+
+    response = api_client.post(
+        "/v1/chat/completions",
+        {"model": synced_custom_model.public_id, "messages": HELLO, "tools": [WEATHER_TOOL]},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"]["param"] == "tools"
+
+
+def test_a_hidden_model_is_neither_listed_nor_routable(api_client, groq, http_mock):
+    hidden = make_model(groq, "hidden")
+    catalog_model_override(model=hidden, overrides={}, hidden=True)
+
+    exact = api_client.post(
+        "/v1/chat/completions", {"model": hidden.public_id, "messages": HELLO}, format="json"
+    )
+    auto = api_client.post(
+        "/v1/chat/completions",
+        {"model": "openprovider/auto-free", "messages": HELLO},
+        format="json",
+    )
+    listed = [m["id"] for m in api_client.get("/v1/models").json()["data"]]
+
+    assert exact.status_code == 404
+    assert exact.json()["error"]["code"] == "model_not_found"
+    assert auto.status_code == 503
+    assert hidden.public_id not in listed
+    assert api_client.get(f"/v1/models/{hidden.public_id}").status_code == 404
+    assert len(http_mock.calls) == 0
+
+
+def test_hiding_a_model_takes_effect_over_warm_route_and_listing_caches(
+    api_client, groq, http_mock
+):
+    model = make_model(groq, "soon-hidden")
+    http_mock.add(responses.POST, GROQ_CHAT, json=groq_completion())
+    body = {"model": model.public_id, "messages": HELLO}
+    assert api_client.post("/v1/chat/completions", body, format="json").status_code == 200
+    assert model.public_id in api_client.get("/v1/models").content.decode()
+
+    catalog_model_override(model=model, overrides={}, hidden=True)
+
+    assert api_client.post("/v1/chat/completions", body, format="json").status_code == 404
+    assert model.public_id not in api_client.get("/v1/models").content.decode()
