@@ -6,7 +6,7 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet
 
 from catalog.health import cooling_routes, credential_usable, route_cooling_down
-from catalog.models import CatalogModel, SyncRun
+from catalog.models import CatalogModel, HeldCatalogChange, SyncRun
 from providers.models import ProviderCredential
 from providers.registry import PROVIDERS
 
@@ -178,7 +178,17 @@ def _timestamp(value: Any) -> int | None:
     return int(value.timestamp()) if value else None
 
 
-def _credential_status(credential: ProviderCredential, counts: dict[str, int]) -> dict[str, Any]:
+def _held_reviews(workspace_id: int) -> dict[int, dict[str, int]]:
+    """credential id -> the counts of its sync change waiting for review."""
+    rows = HeldCatalogChange.objects.filter(credential__workspace_id=workspace_id).values(
+        "credential_id", "active_before", "would_remove", "would_add"
+    )
+    return {row.pop("credential_id"): row for row in rows}
+
+
+def _credential_status(
+    credential: ProviderCredential, counts: dict[str, int], review: dict[str, int] | None
+) -> dict[str, Any]:
     spec = PROVIDERS.get(credential.provider)
     return {
         "name": credential.name,
@@ -192,6 +202,7 @@ def _credential_status(credential: ProviderCredential, counts: dict[str, int]) -
         "last_sync_at": _timestamp(credential.last_sync_at),
         "last_sync_error": credential.last_sync_error,
         "stale": bool(credential.last_sync_error),  # the models listed are from an earlier sync
+        "needs_review": review,  # a held sync change (catalog.services), or None
         "models": {**counts, "total": sum(counts.values())},
     }
 
@@ -214,10 +225,12 @@ def _last_sync_run(workspace_id: int, names: set[str]) -> dict[str, Any] | None:
 def provider_status(*, workspace_id: int) -> dict[str, Any]:
     """Each credential of the workspace with its state, sync health and model counts."""
     credentials = list(ProviderCredential.objects.filter(workspace_id=workspace_id))
-    counts = _model_counts(workspace_id)
+    counts, reviews = _model_counts(workspace_id), _held_reviews(workspace_id)
     return {
         "object": "list",
-        "data": [_credential_status(c, counts.get(c.pk, {})) for c in credentials],
+        "data": [
+            _credential_status(c, counts.get(c.pk, {}), reviews.get(c.pk)) for c in credentials
+        ],
         "last_sync_run": _last_sync_run(workspace_id, {c.name for c in credentials}),
     }
 

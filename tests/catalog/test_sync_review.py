@@ -237,3 +237,20 @@ def test_the_admin_lists_held_changes_with_their_counts(
 
     assert page.status_code == 200
     assert "homelab" in page.content.decode()
+
+
+def test_the_status_api_shows_a_held_change_with_its_counts(
+    stub_adapter, custom_credential, api_client
+):
+    seed_active(stub_adapter, custom_credential, "a", "b", "c")
+    stub_adapter.models = [free("c"), free("d")]
+    catalog_sync_credential(credential=custom_credential)
+
+    body = api_client.get("/v1/providers/status").json()
+
+    (entry,) = body["data"]
+    assert entry["needs_review"] == {"active_before": 3, "would_remove": 2, "would_add": 1}
+    assert entry["stale"] is True
+    assert "held for review" in entry["last_sync_error"]
+    assert body["last_sync_run"]["status"] == "needs_review"
+    assert entry["models"]["total"] == 3  # the catalog as it was
