@@ -8,7 +8,6 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
-from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
 from catalog.forms import ModelOverrideForm, flag_word
@@ -72,7 +71,7 @@ def _card(entry: dict[str, Any], override: tuple[dict, dict] | None) -> dict[str
         "capability_names": [name for name, on in capabilities.items() if on],
         "capability_unknown": [name for name, on in capabilities.items() if on is None],
         "override_notes": _override_notes(*override) if override else [],
-        "edit_url": reverse("model-edit") + "?" + urlencode({"model": entry["id"]}),
+        "edit_url": reverse("model-edit", args=[entry["id"]]),
     }
 
 
@@ -120,12 +119,11 @@ def model_save_toggle(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def model_edit(request: HttpRequest) -> HttpResponse:
+def model_edit(request: HttpRequest, model_id: str) -> HttpResponse:
     """Override a model's category, capabilities, limits, or hide it; a re-sync keeps them."""
     workspace = workspace_of(request)
-    public_id = request.GET.get("model", "")[:300]
     model = get_object_or_404(
-        CatalogModel.objects.filter(workspace=workspace, is_active=True), public_id=public_id
+        CatalogModel.objects.filter(workspace=workspace, is_active=True), public_id=model_id
     )
     form = ModelOverrideForm(request.POST or None, instance=model, label_suffix="")
     if request.method == "POST" and form.is_valid():

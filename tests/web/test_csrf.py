@@ -12,7 +12,7 @@ def post_routes(conversation, credential, workspace, text_model) -> list[tuple[s
     saved = SavedModel.objects.create(workspace=workspace, model_id="x/y")
     return [
         ("/models/save", {"model_id": text_model.public_id}),
-        (f"/models/edit?model={text_model.public_id}", {"hidden": "on"}),
+        (f"/models/{text_model.public_id}/edit", {"hidden": "on"}),
         ("/chat/send", {"content": "hi", "model": "openprovider/auto-free"}),
         (f"/chat/{conversation.pk}/rename", {"title": "t"}),
         (f"/chat/{conversation.pk}/delete", {}),

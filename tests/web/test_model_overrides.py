@@ -11,7 +11,7 @@ pytestmark = pytest.mark.django_db
 
 
 def edit_url(model: CatalogModel) -> str:
-    return f"/models/edit?model={model.public_id}"
+    return f"/models/{model.public_id}/edit"
 
 
 def form_data(**fields) -> dict[str, str]:
@@ -30,7 +30,7 @@ def form_data(**fields) -> dict[str, str]:
 def test_each_card_links_to_its_edit_form(client_in, text_model):
     page = client_in.get("/models/").content.decode()
 
-    assert 'href="/models/edit?model=homelab%2Fllama-3"' in page
+    assert 'href="/models/homelab/llama-3/edit"' in page
 
 
 def test_the_form_shows_listed_values(client_in, text_model):
@@ -67,7 +67,7 @@ def test_hiding_a_model_moves_it_to_the_hidden_list_and_unhiding_brings_it_back(
     page = client_in.get("/models/").content.decode()
     assert 'data-testid="hidden-models"' in page
     assert 'data-model-id="homelab/llama-3"' not in page
-    assert "/models/edit?model=homelab%2Fllama-3" in page
+    assert "/models/homelab/llama-3/edit" in page
 
     client_in.post(edit_url(text_model), form_data())
 
