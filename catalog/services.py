@@ -171,7 +171,10 @@ def _plan(
 
 
 def _existing(credential: ProviderCredential) -> dict[str, CatalogModel]:
-    return {m.upstream_id: m for m in CatalogModel.objects.filter(credential=credential)}
+    """The credential's rows, locked until the sync commits: an override saved meanwhile waits
+    and then builds on the listed values this sync writes (catalog_model_override)."""
+    rows = CatalogModel.objects.select_for_update().filter(credential=credential)
+    return {m.upstream_id: m for m in rows}
 
 
 def _upsert(
@@ -358,8 +361,9 @@ def catalog_model_override(
 ) -> CatalogModel:
     """Set an operator's overrides (replacing earlier ones) and the hidden flag; the effective
     columns change at once and every cached listing and route of the workspace is dropped."""
-    listed = listed_of(model)
-    model.overrides = clean_overrides(overrides)
+    overrides = clean_overrides(overrides)
+    listed = listed_of(CatalogModel.objects.select_for_update().get(pk=model.pk))
+    model.overrides = overrides
     model.listed, model.hidden, model.updated_at = listed, hidden, timezone.now()
     for name, value in effective_fields(listed, model.overrides).items():
         setattr(model, name, value)

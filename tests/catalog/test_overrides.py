@@ -161,3 +161,21 @@ def test_invalid_overrides_are_refused(overrides):
 
 def test_the_admin_cannot_add_models(admin_client):
     assert admin_client.get("/admin/catalog/catalogmodel/add/").status_code == 403
+
+
+def test_an_override_builds_on_the_listed_values_in_the_database_not_a_stale_copy(
+    stub_adapter, custom_credential, synced
+):
+    stale = CatalogModel.objects.get(pk=synced.pk)  # loaded before the next sync
+    stub_adapter.models = [free("llama", context_length=4096, max_output_tokens=512)]
+    catalog_sync(credential=custom_credential)
+
+    catalog_model_override(model=stale, overrides={"category": "vision"}, hidden=False)
+
+    synced.refresh_from_db()
+    assert (synced.category, synced.context_length, synced.max_output_tokens) == (
+        "vision",
+        4096,
+        512,
+    )
+    assert synced.listed["context_length"] == 4096
