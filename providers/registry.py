@@ -17,7 +17,6 @@ from django.conf import settings
 from .base import IMAGE, SPEECH, TEXT, VISION, OpenAICompatibleAdapter, ProviderError
 from .cloudflare import CloudflareAdapter
 from .cohere import CohereAdapter
-from .custom import CustomAdapter
 from .gemini import GeminiAdapter
 from .groq import GroqAdapter
 from .huggingface import HuggingFaceAdapter
@@ -26,6 +25,7 @@ from .ollama import OllamaAdapter
 from .openrouter import OpenRouterAdapter
 from .pollinations import PollinationsAdapter
 from .together import TogetherAdapter
+from .unlisted import UnlistedCapabilitiesAdapter
 
 
 @dataclass(frozen=True)
@@ -125,6 +125,7 @@ _ROWS = [
         "nvidia",
         "NVIDIA NIM",
         "https://integrate.api.nvidia.com/v1",
+        UnlistedCapabilitiesAdapter,
         signup_url="https://build.nvidia.com/settings/api-keys",
         categories=(TEXT, VISION),
         free_rule="Every hosted model, for trial use under the NVIDIA Developer Program "
@@ -177,6 +178,7 @@ _ROWS = [
         "scaleway",
         "Scaleway Generative APIs",
         "https://api.scaleway.ai/v1",
+        UnlistedCapabilitiesAdapter,
         signup_url="https://console.scaleway.com/iam/api-keys",
         categories=(TEXT, VISION),
         free_rule="Trial: every chat model until the 1,000,000 free tokens are used.",
@@ -236,7 +238,7 @@ _ROWS = [
         "custom",
         "Custom OpenAI-compatible",
         "",
-        CustomAdapter,
+        UnlistedCapabilitiesAdapter,
         auth="optional",
         categories=(TEXT, VISION, IMAGE, SPEECH),
         needs_base_url=True,

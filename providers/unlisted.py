@@ -1,9 +1,10 @@
-"""Custom (self-hosted) OpenAI-compatible servers: vLLM, llama.cpp, LM Studio, a proxy.
+"""OpenAI-compatible listings that say nothing about what a model can do: self-hosted servers
+(vLLM, llama.cpp, LM Studio, a proxy), NVIDIA NIM and Scaleway list ids only.
 
-Their `/models` listing says nothing about what a model can do, so tool calling, structured
-output and (for a text model) vision are *unknown* (None), never a guessed false: an exact
-request with `tools` or `response_format` is passed through as sent, the auto route does not
-pick the model for such a request, and an operator can set the real values as overrides.
+For them tool calling, structured output and (for a text model) vision are *unknown* (None),
+never a guessed false: an exact request with `tools` or `response_format` is passed through as
+sent, the auto route does not pick the model for such a request, and an operator can set the
+real values as overrides.
 """
 
 from .base import TEXT, VISION, ModelInfo, OpenAICompatibleAdapter, Payload
@@ -11,7 +12,7 @@ from .base import TEXT, VISION, ModelInfo, OpenAICompatibleAdapter, Payload
 UNKNOWN_FOR_CHAT = ("tools", "structured_output")
 
 
-class CustomAdapter(OpenAICompatibleAdapter):
+class UnlistedCapabilitiesAdapter(OpenAICompatibleAdapter):
     def parse_model(self, raw: Payload) -> ModelInfo | None:
         info = super().parse_model(raw)
         if info is None or info.category not in (TEXT, VISION):
