@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from catalog.forms import ModelOverrideForm, flag_word
+from catalog.forms import CAPABILITY_LABELS, ModelOverrideForm, flag_word
 from catalog.models import CatalogModel
 from catalog.overrides import listed_of
 from catalog.selectors import AUTO_FREE_ID, catalog_listing, catalog_model_get
@@ -62,6 +62,24 @@ def _override_notes(listed: dict, overrides: dict) -> list[str]:
         for name, value in (overrides.get("capabilities") or {}).items()
     ]
     return notes
+
+
+def _value_rows(model: CatalogModel, listed: dict) -> list[tuple[str, str, str]]:
+    """(field, listed by the provider, in use) for the edit page."""
+    rows = [
+        (label, str(listed.get(name) or "unknown"), str(getattr(model, name) or "unknown"))
+        for name, label in (
+            ("category", "Category"),
+            ("context_length", "Context length"),
+            ("max_output_tokens", "Max output"),
+        )
+    ]
+    listed_flags, flags = listed.get("capabilities") or {}, model.capabilities or {}
+    rows += [
+        (label, flag_word(listed_flags.get(name)), flag_word(flags.get(name)))
+        for name, label in CAPABILITY_LABELS.items()
+    ]
+    return rows
 
 
 def _card(entry: dict[str, Any], override: tuple[dict, dict] | None) -> dict[str, Any]:
@@ -132,11 +150,12 @@ def model_edit(request: HttpRequest, model_id: str) -> HttpResponse:
         )
         messages.success(request, f"Saved the overrides of {model.public_id}.")
         return redirect("models")
+    listed = listed_of(model)
     context = {
         "model": model,
         "form": form,
-        "listed": listed_of(model),
-        "notes": _override_notes(listed_of(model), model.overrides or {}),
+        "values": _value_rows(model, listed),
+        "notes": _override_notes(listed, model.overrides or {}),
     }
     status = 400 if form.is_bound else 200
     return page(request, "model_edit.html", "models", context, status=status)

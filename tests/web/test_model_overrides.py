@@ -41,6 +41,7 @@ def test_the_form_shows_listed_values(client_in, text_model):
     assert "As listed (text)" in page
     assert "As listed (yes)" in page  # tools
     assert "Empty: as listed (8192)." in page
+    assert '<th scope="row">Tool calling</th><td>yes</td><td>yes</td>' in page
 
 
 def test_saving_overrides_changes_the_model_and_the_card_shows_both_values(client_in, text_model):
