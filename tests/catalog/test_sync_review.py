@@ -6,7 +6,7 @@ from django.urls import reverse
 from catalog.models import CatalogModel, HeldCatalogChange, SyncRun
 from catalog.services import catalog_held_accept, catalog_sync, catalog_sync_credential
 from providers.base import ModelInfo
-from tests.catalog.factories import CUSTOM_KEY, CUSTOM_MODELS_URL, free, seed_model
+from tests.catalog.factories import GROQ_KEY, GROQ_MODELS_URL, free, seed_model
 
 
 def active_ids(credential) -> set[str]:
@@ -18,6 +18,7 @@ def active_ids(credential) -> set[str]:
 
 
 # ---- states ----------------------------------------------------------------------------------
+# Groq, not the custom row: a self-hosted server's error text is not relayed, a provider's is.
 
 
 @pytest.mark.parametrize(
@@ -30,19 +31,19 @@ def active_ids(credential) -> set[str]:
     ],
 )
 def test_a_failing_listing_moves_the_state_with_the_providers_reason_redacted(
-    custom_credential, http_mock, status, state, reason
+    groq_credential, http_mock, status, state, reason
 ):
-    seed_model(custom_credential, "kept")
-    message = {"error": {"message": f"Invalid API Key {CUSTOM_KEY}"}}
-    http_mock.get(CUSTOM_MODELS_URL, status=status, json=message)
+    seed_model(groq_credential, "kept")
+    message = {"error": {"message": f"Invalid API Key {GROQ_KEY}"}}
+    http_mock.get(GROQ_MODELS_URL, status=status, json=message)
 
-    result = catalog_sync(credential=custom_credential)
+    result = catalog_sync(credential=groq_credential)
 
-    custom_credential.refresh_from_db()
-    assert custom_credential.state == state
-    assert custom_credential.state_message.startswith(reason)
-    assert CUSTOM_KEY not in custom_credential.state_message + result.error
-    assert active_ids(custom_credential) == {"kept"}
+    groq_credential.refresh_from_db()
+    assert groq_credential.state == state
+    assert groq_credential.state_message.startswith(reason)
+    assert GROQ_KEY not in groq_credential.state_message + result.error
+    assert active_ids(groq_credential) == {"kept"}
 
 
 @pytest.mark.parametrize(
@@ -50,30 +51,30 @@ def test_a_failing_listing_moves_the_state_with_the_providers_reason_redacted(
     [(402, "Payment Required"), (410, "Retired"), (403, "Auth Failed")],
 )
 def test_status_api_and_setup_page_show_the_state_and_reason(
-    custom_credential, http_mock, client, user, api_client, status, label
+    groq_credential, http_mock, client, user, api_client, status, label
 ):
-    http_mock.get(CUSTOM_MODELS_URL, status=status, json={"error": {"message": "out of credit"}})
-    catalog_sync(credential=custom_credential)
-    custom_credential.refresh_from_db()
+    http_mock.get(GROQ_MODELS_URL, status=status, json={"error": {"message": "out of credit"}})
+    catalog_sync(credential=groq_credential)
+    groq_credential.refresh_from_db()
 
     body = api_client.get("/v1/providers/status").json()
     client.force_login(user)
     page = client.get(reverse("account-providers")).content.decode()
 
     (entry,) = body["data"]
-    assert entry["state"] == custom_credential.state
+    assert entry["state"] == groq_credential.state
     assert "out of credit" in entry["state_message"]
     assert label in page
     assert "out of credit" in page
 
 
-def test_admin_shows_the_state_and_reason(custom_credential, http_mock, admin_client):
-    http_mock.get(CUSTOM_MODELS_URL, status=402, json={"error": {"message": "add a card"}})
-    catalog_sync(credential=custom_credential)
+def test_admin_shows_the_state_and_reason(groq_credential, http_mock, admin_client):
+    http_mock.get(GROQ_MODELS_URL, status=402, json={"error": {"message": "add a card"}})
+    catalog_sync(credential=groq_credential)
 
     listing = admin_client.get(reverse("admin:providers_providercredential_changelist"))
     change = admin_client.get(
-        reverse("admin:providers_providercredential_change", args=[custom_credential.pk])
+        reverse("admin:providers_providercredential_change", args=[groq_credential.pk])
     )
 
     assert "Payment Required" in listing.content.decode()
