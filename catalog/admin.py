@@ -5,15 +5,17 @@ jobs; it is re-registered here with `sync_now` and `check_now`, which queue the 
 after the commit.
 """
 
-from typing import Any
+import json
 
 from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from catalog.models import CatalogModel, SyncRun
-from catalog.services import catalog_invalidate
+from catalog.forms import ModelOverrideForm
+from catalog.models import CatalogModel, HeldCatalogChange, SyncRun
+from catalog.overrides import CAPABILITY_NAMES, listed_of
+from catalog.services import catalog_held_accept, catalog_invalidate, catalog_model_override
 from catalog.tasks import catalog_sync_credential_task, provider_check_task
 from providers.admin import ProviderCredentialAdmin
 from providers.models import ProviderCredential
@@ -21,6 +23,10 @@ from providers.models import ProviderCredential
 
 @admin.register(CatalogModel)
 class CatalogModelAdmin(admin.ModelAdmin):
+    """Models come from syncs; an operator changes them only through overrides, which every
+    later sync keeps (the listed values stay visible next to them)."""
+
+    form = ModelOverrideForm
     list_display = (
         "public_id",
         "workspace",
@@ -28,23 +34,97 @@ class CatalogModelAdmin(admin.ModelAdmin):
         "category",
         "context_length",
         "is_active",
+        "hidden",
+        "overridden",
         "credential_state",
         "last_seen",
     )
-    list_filter = ("provider", "category", "is_active")
+    list_filter = ("provider", "category", "is_active", "hidden")
     search_fields = ("public_id",)
     list_select_related = ("workspace", "credential")
-    readonly_fields = ("workspace", "credential", "first_seen", "last_seen", "updated_at")
+    readonly_fields = (
+        "public_id",
+        "workspace",
+        "credential",
+        "provider",
+        "upstream_id",
+        "name",
+        "description",
+        "voices",
+        "free_evidence",
+        "is_active",
+        "first_seen",
+        "last_seen",
+        "updated_at",
+        "category",
+        "capabilities",
+        "context_length",
+        "max_output_tokens",
+        "listed_values",
+        "overrides",
+    )
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "public_id",
+                    "workspace",
+                    "credential",
+                    "provider",
+                    "upstream_id",
+                    "name",
+                    "description",
+                    "voices",
+                    "free_evidence",
+                    "is_active",
+                    "first_seen",
+                    "last_seen",
+                    "updated_at",
+                )
+            },
+        ),
+        (
+            "Effective values (what routing and /v1/models use)",
+            {"fields": ("category", "capabilities", "context_length", "max_output_tokens")},
+        ),
+        ("As listed by the provider", {"fields": ("listed_values", "overrides")}),
+        (
+            "Operator overrides (kept across syncs; empty means as listed)",
+            {
+                "fields": (
+                    "hidden",
+                    "override_category",
+                    "override_context_length",
+                    "override_max_output_tokens",
+                    *(f"override_{name}" for name in CAPABILITY_NAMES),
+                )
+            },
+        ),
+    )
     show_full_result_count = False
 
     @admin.display(description="credential state")
     def credential_state(self, obj: CatalogModel) -> str:
         return obj.credential.state
 
-    # Edits here bypass sync, so they drop the workspace's cached /v1/models listing themselves.
-    def save_model(self, request: HttpRequest, obj: CatalogModel, form: Any, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        catalog_invalidate(obj.workspace_id)
+    @admin.display(description="overridden", boolean=True)
+    def overridden(self, obj: CatalogModel) -> bool:
+        return bool(obj.overrides)
+
+    @admin.display(description="listed")
+    def listed_values(self, obj: CatalogModel) -> str:
+        return json.dumps(listed_of(obj), sort_keys=True)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # models come from syncs
+
+    def save_model(
+        self, request: HttpRequest, obj: CatalogModel, form: ModelOverrideForm, change: bool
+    ) -> None:
+        catalog_model_override(
+            model=obj, overrides=form.overrides(), hidden=form.cleaned_data["hidden"]
+        )
 
     def delete_model(self, request: HttpRequest, obj: CatalogModel) -> None:
         super().delete_model(request, obj)
@@ -55,6 +135,60 @@ class CatalogModelAdmin(admin.ModelAdmin):
         super().delete_queryset(request, queryset)
         for workspace_id in workspace_ids:
             catalog_invalidate(workspace_id)
+
+
+def _accept_held(
+    modeladmin: admin.ModelAdmin, request: HttpRequest, credentials: list[ProviderCredential]
+) -> None:
+    """Apply each credential's held change now and say how many applied."""
+    applied, busy = 0, []
+    for credential in credentials:
+        run = catalog_held_accept(credential=credential)
+        if run is None:
+            busy.append(credential.name)
+        elif run.status == SyncRun.Status.OK:
+            applied += 1
+    modeladmin.message_user(request, f"Applied {applied} held catalog change(s).")
+    if busy:
+        modeladmin.message_user(
+            request, f"A sync is running for {', '.join(busy)}; try again.", messages.WARNING
+        )
+
+
+@admin.action(description="Accept the held catalog change")
+def accept_held_changes_of_credentials(
+    modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[ProviderCredential]
+) -> None:
+    _accept_held(modeladmin, request, list(queryset.filter(held_catalog_change__isnull=False)))
+
+
+@admin.register(HeldCatalogChange)
+class HeldCatalogChangeAdmin(admin.ModelAdmin):
+    """Sync outcomes waiting for review; accept them from the SyncRun or credential admin."""
+
+    list_display = (
+        "credential",
+        "workspace",
+        "active_before",
+        "would_remove",
+        "would_add",
+        "sync_run",
+        "created_at",
+    )
+    list_select_related = ("credential__workspace", "sync_run")
+    exclude = ("rows",)  # the held listing itself can be large; the counts tell the story
+
+    @admin.display(description="workspace")
+    def workspace(self, obj: HeldCatalogChange) -> str:
+        return str(obj.credential.workspace)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(
+        self, request: HttpRequest, obj: HeldCatalogChange | None = None
+    ) -> bool:
+        return False
 
 
 @admin.register(SyncRun)
@@ -69,6 +203,14 @@ class SyncRunAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: SyncRun | None = None) -> bool:
         return False
+
+    @admin.action(description="Accept the catalog changes these runs held")
+    def accept_held_changes(self, request: HttpRequest, queryset: QuerySet[SyncRun]) -> None:
+        """Only changes still held from these runs: one a later sync replaced is not theirs."""
+        held = HeldCatalogChange.objects.filter(sync_run__in=queryset).select_related("credential")
+        _accept_held(self, request, [change.credential for change in held])
+
+    actions = ["accept_held_changes"]
 
 
 @admin.action(description="Sync models now")
@@ -94,7 +236,7 @@ def check_now(
 
 
 class ProviderCredentialWithJobsAdmin(ProviderCredentialAdmin):
-    actions = [sync_now, check_now]
+    actions = [sync_now, check_now, accept_held_changes_of_credentials]
 
 
 admin.site.unregister(ProviderCredential)

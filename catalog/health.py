@@ -8,9 +8,10 @@ Cache key formats (the gateway writes them, the catalog only reads them):
 - ``route-health:{credential_id}:{upstream_id}`` -> ``{"ok": int, "fail": int,
   "latency_ms": float}``: recent successes, failures and a moving average latency.
 
-A model is *working* when its credential is not in a broken state (auth_failed, unreadable,
-down) and its route is not cooling down. Rate-limited credentials still count as working: the
-limit is usually per model or per minute and the router falls back anyway.
+A model is *working* when its credential is not in a broken state (auth_failed,
+payment_required, retired, unreadable, down) and its route is not cooling down. Rate-limited
+credentials still count as working: the limit is usually per model or per minute and the router
+falls back anyway.
 """
 
 import time
@@ -21,7 +22,7 @@ from django.core.cache import cache
 
 from catalog.models import CatalogModel
 
-BROKEN_STATES = frozenset({"auth_failed", "unreadable", "down"})
+BROKEN_STATES = frozenset({"auth_failed", "payment_required", "retired", "unreadable", "down"})
 
 
 class RouteHealth(TypedDict):

@@ -5,7 +5,14 @@ from providers.models import ProviderCredential
 
 
 class CatalogModel(models.Model):
-    """A free model a workspace can call, discovered through one of its credentials."""
+    """A free model a workspace can call, discovered through one of its credentials.
+
+    `category`, `capabilities`, `context_length` and `max_output_tokens` hold the EFFECTIVE
+    values (what routing and /v1/models filter and show): the provider's listed values, stored
+    in `listed` by every sync, with the operator's `overrides` on top (catalog.overrides). A
+    capability is true, false, or null (unknown: the provider does not say). `hidden` models
+    stay in the catalog but are neither listed nor routable.
+    """
 
     class Category(models.TextChoices):
         TEXT = "text"
@@ -30,6 +37,9 @@ class CatalogModel(models.Model):
     capabilities = models.JSONField(default=dict, blank=True)
     voices = models.JSONField(default=list, blank=True)
     free_evidence = models.CharField(max_length=300, blank=True)
+    listed = models.JSONField(default=dict, blank=True)
+    overrides = models.JSONField(default=dict, blank=True)
+    hidden = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
     first_seen = models.DateTimeField(auto_now_add=True)
     last_seen = models.DateTimeField()
@@ -57,6 +67,7 @@ class SyncRun(models.Model):
         OK = "ok"
         PARTIAL = "partial"
         FAILED = "failed"
+        NEEDS_REVIEW = "needs_review"  # a credential's change was held (see HeldCatalogChange)
 
     workspace = models.ForeignKey(
         Workspace, null=True, blank=True, on_delete=models.CASCADE, related_name="sync_runs"
@@ -72,3 +83,23 @@ class SyncRun(models.Model):
 
     def __str__(self) -> str:
         return f"sync {self.pk} ({self.status})"
+
+
+class HeldCatalogChange(models.Model):
+    """A sync outcome held for review: it would deactivate more than half of a credential's
+    active free models. Applied when the next sync reaches the same outcome (`fingerprint`) or
+    an operator accepts it; `rows` is the listing that was held, applied as it was reviewed."""
+
+    credential = models.OneToOneField(
+        ProviderCredential, on_delete=models.CASCADE, related_name="held_catalog_change"
+    )
+    sync_run = models.ForeignKey(SyncRun, null=True, blank=True, on_delete=models.SET_NULL)
+    fingerprint = models.CharField(max_length=64)
+    active_before = models.PositiveIntegerField()
+    would_add = models.PositiveIntegerField()
+    would_remove = models.PositiveIntegerField()
+    rows = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"held change of {self.credential.name}: -{self.would_remove} +{self.would_add}"

@@ -7,7 +7,7 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet
 
 from catalog.health import cooling_routes, credential_usable, route_cooling_down
-from catalog.models import CatalogModel, SyncRun
+from catalog.models import CatalogModel, HeldCatalogChange, SyncRun
 from providers.models import ProviderCredential
 from providers.registry import PROVIDERS, documented_limits
 
@@ -54,9 +54,9 @@ LISTING_FIELDS = (
 def active_models(
     *, workspace_id: int, category: str | None = None, provider: str | None = None
 ) -> QuerySet[CatalogModel]:
-    """The workspace's callable free models: active, through an enabled credential."""
+    """The workspace's callable free models: active, not hidden, through an enabled credential."""
     models = CatalogModel.objects.filter(
-        workspace_id=workspace_id, is_active=True, credential__enabled=True
+        workspace_id=workspace_id, is_active=True, hidden=False, credential__enabled=True
     )
     if category:
         models = models.filter(category=category)
@@ -170,7 +170,7 @@ def catalog_listing(
 def _model_counts(workspace_id: int) -> dict[int, dict[str, int]]:
     counts: dict[int, dict[str, int]] = defaultdict(dict)
     rows = (
-        CatalogModel.objects.filter(workspace_id=workspace_id, is_active=True)
+        CatalogModel.objects.filter(workspace_id=workspace_id, is_active=True, hidden=False)
         .values("credential_id", "category")
         .annotate(n=Count("id"))
     )
@@ -183,7 +183,17 @@ def _timestamp(value: Any) -> int | None:
     return int(value.timestamp()) if value else None
 
 
-def _credential_status(credential: ProviderCredential, counts: dict[str, int]) -> dict[str, Any]:
+def _held_reviews(workspace_id: int) -> dict[int, dict[str, int]]:
+    """credential id -> the counts of its sync change waiting for review."""
+    rows = HeldCatalogChange.objects.filter(credential__workspace_id=workspace_id).values(
+        "credential_id", "active_before", "would_remove", "would_add"
+    )
+    return {row.pop("credential_id"): row for row in rows}
+
+
+def _credential_status(
+    credential: ProviderCredential, counts: dict[str, int], review: dict[str, int] | None
+) -> dict[str, Any]:
     spec = PROVIDERS.get(credential.provider)
     return {
         "name": credential.name,
@@ -197,6 +207,7 @@ def _credential_status(credential: ProviderCredential, counts: dict[str, int]) -
         "last_sync_at": _timestamp(credential.last_sync_at),
         "last_sync_error": credential.last_sync_error,
         "stale": bool(credential.last_sync_error),  # the models listed are from an earlier sync
+        "needs_review": review,  # a held sync change (catalog.services), or None
         "models": {**counts, "total": sum(counts.values())},
     }
 
@@ -235,10 +246,12 @@ def last_sync_results(*, workspace_id: int, names: Iterable[str]) -> dict[str, d
 def provider_status(*, workspace_id: int) -> dict[str, Any]:
     """Each credential of the workspace with its state, sync health and model counts."""
     credentials = list(ProviderCredential.objects.filter(workspace_id=workspace_id))
-    counts = _model_counts(workspace_id)
+    counts, reviews = _model_counts(workspace_id), _held_reviews(workspace_id)
     return {
         "object": "list",
-        "data": [_credential_status(c, counts.get(c.pk, {})) for c in credentials],
+        "data": [
+            _credential_status(c, counts.get(c.pk, {}), reviews.get(c.pk)) for c in credentials
+        ],
         "last_sync_run": _last_sync_run(workspace_id, {c.name for c in credentials}),
     }
 

@@ -1,17 +1,29 @@
-"""Catalog discovery (sync) and provider status checks.
+"""Catalog discovery (sync), review of drastic sync outcomes, overrides and status checks.
 
 Sync runs per credential: the adapter lists models with a free verdict, only free models of the
 categories text / vision / image / speech are kept, and they are upserted in bulk inside one
 transaction per credential. Models that vanish or turn paid are deactivated, never deleted.
+Operator overrides (catalog.overrides) are re-applied on top of every listing.
 
 A failing provider never empties the catalog: any listing error (auth, 429, 5xx, timeout, junk,
 402/410) keeps the previous models and records the sanitized error on the credential and in the
-SyncRun. Empty listing policy (JOB-02): a listing with *no models at all* while the credential
+SyncRun; 401/403, 402 and 410 also move the credential's state (auth_failed, payment_required,
+retired). Empty listing policy (JOB-02): a listing with *no models at all* while the credential
 still has active models is treated as an error too (an outage or a wrong account looks exactly
-like this); a non-empty listing in which no model is free is real evidence and deactivates them.
-An operator who really wants the models gone disables or deletes the credential.
+like this).
+
+Review policy: a non-empty listing that would deactivate MORE than half of the credential's
+active free models (a price format change, a free tier ending, a half-broken listing) is held:
+the catalog stays as it is, the run and the credential's result say `needs_review` with the
+counts, and the change applies when the next sync reaches the same outcome (the same models
+removed and added) or an operator accepts it in the admin. Exactly half is not held (1 of 2
+models vanishing applies at once); a provider whose only model vanishes is held once (1 of 1
+is more than half), so a single odd listing never empties it. An operator who really wants the
+models gone at once disables or deletes the credential.
 """
 
+import hashlib
+import json
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -28,7 +40,14 @@ from django.utils import timezone
 
 from catalog.listing import catalog_version_key
 from catalog.locks import held_lock
-from catalog.models import CatalogModel, SyncRun
+from catalog.models import CatalogModel, HeldCatalogChange, SyncRun
+from catalog.overrides import (
+    OVERRIDABLE,
+    clean_overrides,
+    effective_fields,
+    listed_of,
+    listed_part,
+)
 from catalog.selectors import check_candidates, sync_candidates
 from catalog.validation import clean_model_rows
 from gateway import metrics
@@ -37,7 +56,7 @@ from providers.encryption import SecretUnreadable
 from providers.models import ProviderCredential
 from providers.parsing import PRICE_UNREADABLE
 from providers.registry import adapter_for
-from providers.services import credential_check
+from providers.services import credential_check, state_for_error
 
 logger = logging.getLogger(__name__)
 
@@ -45,11 +64,9 @@ SYNC_ALL_LOCK_SECONDS = 40 * 60  # longer than catalog_sync_all_task's hard time
 SYNC_CREDENTIAL_LOCK_SECONDS = 10 * 60
 CHECK_ALL_LOCK_SECONDS = 12 * 60
 BATCH_SIZE = 500
-# A listing failure that proves calls cannot work moves the credential's state as well.
-STATE_ON_SYNC_FAILURE = {
-    "auth": ProviderCredential.State.AUTH_FAILED,
-    "unreadable": ProviderCredential.State.UNREADABLE,
-}
+# A listing failure that proves calls cannot work (a bad or unreadable key, 402, 410) moves the
+# credential's state as well.
+STATE_MOVING_KINDS = frozenset({"auth", "unreadable", "unavailable"})
 Progress = Callable[[ProviderCredential, "CredentialSyncResult"], None]
 
 
@@ -65,6 +82,9 @@ class CredentialSyncResult:
     price_unreadable: int = 0
     error: str = ""
     skipped: bool = False
+    needs_review: bool = False  # held: see the review policy in the module docstring
+    would_add: int = 0
+    would_remove: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -126,6 +146,7 @@ def _plan(
     plan = _UpsertPlan()
     for upstream_id, fields in rows.items():
         model = existing.get(upstream_id)
+        listed = listed_part(fields)
         if model is None:
             plan.to_create.append(
                 CatalogModel(
@@ -134,27 +155,38 @@ def _plan(
                     upstream_id=upstream_id,
                     last_seen=now,
                     updated_at=now,
+                    listed=listed,
                     **fields,
                 )
             )
             continue
-        dirty = {name for name, value in fields.items() if getattr(model, name) != value}
+        wanted = {**fields, **effective_fields(listed, model.overrides or {}), "listed": listed}
+        dirty = {name for name, value in wanted.items() if getattr(model, name) != value}
         if dirty or not model.is_active:
             plan.reactivated += not model.is_active
             plan.changed += bool(dirty) and model.is_active
             plan.dirty_fields |= dirty
             for name in dirty:
-                setattr(model, name, fields[name])
+                setattr(model, name, wanted[name])
             model.is_active, model.updated_at = True, now
             plan.to_update.append(model)
     return plan
 
 
+def _existing(credential: ProviderCredential) -> dict[str, CatalogModel]:
+    """The credential's rows, locked until the sync commits: an override saved meanwhile waits
+    and then builds on the listed values this sync writes (catalog_model_override)."""
+    rows = CatalogModel.objects.select_for_update().filter(credential=credential)
+    return {m.upstream_id: m for m in rows}
+
+
 def _upsert(
-    credential: ProviderCredential, rows: dict[str, dict[str, Any]], now: datetime
+    credential: ProviderCredential,
+    existing: dict[str, CatalogModel],
+    rows: dict[str, dict[str, Any]],
+    now: datetime,
 ) -> tuple[int, int, int]:
     """Bulk insert, update and deactivate; returns (added, removed, changed)."""
-    existing = {m.upstream_id: m for m in CatalogModel.objects.filter(credential=credential)}
     plan = _plan(credential, existing, rows, now)
     vanished = [m.pk for uid, m in existing.items() if m.is_active and uid not in rows]
     for start in range(0, len(vanished), BATCH_SIZE):
@@ -170,17 +202,85 @@ def _upsert(
     return len(plan.to_create) + plan.reactivated, len(vanished), plan.changed
 
 
+@dataclass(frozen=True)
+class _Review:
+    """A sync outcome drastic enough to hold: the counts and what identifies the outcome."""
+
+    active: int
+    would_add: int
+    would_remove: int
+    fingerprint: str
+
+
+def _review_of(existing: dict[str, CatalogModel], rows: dict[str, Any]) -> _Review | None:
+    """The review a listing needs: it would deactivate more than half of the active models."""
+    active = {upstream_id for upstream_id, model in existing.items() if model.is_active}
+    removed = active - rows.keys()
+    if len(removed) * 2 <= len(active):
+        return None
+    added = rows.keys() - active
+    outcome = json.dumps([sorted(removed), sorted(added)]).encode()
+    return _Review(len(active), len(added), len(removed), hashlib.sha256(outcome).hexdigest())
+
+
+def _hold(
+    credential: ProviderCredential,
+    rows: dict[str, dict[str, Any]],
+    review: _Review,
+    result: CredentialSyncResult,
+) -> None:
+    """Keep the catalog, remember the listing, and say so on the credential and the result."""
+    HeldCatalogChange.objects.update_or_create(
+        credential=credential,
+        defaults={
+            "fingerprint": review.fingerprint,
+            "active_before": review.active,
+            "would_add": review.would_add,
+            "would_remove": review.would_remove,
+            "rows": rows,
+            "sync_run": None,
+        },
+    )
+    result.needs_review = True
+    result.would_add, result.would_remove = review.would_add, review.would_remove
+    message = (
+        f"held for review: this listing would deactivate {review.would_remove} of "
+        f"{review.active} free models and add {review.would_add}; it applies when the next "
+        "sync agrees or an operator accepts it"
+    )
+    credential.last_sync_error = message
+    ProviderCredential.objects.filter(pk=credential.pk).update(last_sync_error=message)
+
+
+def _apply_or_hold(
+    credential: ProviderCredential, rows: dict[str, dict[str, Any]], result: CredentialSyncResult
+) -> None:
+    """Apply the listing, unless it needs a review no earlier sync agreed with: then hold it."""
+    existing = _existing(credential)
+    review = _review_of(existing, rows)
+    held = HeldCatalogChange.objects.filter(credential=credential).first()
+    if review is not None and (held is None or held.fingerprint != review.fingerprint):
+        _hold(credential, rows, review, result)
+        return
+    if held is not None:
+        held.delete()  # confirmed by this sync, or no longer needed
+    now = timezone.now()
+    result.added, result.removed, result.changed = _upsert(credential, existing, rows, now)
+    _record_success(credential, now)
+
+
 def _record_success(credential: ProviderCredential, now: datetime) -> None:
     credential.last_sync_at, credential.last_sync_error = now, ""
     ProviderCredential.objects.filter(pk=credential.pk).update(last_sync_at=now, last_sync_error="")
 
 
 def _record_failure(credential: ProviderCredential, error: ProviderError, message: str) -> bool:
-    """Store the sanitized error; a bad or unreadable key also marks the state. True if it moved."""
+    """Store the sanitized error; a failure that proves calls cannot work also marks the state.
+    True if the state moved."""
     fields: dict[str, Any] = {"last_sync_error": message[:300]}
-    if error.kind in STATE_ON_SYNC_FAILURE:
+    if error.kind in STATE_MOVING_KINDS:
         fields.update(
-            state=STATE_ON_SYNC_FAILURE[error.kind],
+            state=state_for_error(error),
             state_message=message[:300],
             checked_at=timezone.now(),
         )
@@ -217,16 +317,21 @@ def catalog_sync(*, credential: ProviderCredential) -> CredentialSyncResult:
         rows = clean_model_rows(
             listed, credential_name=credential.name, provider=credential.provider
         )
-        now = timezone.now()
         with transaction.atomic():
-            result.added, result.removed, result.changed = _upsert(credential, rows, now)
-            _record_success(credential, now)
+            _apply_or_hold(credential, rows, result)
     except ProviderError as exc:
         error_kind = exc.kind
         result.error = sanitize(exc.message, _readable_key(credential)) or "model listing failed"
         logger.info("catalog sync of credential %s failed (%s)", credential.pk, exc.kind)
         if _record_failure(credential, exc, result.error):
             catalog_invalidate(credential.workspace_id)
+    _finish_credential(credential, result, error_kind)
+    return result
+
+
+def _finish_credential(
+    credential: ProviderCredential, result: CredentialSyncResult, error_kind: str = ""
+) -> None:
     if result.added or result.removed or result.changed:
         catalog_invalidate(credential.workspace_id)
     metrics.record_sync(
@@ -236,7 +341,53 @@ def catalog_sync(*, credential: ProviderCredential) -> CredentialSyncResult:
         removed=result.removed,
         changed=result.changed,
     )
+
+
+def _accept_held(credential: ProviderCredential) -> CredentialSyncResult:
+    """Apply the credential's held listing as it was reviewed."""
+    result = CredentialSyncResult(provider=credential.provider)
+    with transaction.atomic():
+        held = HeldCatalogChange.objects.select_for_update().filter(credential=credential).first()
+        if held is None:
+            result.error = "no held change to accept (a later sync applied or replaced it)"
+            return result
+        now = timezone.now()
+        result.added, result.removed, result.changed = _upsert(
+            credential, _existing(credential), held.rows, now
+        )
+        _record_success(credential, now)
+        held.delete()
+    _finish_credential(credential, result)
     return result
+
+
+def catalog_held_accept(*, credential: ProviderCredential) -> SyncRun | None:
+    """An operator accepts the credential's held change: it applies now, recorded as a run
+    (trigger "review"). None when a sync of the credential is running (try again)."""
+    with _credential_sync_lock(credential, None) as held:
+        if not held:
+            return None
+        return _sync_workspace(
+            credential.workspace_id, [credential], trigger="review", sync=_accept_held
+        )
+
+
+@transaction.atomic
+def catalog_model_override(
+    *, model: CatalogModel, overrides: dict[str, Any], hidden: bool
+) -> CatalogModel:
+    """Set an operator's overrides (replacing earlier ones) and the hidden flag; the effective
+    columns change at once and every cached listing and route of the workspace is dropped."""
+    overrides = clean_overrides(overrides)
+    listed = listed_of(CatalogModel.objects.select_for_update().get(pk=model.pk))
+    model.overrides = overrides
+    model.listed, model.hidden, model.updated_at = listed, hidden, timezone.now()
+    for name, value in effective_fields(listed, model.overrides).items():
+        setattr(model, name, value)
+    model.save(update_fields=["listed", "overrides", "hidden", "updated_at", *OVERRIDABLE])
+    logger.info("catalog model %s: overrides set (hidden=%s)", model.pk, hidden)
+    catalog_invalidate(model.workspace_id)
+    return model
 
 
 def _sync_locked(
@@ -260,12 +411,14 @@ def _credential_sync_lock(
 
 def _finish(run: SyncRun, results: dict[str, dict[str, Any]]) -> SyncRun:
     errors = [r for r in results.values() if r["error"]]
-    if not errors:
-        run.status = SyncRun.Status.OK
-    elif len(errors) == len(results):
+    if errors and len(errors) == len(results):
         run.status = SyncRun.Status.FAILED
-    else:
+    elif any(r["needs_review"] for r in results.values()):
+        run.status = SyncRun.Status.NEEDS_REVIEW
+    elif errors:
         run.status = SyncRun.Status.PARTIAL
+    else:
+        run.status = SyncRun.Status.OK
     run.results, run.finished_at = results, timezone.now()
     run.save(update_fields=["status", "results", "finished_at"])
     return run
@@ -288,6 +441,8 @@ def _sync_workspace(
                 provider=credential.provider, skipped=True
             )
             results[credential.name] = result.as_dict()
+            if result.needs_review:
+                HeldCatalogChange.objects.filter(credential=credential).update(sync_run=run)
             if on_progress:
                 on_progress(credential, result)
     except BaseException:  # time limit or crash: the run must not stay "running" forever

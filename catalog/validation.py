@@ -43,10 +43,15 @@ def positive_int(value: Any) -> int | None:
     return min(value, MAX_INT)
 
 
-def clean_capabilities(value: Any) -> dict[str, bool]:
+def clean_capabilities(value: Any) -> dict[str, bool | None]:
+    """Flags that are true, false or None (the provider does not say: unknown)."""
     if not isinstance(value, dict):
         return {}
-    flags = {clip(k, 40): v for k, v in value.items() if isinstance(k, str) and isinstance(v, bool)}
+    flags = {
+        clip(k, 40): v
+        for k, v in value.items()
+        if isinstance(k, str) and (isinstance(v, bool) or v is None)
+    }
     return dict(list(flags.items())[:MAX_CAPABILITIES])
 
 

@@ -108,7 +108,12 @@ def parse_chat_request(payload: Any) -> ChatRequest:
 
 
 def upstream_payload(request: ChatRequest, *, upstream_id: str, model: Any) -> dict[str, Any]:
-    """The body for one route: unsupported params dropped, output tokens clamped to the model."""
+    """The body for one route, output tokens clamped to the model.
+
+    Routing never sends a request that relies on `tools` or structured output to a model known
+    not to support it; here such params are dropped only where they ask for nothing (tool_choice
+    "none", response_format "text"), which such a model may still reject.
+    """
     params = dict(request.params)
     capabilities = model.capabilities if isinstance(model.capabilities, dict) else {}
     if capabilities.get("tools") is False:

@@ -1,8 +1,11 @@
 """Candidate selection: the ordered routes a chat request may try.
 
-Exact ids (plus `models: [...]` fallbacks) must be active free models of the caller's workspace.
-`openprovider/auto-free` ranks the workspace's working free models that can serve the request:
-by recent health, then fit, then latency, then public id (deterministic).
+Exact ids (plus `models: [...]` fallbacks) must be active free models of the caller's workspace;
+one known not to support `tools` or `response_format` that the request relies on is skipped, and
+a 400 `unsupported_parameter` answers when none is left (an unknown capability passes through).
+`openprovider/auto-free` ranks the workspace's working free models KNOWN to support what the
+request needs (an unknown capability does not qualify): by recent health, then fit, then
+latency, then public id (deterministic).
 
 The model rows behind a choice are cached per process (gateway.localcache) for
 GATEWAY_ROUTE_CACHE_SECONDS under the workspace's catalog version, so a sync, a credential save
@@ -84,7 +87,9 @@ def _exact_candidates(workspace: Workspace, request: ChatRequest) -> list[Catalo
     found = exact_models(workspace, ids)
     for position, public_id in enumerate(ids):
         _check_model(found.get(public_id), public_id, "model" if position == 0 else "models")
-    candidates = _apply_provider_prefs([found[public_id] for public_id in ids], request.provider)
+    candidates = _apply_provider_prefs(
+        _supporting([found[public_id] for public_id in ids], request), request.provider
+    )
     if not candidates:
         raise no_model("No requested model is served by the providers allowed in 'provider'.")
     return candidates
@@ -159,15 +164,43 @@ def _capabilities(model: CatalogModel) -> dict[str, Any]:
     return model.capabilities if isinstance(model.capabilities, dict) else {}
 
 
+def _known_unsupported(model: CatalogModel, request: ChatRequest) -> str | None:
+    """The request parameter this model is KNOWN (false, not unknown) not to support."""
+    capabilities = _capabilities(model)
+    if request.needs_tools and capabilities.get("tools") is False:
+        return "tools"
+    if request.needs_structured_output and capabilities.get("structured_output") is False:
+        return "response_format"
+    return None
+
+
+def _supporting(models: list[CatalogModel], request: ChatRequest) -> list[CatalogModel]:
+    """Requested models that may serve the request's features, in order; an unknown capability
+    is the caller's call (passed through unchanged). Raises 400 when none may: a feature the
+    caller relies on is never silently dropped."""
+    supporting = [model for model in models if _known_unsupported(model, request) is None]
+    if supporting:
+        return supporting
+    param = _known_unsupported(models[0], request)
+    others = " (nor do the fallback models in 'models')" if len(models) > 1 else ""
+    raise ApiError(
+        f"The model '{models[0].public_id}' does not support '{param}'{others}. Remove "
+        f"'{param}' or choose a model that supports it (GET /v1/models lists capabilities).",
+        status=400,
+        code="unsupported_parameter",
+        param=param,
+    )
+
+
 def _fits_features(model: CatalogModel, request: ChatRequest) -> bool:
     capabilities = _capabilities(model)
     if request.needs_vision and not (
         model.category == CatalogModel.Category.VISION or capabilities.get("vision")
     ):
         return False
-    if request.needs_tools and not capabilities.get("tools"):
+    if request.needs_tools and capabilities.get("tools") is not True:
         return False
-    if request.needs_structured_output and not capabilities.get("structured_output"):
+    if request.needs_structured_output and capabilities.get("structured_output") is not True:
         return False
     return not (request.stream and capabilities.get("streaming") is False)
 

@@ -9,6 +9,7 @@ urlpatterns = [
     path("docs/", docs.docs, name="docs"),
     path("models/", models.models_page, name="models"),
     path("models/save", models.model_save_toggle, name="model-save"),
+    path("models/<path:model_id>/edit", models.model_edit, name="model-edit"),
     path("chat/", chat.chat_page, name="chat"),
     path("chat/send", chat.chat_send, name="chat-send"),
     path("chat/<int:pk>/", chat.chat_page, name="chat-conversation"),

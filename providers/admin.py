@@ -65,7 +65,16 @@ class ProviderCredentialForm(forms.ModelForm):
 @admin.register(ProviderCredential)
 class ProviderCredentialAdmin(admin.ModelAdmin):
     form = ProviderCredentialForm
-    list_display = ("name", "provider", "workspace", "masked_key", "enabled", "state", "checked_at")
+    list_display = (
+        "name",
+        "provider",
+        "workspace",
+        "masked_key",
+        "enabled",
+        "state",
+        "state_message",
+        "checked_at",
+    )
     list_filter = ("provider", "state", "enabled")
     search_fields = ("name", "workspace__name")
     list_select_related = ("workspace",)

@@ -421,8 +421,9 @@ class OpenAICompatibleAdapter:
                 retry_after=parse_retry_after(response.headers, body),
             )
         if status in (402, 410):
+            what = "payment required" if status == 402 else "gone (retired)"
             return ProviderError(
-                f"provider unavailable: {reason}", kind="unavailable", status=status, retryable=True
+                f"{what}: {reason}", kind="unavailable", status=status, retryable=True
             )
         if 300 <= status < 400:
             return ProviderError(

@@ -11,7 +11,9 @@ class ProviderCredential(models.Model):
     class State(models.TextChoices):
         UNKNOWN = "unknown"
         OK = "ok"
-        AUTH_FAILED = "auth_failed"
+        AUTH_FAILED = "auth_failed"  # 401 / 403: the key is wrong, revoked or lacks access
+        PAYMENT_REQUIRED = "payment_required"  # 402: the account must pay (free tier used up)
+        RETIRED = "retired"  # 410: the provider or its API is gone
         RATE_LIMITED = "rate_limited"
         DOWN = "down"
         UNREADABLE = "unreadable"

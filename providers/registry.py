@@ -25,6 +25,7 @@ from .ollama import OllamaAdapter
 from .openrouter import OpenRouterAdapter
 from .pollinations import PollinationsAdapter
 from .together import TogetherAdapter
+from .unlisted import UnlistedCapabilitiesAdapter
 
 
 @dataclass(frozen=True)
@@ -148,6 +149,7 @@ _ROWS = [
         "nvidia",
         "NVIDIA NIM",
         "https://integrate.api.nvidia.com/v1",
+        UnlistedCapabilitiesAdapter,
         signup_url="https://build.nvidia.com/settings/api-keys",
         categories=(TEXT, VISION),
         free_rule="Every hosted model, for trial use under the NVIDIA Developer Program "
@@ -202,6 +204,7 @@ _ROWS = [
         "scaleway",
         "Scaleway Generative APIs",
         "https://api.scaleway.ai/v1",
+        UnlistedCapabilitiesAdapter,
         signup_url="https://console.scaleway.com/iam/api-keys",
         categories=(TEXT, VISION),
         free_rule="Trial: every chat model until the 1,000,000 free tokens are used.",
@@ -262,12 +265,14 @@ _ROWS = [
         "custom",
         "Custom OpenAI-compatible",
         "",
+        UnlistedCapabilitiesAdapter,
         auth="optional",
         categories=(TEXT, VISION, IMAGE, SPEECH),
         needs_base_url=True,
         free_rule="Self-hosted: every listed model is free. Its category comes from the "
         "listing's modalities, else from the model id (embedding, guard and speech-to-text "
-        "models are not served).",
+        "models are not served). Tools and structured output are unknown until an operator "
+        "sets them.",
         free_evidence="self-hosted",
     ),
 ]

@@ -34,6 +34,9 @@ STATE_BY_KIND = {
     "rate_limited": ProviderCredential.State.RATE_LIMITED,
     "unreadable": ProviderCredential.State.UNREADABLE,
 }
+# `unavailable` errors by HTTP status; without one (a provider slug no longer in the registry)
+# the provider is gone for good.
+STATE_BY_UNAVAILABLE_STATUS = {402: ProviderCredential.State.PAYMENT_REQUIRED}
 BASE_URL_MESSAGE = "Enter an http(s) URL. No user name, password, query or fragment."
 NEVER_ALLOWED_MESSAGE = (
     "Link-local, cloud metadata, unspecified and multicast addresses are never allowed."
@@ -200,6 +203,13 @@ def credential_delete(*, credential: ProviderCredential) -> None:
     logger.info("provider credential %s deleted", pk)
 
 
+def state_for_error(error: ProviderError) -> str:
+    """The credential state an upstream failure proves (down when it proves nothing more)."""
+    if error.kind == "unavailable":
+        return STATE_BY_UNAVAILABLE_STATUS.get(error.status, ProviderCredential.State.RETIRED)
+    return STATE_BY_KIND.get(error.kind, ProviderCredential.State.DOWN)
+
+
 def credential_check(*, credential: ProviderCredential) -> tuple[str, str, int | None]:
     """Probe cheaply through the adapter; store and return (state, message, latency_ms)."""
     started = time.monotonic()
@@ -214,7 +224,7 @@ def credential_check(*, credential: ProviderCredential) -> tuple[str, str, int |
     except SecretUnreadable as error:
         state, message = ProviderCredential.State.UNREADABLE, error.message
     except ProviderError as error:
-        state = STATE_BY_KIND.get(error.kind, ProviderCredential.State.DOWN)
+        state = state_for_error(error)
         message = sanitize(error.message, _readable_key(credential))
     credential.state, credential.state_message = state, message[:300]
     credential.checked_at, credential.check_latency_ms = timezone.now(), latency

@@ -78,7 +78,12 @@ ERROR_EXAMPLE = envelope(
     param="model",
 )
 STATUS_CODES = [
-    (400, "invalid_request_error", "The request is invalid, or the model is of another category."),
+    (
+        400,
+        "invalid_request_error",
+        "The request is invalid, the model is of another category, or it is known not to "
+        "support `tools` / `response_format` (code `unsupported_parameter`).",
+    ),
     (401, "authentication_error", "The key is missing, invalid or revoked."),
     (404, "not_found_error", "The model is not in this workspace's free catalog."),
     (413, "invalid_request_error", "The request body is too large."),

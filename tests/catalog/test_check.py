@@ -17,7 +17,8 @@ OUTCOMES = {
     "429": ({"status": 429, "json": {"error": {"message": "slow"}}}, State.RATE_LIMITED),
     "500": ({"status": 500, "json": {"error": {"message": "boom"}}}, State.DOWN),
     "502-html": ({"status": 502, "body": "<html><h1>502 Bad Gateway</h1></html>"}, State.DOWN),
-    "402": ({"status": 402, "json": {"error": {"message": "pay"}}}, State.DOWN),
+    "402": ({"status": 402, "json": {"error": {"message": "pay"}}}, State.PAYMENT_REQUIRED),
+    "410": ({"status": 410, "json": {"error": {"message": "gone"}}}, State.RETIRED),
     "timeout": ({"body": requests.exceptions.ConnectTimeout("slow")}, State.DOWN),
 }
 

@@ -139,6 +139,16 @@ def test_sync_catalog_says_how_many_models_it_refused_for_an_unreadable_price(
     assert "alpha (custom) +1 -0 ~0 (2 refused: price unreadable)" in out
 
 
+def test_sync_catalog_says_when_a_change_is_held_for_review(user, two_credentials):
+    run("sync_catalog", "--provider", "alpha")
+    two_credentials["alpha"].models = [free("a3")]
+
+    out, _ = run("sync_catalog", "--provider", "alpha")
+
+    assert "[1/1] alpha (custom) held for review (would remove 2, add 1)" in out
+    assert CatalogModel.objects.filter(is_active=True).count() == 2
+
+
 def test_sync_catalog_can_be_limited_to_a_provider(user, two_credentials):
     out, _ = run("sync_catalog", "--provider", "alpha")
 

@@ -170,17 +170,20 @@ def test_an_empty_listing_on_a_new_credential_is_not_an_error(stub_adapter, cust
     assert (result.added, result.removed, result.changed) == (0, 0, 0)
 
 
-def test_a_listing_where_nothing_is_free_any_more_deactivates_everything(
+def test_a_listing_where_nothing_is_free_any_more_is_held_then_applied_when_confirmed(
     stub_adapter, custom_credential
 ):
     stub_adapter.models = [free("a"), free("b")]
     catalog_sync(credential=custom_credential)
     stub_adapter.models = [ModelInfo(upstream_id="a", free=False), ModelInfo("b", free=False)]
 
-    result = catalog_sync(credential=custom_credential)
+    held = catalog_sync(credential=custom_credential)
+    assert (held.error, held.needs_review, held.removed, held.would_remove) == ("", True, 0, 2)
+    assert active_ids(custom_credential) == {"homelab/a", "homelab/b"}
 
-    assert result.error == ""
-    assert result.removed == 2
+    confirmed = catalog_sync(credential=custom_credential)
+
+    assert (confirmed.error, confirmed.needs_review, confirmed.removed) == ("", False, 2)
     assert active_ids(custom_credential) == set()
 
 
@@ -204,6 +207,9 @@ def test_one_provider_failing_does_not_stop_the_others(workspace, stubs):
         "price_unreadable": 0,
         "error": "",
         "skipped": False,
+        "needs_review": False,
+        "would_add": 0,
+        "would_remove": 0,
     }
     assert active_ids(broken) == {"broken/old"}
     assert active_ids(healthy) == {"healthy/new"}
@@ -333,7 +339,7 @@ def test_a_crash_mid_sync_rolls_back_the_credentials_writes(
     stub_adapter.models = [free("a")]
     catalog_sync(credential=custom_credential)
     before = snapshot(custom_credential)
-    stub_adapter.models = models_named(50)
+    stub_adapter.models = [free("a"), *models_named(50)]
 
     def crash(*args, **kwargs):
         raise SystemExit("worker killed")

@@ -10,7 +10,6 @@ from gateway.models import RequestLog
 from tests.conftest import provider_fixture
 from tests.gateway.conftest import (
     ALT_CHAT,
-    CHAT_CAPS,
     GROQ_CHAT,
     HELLO,
     groq_completion,
@@ -163,32 +162,6 @@ def test_known_params_are_forwarded_and_unknown_or_unsafe_ones_dropped(
     }
     assert http_mock.calls[0].request.url == GROQ_CHAT
     assert "X-Evil" not in http_mock.calls[0].request.headers
-
-
-def test_params_a_route_does_not_support_are_dropped(chat_call, groq, http_mock):
-    model = make_model(
-        groq,
-        "plain-model",
-        max_output_tokens=100,
-        capabilities={**CHAT_CAPS, "tools": False, "structured_output": False},
-    )
-    http_mock.add(responses.POST, GROQ_CHAT, json=groq_completion())
-
-    chat_call(
-        {
-            "model": model.public_id,
-            "messages": HELLO,
-            "tools": [WEATHER_TOOL],
-            "tool_choice": "auto",
-            "response_format": {"type": "json_object"},
-            "max_tokens": 5000,
-        }
-    )
-
-    sent = sent_bodies(http_mock, GROQ_CHAT)[0]
-    assert not {"tools", "tool_choice"} & set(sent)
-    assert "response_format" not in sent
-    assert sent["max_tokens"] == 100
 
 
 @pytest.mark.parametrize(

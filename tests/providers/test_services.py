@@ -119,7 +119,14 @@ def test_check_ok_records_state_and_latency(workspace, http_mock):
 
 @pytest.mark.parametrize(
     ("status", "state"),
-    [(401, "auth_failed"), (429, "rate_limited"), (500, "down"), (402, "down")],
+    [
+        (401, "auth_failed"),
+        (403, "auth_failed"),
+        (402, "payment_required"),
+        (410, "retired"),
+        (429, "rate_limited"),
+        (500, "down"),
+    ],
 )
 def test_check_failures_are_stored_sanitized(workspace, http_mock, caplog, status, state):
     caplog.set_level(logging.DEBUG)
@@ -130,6 +137,7 @@ def test_check_failures_are_stored_sanitized(workspace, http_mock, caplog, statu
 
     credential.refresh_from_db()
     assert result_state == credential.state == state
+    assert "bad key [redacted]" in credential.state_message  # the provider's own reason
     assert CANARY not in message
     assert CANARY not in credential.state_message
     assert CANARY not in caplog.text

@@ -37,6 +37,7 @@ ROUTES: dict[str, str] = {
     "accounts/signout/": PUBLIC,  # POST only; signs out whoever is signed in
     "models/": SESSION,
     "models/save": SESSION,
+    "models/<path:model_id>/edit": SESSION,
     "chat/": SESSION,
     "chat/send": SESSION,
     "chat/<int:pk>/": SESSION,
@@ -212,6 +213,7 @@ PATH_ID_CASES: dict[str, tuple[str, Callable[[Tenant], Any], Any]] = {
     "account/saved/<int:pk>/delete": (SESSION, _saved, 987654),
     "accounts/keys/<int:key_id>/revoke/": (SESSION, _api_key, 987654),
     "v1/models/<path:model_id>": (KEY, _chat_model, "relay/chat-nobody"),
+    "models/<path:model_id>/edit": (SESSION, _chat_model, "relay/chat-nobody"),
 }
 METHODS = ("get", "post", "put", "patch", "delete")
 REQUEST_ID = re.compile(rb"gen-[A-Za-z0-9_-]+")

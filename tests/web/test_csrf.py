@@ -12,6 +12,7 @@ def post_routes(conversation, credential, workspace, text_model) -> list[tuple[s
     saved = SavedModel.objects.create(workspace=workspace, model_id="x/y")
     return [
         ("/models/save", {"model_id": text_model.public_id}),
+        (f"/models/{text_model.public_id}/edit", {"hidden": "on"}),
         ("/chat/send", {"content": "hi", "model": "openprovider/auto-free"}),
         (f"/chat/{conversation.pk}/rename", {"title": "t"}),
         (f"/chat/{conversation.pk}/delete", {}),
@@ -28,13 +29,17 @@ def test_every_post_without_a_token_is_refused(csrf_client, post_routes):
         assert response.status_code == 403, url
 
 
-def test_nothing_changed_after_refused_posts(csrf_client, post_routes, conversation, credential):
+def test_nothing_changed_after_refused_posts(
+    csrf_client, post_routes, conversation, credential, text_model
+):
     for url, data in post_routes:
         csrf_client.post(url, data)
 
     conversation.refresh_from_db()
     credential.refresh_from_db()
+    text_model.refresh_from_db()
     assert conversation.title == "My chat"
+    assert text_model.hidden is False
     assert SavedModel.objects.count() == 1
 
 

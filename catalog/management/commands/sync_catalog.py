@@ -26,17 +26,9 @@ class Command(BaseCommand):
 
         def progress(credential: ProviderCredential, result: CredentialSyncResult) -> None:
             rows.append(_row(credential, result))
-            outcome = (
-                "skipped (already syncing)"
-                if result.skipped
-                else (
-                    f"error: {result.error}"
-                    if result.error
-                    else f"+{result.added} -{result.removed} ~{result.changed}" + _refused(result)
-                )
-            )
             self.stdout.write(
-                f"[{len(rows)}/{total}] {credential.name} ({credential.provider}) {outcome}"
+                f"[{len(rows)}/{total}] {credential.name} ({credential.provider}) "
+                f"{_outcome(result)}"
             )
 
         runs = catalog_sync_all(
@@ -59,8 +51,24 @@ def _refused(result: CredentialSyncResult) -> str:
     return f" ({count} refused: price unreadable)" if count else ""
 
 
+def _held(result: CredentialSyncResult) -> str:
+    return f"held for review (would remove {result.would_remove}, add {result.would_add})"
+
+
+def _outcome(result: CredentialSyncResult) -> str:
+    if result.skipped:
+        return "skipped (already syncing)"
+    if result.error:
+        return f"error: {result.error}"
+    if result.needs_review:
+        return _held(result)
+    return f"+{result.added} -{result.removed} ~{result.changed}" + _refused(result)
+
+
 def _row(credential: ProviderCredential, result: CredentialSyncResult) -> tuple[object, ...]:
     error = "skipped: already syncing" if result.skipped else result.error
+    if result.needs_review:
+        error = _held(result)
     return (
         credential.workspace_id,
         credential.name,

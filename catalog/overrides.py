@@ -1,0 +1,70 @@
+"""Operator overrides of a model's listed facts: pure rules shared by sync, admin and web.
+
+A sync stores what the provider listed in `CatalogModel.listed` and writes the effective
+columns as the listed values with `CatalogModel.overrides` on top, so routing and /v1/models
+keep filtering in SQL on the columns they always used, and a re-sync never clobbers an
+override. Capability overrides apply per flag (true, false, or null for "unknown").
+"""
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+
+from catalog.validation import MAX_INT
+from providers.base import CATEGORIES
+
+SCALARS = ("category", "context_length", "max_output_tokens")
+OVERRIDABLE = (*SCALARS, "capabilities")
+CAPABILITY_NAMES = ("tools", "vision", "structured_output", "streaming")
+
+
+def listed_part(fields: dict[str, Any]) -> dict[str, Any]:
+    """The overridable facts of a sync row: what the provider listed."""
+    return {name: fields[name] for name in OVERRIDABLE}
+
+
+def listed_of(model: Any) -> dict[str, Any]:
+    """What the provider listed for a stored model; a row never synced since overrides
+    existed has none stored, and its columns are still exactly what was listed."""
+    return model.listed or {name: getattr(model, name) for name in OVERRIDABLE}
+
+
+def effective_fields(listed: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """The listed facts with the operator's overrides on top."""
+    values = {name: overrides.get(name, listed.get(name)) for name in SCALARS}
+    values["capabilities"] = {
+        **(listed.get("capabilities") or {}),
+        **(overrides.get("capabilities") or {}),
+    }
+    return values
+
+
+def clean_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
+    """Only known fields with valid values; raises ValidationError naming the field."""
+    unknown = set(overrides) - set(OVERRIDABLE)
+    if unknown:
+        raise ValidationError(f"Unknown override: {', '.join(sorted(unknown))}.")
+    clean: dict[str, Any] = {}
+    if "category" in overrides:
+        if overrides["category"] not in CATEGORIES:
+            raise ValidationError({"category": "Choose text, vision, image or speech."})
+        clean["category"] = overrides["category"]
+    for name in ("context_length", "max_output_tokens"):
+        if name in overrides:
+            value = overrides[name]
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_INT:
+                raise ValidationError({name: "Enter a whole number of tokens above 0."})
+            clean[name] = value
+    capabilities = overrides.get("capabilities") or {}
+    if set(capabilities) - set(CAPABILITY_NAMES) or any(
+        value is not None and not isinstance(value, bool) for value in capabilities.values()
+    ):
+        raise ValidationError(
+            {
+                "capabilities": "Set tools, vision, structured output or streaming to yes, no or "
+                "unknown."
+            }
+        )
+    if capabilities:
+        clean["capabilities"] = dict(capabilities)
+    return clean
