@@ -318,6 +318,8 @@ GEMINI_FREE_MODELS = env.list(
 API_KEY_DEFAULT_RPM = env.int("API_KEY_DEFAULT_RPM", default=60)
 API_KEY_DEFAULT_RPD = env.int("API_KEY_DEFAULT_RPD", default=5000)
 API_KEY_CACHE_SECONDS = env.int("API_KEY_CACHE_SECONDS", default=30)
+# A well-formed key that matches no active key is refused without a query for this long.
+API_KEY_NEGATIVE_CACHE_SECONDS = env.int("API_KEY_NEGATIVE_CACHE_SECONDS", default=10)
 # Per-process copy of a key, off by default so a revocation on any node holds on the next
 # request everywhere; a few seconds saves one shared-cache read per request but delays that.
 API_KEY_LOCAL_CACHE_SECONDS = env.float("API_KEY_LOCAL_CACHE_SECONDS", default=0.0)
