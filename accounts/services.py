@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from gateway.localcache import LocalCache
 
+from .clients import auth_failure_record, auth_failures_check
 from .models import ApiKey, Membership, User, Workspace
 
 logger = logging.getLogger(__name__)
@@ -149,16 +150,22 @@ def _cache_delete(key_hash: str) -> None:
         logger.warning("auth cache unavailable; negative entry not cleared")
 
 
-def api_key_authenticate(plaintext: str) -> ApiKey | None:
-    """The active key for this plaintext, or None. Cached briefly; revocation clears the cache."""
+def api_key_authenticate(plaintext: str, *, client: str | None = None) -> ApiKey | None:
+    """The active key for this plaintext, or None. Cached briefly; revocation clears the cache.
+
+    With `client` (its address), failures are counted per address and past the limit raise
+    AuthFailuresExceeded, before any database lookup (accounts/clients.py).
+    """
     if not API_KEY_PATTERN.fullmatch(plaintext):
+        auth_failure_record(client)
         return None
     key_hash = api_key_hash(plaintext)
     api_key = LOCAL_KEYS.get(key_hash)
     if api_key is None:
         changes_before = _local_changes
-        api_key = _shared_lookup(key_hash)
+        api_key = _shared_lookup(key_hash, client)
         if api_key is None:
+            auth_failure_record(client)
             return None
         if changes_before == _local_changes:  # no key changed in this process since the read
             LOCAL_KEYS.set(key_hash, api_key)
@@ -166,7 +173,7 @@ def api_key_authenticate(plaintext: str) -> ApiKey | None:
     return api_key
 
 
-def _shared_lookup(key_hash: str) -> ApiKey | None:
+def _shared_lookup(key_hash: str, client: str | None) -> ApiKey | None:
     """The shared cache, else the database; a cache outage only costs the DB query."""
     try:
         cached = cache.get(_cache_key(key_hash))
@@ -177,6 +184,7 @@ def _shared_lookup(key_hash: str) -> ApiKey | None:
         return cached
     if cached in (REVOKED, UNKNOWN):
         return None
+    auth_failures_check(client)  # an address flooding made-up keys gets no more queries
     api_key = _database_lookup(key_hash)
     if cached is None:  # under a CHANGED marker nothing is cached until it expires
         _cache_add(key_hash, api_key)

@@ -320,6 +320,10 @@ API_KEY_DEFAULT_RPD = env.int("API_KEY_DEFAULT_RPD", default=5000)
 API_KEY_CACHE_SECONDS = env.int("API_KEY_CACHE_SECONDS", default=30)
 # A well-formed key that matches no active key is refused without a query for this long.
 API_KEY_NEGATIVE_CACHE_SECONDS = env.int("API_KEY_NEGATIVE_CACHE_SECONDS", default=10)
+# Failed /v1 authentications per client address and minute before 429 (0: no limit).
+AUTH_FAILURES_PER_MINUTE = env.int("AUTH_FAILURES_PER_MINUTE", default=30)
+# Reverse proxies in front that append to X-Forwarded-For (0: the peer address is the client).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 # Per-process copy of a key, off by default so a revocation on any node holds on the next
 # request everywhere; a few seconds saves one shared-cache read per request but delays that.
 API_KEY_LOCAL_CACHE_SECONDS = env.float("API_KEY_LOCAL_CACHE_SECONDS", default=0.0)
