@@ -162,6 +162,13 @@ WHITENOISE_USE_FINDERS = DEBUG
 # Request bodies: an explicit limit, answered with a 413 envelope on /v1.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2 * 1024 * 1024)
 DATA_UPLOAD_MAX_NUMBER_FILES = 1
+# A /v1 body must arrive whole within this many seconds (408 request_timeout), before the key is
+# looked up; gunicorn's gevent worker bounds the request line and headers by `keepalive` (5 s).
+REQUEST_BODY_TIMEOUT_SECONDS = env.float("REQUEST_BODY_TIMEOUT_SECONDS", default=30.0)
+# Concurrent in-flight /v1 requests per API key, and per client address for requests without a
+# well-formed key (429 too_many_concurrent_requests; 0: no bound). Counted in the shared cache.
+API_KEY_MAX_CONCURRENT_REQUESTS = env.int("API_KEY_MAX_CONCURRENT_REQUESTS", default=50)
+CLIENT_MAX_CONCURRENT_REQUESTS = env.int("CLIENT_MAX_CONCURRENT_REQUESTS", default=50)
 
 # Security headers; production values come from the environment.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

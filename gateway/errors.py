@@ -20,6 +20,7 @@ TYPE_BY_STATUS = {
     404: "not_found_error",
     405: "invalid_request_error",
     406: "invalid_request_error",
+    408: "invalid_request_error",
     413: "invalid_request_error",
     415: "invalid_request_error",
     429: "rate_limit_error",
