@@ -21,6 +21,9 @@ from django.conf import settings
 from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
 
+from accounts.clients import client_address
+from accounts.services import API_KEY_PATTERN, api_key_hash
+
 from .errors import ApiError
 
 logger = logging.getLogger(__name__)
@@ -44,6 +47,17 @@ def slot_seconds() -> int:
         + settings.PROVIDER_STREAM_MAX_SECONDS
         + 60
     )
+
+
+def inflight_acquire_for(meta: dict) -> Callable[[], None]:
+    """Take a slot for the presented well-formed key (by its hash: nothing is looked up), else
+    for the client address; see inflight_acquire."""
+    scheme, _, token = str(meta.get("HTTP_AUTHORIZATION", "")).partition(" ")
+    if scheme == "Bearer" and API_KEY_PATTERN.fullmatch(token):
+        limit = settings.API_KEY_MAX_CONCURRENT_REQUESTS
+        return inflight_acquire("key:" + api_key_hash(token), limit, per="API key")
+    limit = settings.CLIENT_MAX_CONCURRENT_REQUESTS
+    return inflight_acquire("addr:" + client_address(meta), limit, per="client address")
 
 
 def inflight_acquire(subject: str, limit: int, *, per: str) -> Callable[[], None]:

@@ -4,15 +4,11 @@ from collections.abc import Callable
 from typing import Any
 
 from csp.middleware import CSPMiddleware
-from django.conf import settings
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.messages.middleware import MessageMiddleware
 from django.contrib.sessions.middleware import SessionMiddleware
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
-
-from accounts.clients import client_address
-from accounts.services import API_KEY_PATTERN, api_key_hash
 
 from .errors import (
     ApiError,
@@ -22,7 +18,7 @@ from .errors import (
     is_api_path,
     request_too_large_error,
 )
-from .inflight import inflight_acquire
+from .inflight import inflight_acquire_for
 from .logging import current_request_id
 from .metrics import current_route, route_kind
 from .request_body import declared_length, request_body_read
@@ -53,15 +49,6 @@ def _has_nul(request: HttpRequest) -> bool:
     return "\x00" in request.path or "%00" in query or "\x00" in query
 
 
-def _inflight_subject(request: HttpRequest) -> tuple[str, int, str]:
-    """A presented well-formed key (by its hash: nothing is looked up), else the address."""
-    scheme, _, token = str(request.META.get("HTTP_AUTHORIZATION", "")).partition(" ")
-    if scheme == "Bearer" and API_KEY_PATTERN.fullmatch(token):
-        return "key:" + api_key_hash(token), settings.API_KEY_MAX_CONCURRENT_REQUESTS, "API key"
-    address = client_address(request.META)
-    return "addr:" + address, settings.CLIENT_MAX_CONCURRENT_REQUESTS, "client address"
-
-
 class ApiErrorMiddleware:
     """Under /v1: the body read whole first, in-flight bounds, envelopes for every error.
 
@@ -85,9 +72,8 @@ class ApiErrorMiddleware:
         limit = body_limit(request.path)
         if limit is not None and declared_length(request.META) > limit:
             return error_response(request_too_large_error(request.path))
-        subject, concurrent, per = _inflight_subject(request)
         try:
-            release = inflight_acquire(subject, concurrent, per=per)
+            release = inflight_acquire_for(request.META)
         except ApiError as error:
             return error_response(error)
         try:
