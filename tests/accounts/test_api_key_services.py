@@ -2,8 +2,12 @@
 
 import base64
 import hashlib
+import uuid
 
+import pytest
+from django.core.cache import caches
 from django.db import connection
+from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import ApiKey
@@ -143,8 +147,21 @@ def _revoking_during_the_database_read(monkeypatch, api_key: ApiKey) -> None:
     monkeypatch.setattr(services, "_database_lookup", read_then_revoke)
 
 
+@pytest.fixture(params=["locmem", pytest.param("redis", marks=pytest.mark.redis)])
+def auth_cache(request):
+    """The in-process cache, and a real Redis (its `add` is SET NX)."""
+    if request.param == "locmem":
+        yield
+        return
+    from tests.gateway.test_chat_ratelimit import redis_caches
+
+    with override_settings(CACHES=redis_caches(f"auth-test-{uuid.uuid4().hex}")):
+        yield
+        caches["default"].clear()
+
+
 def test_a_lookup_that_read_the_key_before_a_revoke_does_not_cache_it_after(
-    created_key, monkeypatch
+    auth_cache, created_key, monkeypatch
 ):
     _revoking_during_the_database_read(monkeypatch, created_key.api_key)
 
@@ -186,7 +203,7 @@ def test_a_lookup_that_read_old_limits_before_a_change_does_not_cache_them(
     assert api_key_authenticate(created_key.plaintext).requests_per_minute == 7
 
 
-def test_an_unknown_key_is_refused_from_the_negative_cache(db):
+def test_an_unknown_key_is_refused_from_the_negative_cache(auth_cache, db):
     unknown = "opk_live_" + "u" * 43
     assert api_key_authenticate(unknown) is None
 
@@ -197,7 +214,9 @@ def test_an_unknown_key_is_refused_from_the_negative_cache(db):
     assert len(queries) == 0
 
 
-def test_a_key_created_after_a_refusal_of_its_plaintext_works_at_once(workspace, monkeypatch):
+def test_a_key_created_after_a_refusal_of_its_plaintext_works_at_once(
+    auth_cache, workspace, monkeypatch
+):
     secret = "n" * 43
     assert api_key_authenticate("opk_live_" + secret) is None  # now negatively cached
     monkeypatch.setattr("accounts.services.secrets.token_urlsafe", lambda size: secret)

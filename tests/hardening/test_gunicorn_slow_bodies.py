@@ -3,8 +3,9 @@
 One tenant opens 40 requests, with keys not yet in the auth cache, whose bodies never finish
 (shorter than their Content-Length). While they are held, another tenant's keys are answered at
 once, and the slow ones hold no database connection (counted as the worker's open files on the
-SQLite database: before the fix each held one, 42 files instead of 2). Each slow request gets 408 `request_timeout` at the body
-deadline, and a client that never finishes its headers is dropped by gunicorn's own timeout.
+SQLite database: before the fix each held one, 42 files instead of 2). Each slow request gets
+408 `request_timeout` at the body deadline, and a client that never finishes its headers is
+dropped by gunicorn's own timeout.
 """
 
 import json
