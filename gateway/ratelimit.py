@@ -200,7 +200,7 @@ def _pairs(flat: list[int]) -> dict[int, int]:
 
 
 def _bucket_key(subject: str, window: _Window, bucket: int) -> str:
-    return f"ratelimit:{subject}:{window.seconds}:{bucket}"
+    return f"ratelimit:{subject}:{window.seconds}:b{bucket}"
 
 
 def _count_in_cache(
