@@ -169,6 +169,9 @@ REQUEST_BODY_TIMEOUT_SECONDS = env.float("REQUEST_BODY_TIMEOUT_SECONDS", default
 # well-formed key (429 too_many_concurrent_requests; 0: no bound). Counted in the shared cache.
 API_KEY_MAX_CONCURRENT_REQUESTS = env.int("API_KEY_MAX_CONCURRENT_REQUESTS", default=50)
 CLIENT_MAX_CONCURRENT_REQUESTS = env.int("CLIENT_MAX_CONCURRENT_REQUESTS", default=50)
+# Bodies read at once per client address in each web process, whatever keys they present (429
+# past it; 0: no bound): made-up keys cannot multiply one address's slow bodies.
+CLIENT_MAX_PENDING_BODIES = env.int("CLIENT_MAX_PENDING_BODIES", default=20)
 
 # Security headers; production values come from the environment.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -5,6 +5,11 @@ lookup had taken a pooled database connection. The middleware now reads the whol
 first, so a slow client holds only its socket and a greenlet, never a database connection or
 a cache lookup, and for at most REQUEST_BODY_TIMEOUT_SECONDS.
 
+While its body is read a request is not authenticated yet, whatever key it presents: at most
+CLIENT_MAX_PENDING_BODIES bodies per client address are read at once in each process (a count
+in memory, no cache round trip: what it protects is this worker's connections), so made-up keys
+cannot multiply one address's slow bodies past the in-flight bound of gateway/inflight.py.
+
 The deadline is a gevent Timeout in a gevent worker (strict: it interrupts the blocked read);
 elsewhere it is a socket timeout on gunicorn's client socket, renewed with the time left before
 each read. gunicorn bounds the request line and headers itself (its gevent worker reads them
@@ -12,17 +17,24 @@ under the `keepalive` timeout, 5 s in config/gunicorn.py).
 """
 
 import io
+import threading
 import time
+from collections import Counter
 from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
 
+from accounts.clients import client_address
+
 from .errors import ApiError
 from .green import gevent_patched
 
 PIECE_BYTES = 64 * 1024
+
+_pending_bodies: Counter[str] = Counter()
+_pending_lock = threading.Lock()
 
 
 class BodyTimeout(Exception):
@@ -58,7 +70,10 @@ def request_body_read(request: HttpRequest, *, limit: int) -> bool:
         return True
     wanted = limit + 1 if chunked else declared
     try:
-        with _deadline(request.META, settings.REQUEST_BODY_TIMEOUT_SECONDS) as remaining:
+        with (
+            _pending_body(client_address(request.META)),
+            _deadline(request.META, settings.REQUEST_BODY_TIMEOUT_SECONDS) as remaining,
+        ):
             body = _read(source, wanted, remaining)
     except BodyTimeout:
         raise request_timeout_error() from None
@@ -81,6 +96,29 @@ def declared_length(meta: dict) -> int:
 def _is_chunked(request: HttpRequest) -> bool:
     encoding = request.META.get("HTTP_TRANSFER_ENCODING", "")
     return "chunked" in encoding.lower() and not request.META.get("CONTENT_LENGTH")
+
+
+@contextmanager
+def _pending_body(address: str):
+    """Count a body being read from `address` in this process; 429 past the bound."""
+    limit = settings.CLIENT_MAX_PENDING_BODIES
+    with _pending_lock:
+        if 0 < limit <= _pending_bodies[address]:
+            raise ApiError(
+                "Too many request bodies are being received from this client address "
+                f"(the limit is {limit}); send each body at once.",
+                status=429,
+                code="too_many_concurrent_requests",
+                headers={"Retry-After": "1"},
+            )
+        _pending_bodies[address] += 1
+    try:
+        yield
+    finally:
+        with _pending_lock:
+            _pending_bodies[address] -= 1
+            if not _pending_bodies[address]:
+                del _pending_bodies[address]
 
 
 def _read(source: Any, wanted: int, remaining: Any) -> bytes:

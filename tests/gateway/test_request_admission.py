@@ -4,6 +4,7 @@ and a free in-flight slot for its key (or, without one, its client address)."""
 import io
 import json
 import socket
+import threading
 import time
 import uuid
 
@@ -207,3 +208,53 @@ def test_a_whole_body_reaches_the_view_unchanged(settings):
 
     assert response.status_code == 200
     assert seen == [body]
+
+
+class HeldBody(io.RawIOBase):
+    """A body whose bytes arrive only when the test says so."""
+
+    def __init__(self, body: bytes) -> None:
+        self.body, self.started, self.go = body, threading.Event(), threading.Event()
+
+    def read(self, size: int = -1) -> bytes:
+        self.started.set()
+        assert self.go.wait(10), "the test never let the body through"
+        piece, self.body = self.body[:size], self.body[size:]
+        return piece
+
+
+def test_bodies_being_read_are_bounded_per_address_whatever_keys_they_present(settings):
+    settings.CLIENT_MAX_PENDING_BODIES = 1
+    body = b'{"model": "x"}'
+    held = HeldBody(body)
+    seen = []
+
+    def view(request):
+        seen.append(request.body)
+        return HttpResponse("ok")
+
+    def made_up_key(n: int) -> dict:
+        return {"HTTP_AUTHORIZATION": f"Bearer opk_live_{n:043d}"}
+
+    reading = threading.Thread(
+        target=lambda: ApiErrorMiddleware(view)(
+            WSGIRequest(environ_for(held, len(body), **made_up_key(1)))
+        )
+    )
+    reading.start()
+    try:
+        assert held.started.wait(10)
+        second_key = environ_for(io.BytesIO(body), len(body), **made_up_key(2))
+        other_address = environ_for(io.BytesIO(body), len(body), REMOTE_ADDR="198.51.100.3")
+
+        refused = ApiErrorMiddleware(view)(WSGIRequest(second_key))
+        served = ApiErrorMiddleware(view)(WSGIRequest(other_address))
+    finally:
+        held.go.set()
+        reading.join(10)
+
+    assert_error(refused, 429, "too_many_concurrent_requests")
+    assert served.status_code == 200
+    assert seen == [body, body]  # the held one went through once its bytes came
+    again = ApiErrorMiddleware(view)(WSGIRequest(environ_for(io.BytesIO(body), len(body))))
+    assert again.status_code == 200  # its count was given back
