@@ -205,6 +205,11 @@ class Harness:
             CSRF_COOKIE_SECURE="false",
             ALLOWED_HOSTS="127.0.0.1,localhost",
             CELERY_BROKER_URL=os.environ.get("CELERY_BROKER_URL", "memory://"),
+            # Thousands of streams on one key from one address: bounds far above them, so the
+            # in-flight counting still runs (and costs what it costs) but never refuses.
+            API_KEY_MAX_CONCURRENT_REQUESTS="1000000",
+            CLIENT_MAX_CONCURRENT_REQUESTS="1000000",
+            CLIENT_MAX_PENDING_BODIES="1000000",
         )
 
     def start_mock(self) -> None:

@@ -3,13 +3,14 @@
 Counted in the shared cache, so every worker and node sees the same count; a request takes a
 slot before its body is read and gives it back when its response is closed (the WSGI server
 closes every response: finished, failed or aborted streams alike). A slot also expires on its
-own after SLOT_SECONDS, so a worker killed mid-request leaks nothing for long.
+own after slot_seconds(), so a worker killed mid-request leaks nothing for long.
 
 On Redis a slot is a member of one sorted set per subject, scored by its expiry: a Lua script
 drops expired members, counts and adds in one round trip; giving it back is one ZREM. Other
-caches use the Django cache API: `limit` slot keys, one `get_many` to find free ones and `add`
-to take one. When the cache is unreachable requests are let through (the rate limiter on the
-workflow routes fails closed on its own).
+caches use the Django cache API: one counter per subject (`add` + `incr`, `decr` to give back)
+that expires slot_seconds() after it was created, which also ends any leak (the bound is then
+loose for a moment, never stuck). When the cache is unreachable requests are let through (the
+rate limiter on the workflow routes fails closed on its own).
 """
 
 import logging
@@ -18,13 +19,14 @@ import time
 from collections.abc import Callable
 
 from django.conf import settings
-from django.core.cache import cache, caches
+from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 
 from accounts.clients import client_address
 from accounts.services import API_KEY_PATTERN, api_key_hash
 
 from .errors import ApiError
+from .ratelimit import counter_decrement, counter_increment
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +38,6 @@ redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
 redis.call('EXPIRE', KEYS[1], ARGV[5])
 return 1
 """
-ATTEMPTS = 3  # slots taken by parallel requests between the read and the `add`
 
 
 def slot_seconds() -> int:
@@ -68,12 +69,11 @@ def inflight_acquire(subject: str, limit: int, *, per: str) -> Callable[[], None
     """
     if limit <= 0:
         return _nothing
-    slot = secrets.token_hex(8)
     try:
         if isinstance(caches["default"], RedisCache):
-            release = _take_on_redis(subject, slot, limit)
+            release = _take_on_redis(subject, limit)
         else:
-            release = _take_in_cache(subject, slot, limit)
+            release = _take_in_cache(subject, limit)
     except Exception:
         logger.warning("in-flight limiter unavailable (cache error); request let through")
         return _nothing
@@ -107,8 +107,8 @@ def _once(release: Callable[[], None]) -> Callable[[], None]:
     return give_back
 
 
-def _take_on_redis(subject: str, slot: str, limit: int) -> Callable[[], None] | None:
-    backend = caches["default"]
+def _take_on_redis(subject: str, limit: int) -> Callable[[], None] | None:
+    backend, slot = caches["default"], secrets.token_hex(8)
     key = backend.make_and_validate_key(f"inflight:{subject}")
     client = backend._cache.get_client(key, write=True)
     now, seconds = time.time(), slot_seconds()
@@ -117,11 +117,9 @@ def _take_on_redis(subject: str, slot: str, limit: int) -> Callable[[], None] | 
     return lambda: client.zrem(key, slot)
 
 
-def _take_in_cache(subject: str, slot: str, limit: int) -> Callable[[], None] | None:
-    names = [f"inflight:{subject}:{index}" for index in range(limit)]
-    taken = cache.get_many(names)
-    free = [name for name in names if name not in taken]
-    for name in free[:ATTEMPTS]:
-        if cache.add(name, slot, slot_seconds()):
-            return lambda: cache.delete(name)
-    return None
+def _take_in_cache(subject: str, limit: int) -> Callable[[], None] | None:
+    key = f"inflight:{subject}"
+    if counter_increment(key, slot_seconds()) > limit:
+        counter_decrement(key)
+        return None
+    return lambda: counter_decrement(key)

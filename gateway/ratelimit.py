@@ -210,7 +210,7 @@ def _count_in_cache(
     its count back, so of parallel requests at most `limit` see room (each sees all earlier)."""
     windows = (minute, day)
     for window in windows:
-        _increment(_bucket_key(subject, window, window.current), window.ttl)
+        counter_increment(_bucket_key(subject, window, window.current), window.ttl)
     names = {
         window: {bucket: _bucket_key(subject, window, bucket) for bucket in window.buckets()}
         for window in windows
@@ -226,23 +226,23 @@ def _count_in_cache(
     )
     if not allowed:
         for window, window_counts in zip(windows, counts, strict=True):
-            _take_back(_bucket_key(subject, window, window.current))
+            counter_decrement(_bucket_key(subject, window, window.current))
             window_counts[window.current] = max(window_counts.get(window.current, 0) - 1, 0)
     return allowed, *counts
 
 
-def _increment(key: str, ttl: int) -> None:
+def counter_increment(key: str, ttl: int) -> int:
+    """Count one in a shared counter that expires `ttl` seconds after it was created."""
     for _ in range(2):  # the counter can expire between add and incr: create it again once
         cache.add(key, 0, ttl)
         try:
-            cache.incr(key)
-            return
+            return cache.incr(key)
         except ValueError:
             continue
-    raise RuntimeError("rate-limit counter vanished twice")
+    raise RuntimeError("counter vanished twice")
 
 
-def _take_back(key: str) -> None:
+def counter_decrement(key: str) -> None:
     with contextlib.suppress(ValueError):  # expired meanwhile: nothing left to take back
         cache.decr(key)
 
