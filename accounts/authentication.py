@@ -1,9 +1,10 @@
 from dataclasses import dataclass
 
 from rest_framework.authentication import BaseAuthentication
-from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.exceptions import AuthenticationFailed, Throttled
 from rest_framework.request import Request
 
+from .clients import AuthFailuresExceeded, client_address
 from .models import ApiKey, Workspace
 from .services import api_key_authenticate
 
@@ -27,6 +28,11 @@ class InvalidApiKey(AuthenticationFailed):
     default_code = "invalid_api_key"
 
 
+class TooManyAuthFailures(Throttled):
+    default_detail = "Too many requests with invalid API keys from this address; slow down."
+    default_code = "too_many_auth_failures"
+
+
 def _authorization_header(request: Request) -> str:
     # Read META directly: DRF's helper re-encodes to latin-1 and raises on other characters.
     header = request.META.get("HTTP_AUTHORIZATION", "")
@@ -44,8 +50,11 @@ class ApiKeyAuthentication(BaseAuthentication):
             return None
         scheme, _, token = header.partition(" ")
         if scheme != "Bearer":
-            raise InvalidApiKey()
-        api_key = api_key_authenticate(token)
+            token = ""  # counted as a failure like any other bad key
+        try:
+            api_key = api_key_authenticate(token, client=client_address(request.META))
+        except AuthFailuresExceeded as refused:
+            raise TooManyAuthFailures(wait=refused.retry_after) from None
         if api_key is None:
             raise InvalidApiKey()
         return KeyPrincipal(workspace=api_key.workspace), api_key

@@ -206,6 +206,11 @@ class Harness:
             ALLOWED_HOSTS="127.0.0.1,localhost",
             OPENPROVIDER_CUSTOM_PROVIDER_NETWORKS="127.0.0.0/8",  # the mock is a custom provider
             CELERY_BROKER_URL=os.environ.get("CELERY_BROKER_URL", "memory://"),
+            # Thousands of streams on one key from one address: bounds far above them, so the
+            # in-flight counting still runs (and costs what it costs) but never refuses.
+            API_KEY_MAX_CONCURRENT_REQUESTS="1000000",
+            CLIENT_MAX_CONCURRENT_REQUESTS="1000000",
+            CLIENT_MAX_PENDING_BODIES="1000000",
         )
 
     def start_mock(self) -> None:

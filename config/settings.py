@@ -164,6 +164,16 @@ WHITENOISE_USE_FINDERS = DEBUG
 # Request bodies: an explicit limit, answered with a 413 envelope on /v1.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2 * 1024 * 1024)
 DATA_UPLOAD_MAX_NUMBER_FILES = 1
+# A /v1 body must arrive whole within this many seconds (408 request_timeout), before the key is
+# looked up; gunicorn's gevent worker bounds the request line and headers by `keepalive` (5 s).
+REQUEST_BODY_TIMEOUT_SECONDS = env.float("REQUEST_BODY_TIMEOUT_SECONDS", default=30.0)
+# Concurrent in-flight /v1 requests per API key, and per client address for requests without a
+# well-formed key (429 too_many_concurrent_requests; 0: no bound). Counted in the shared cache.
+API_KEY_MAX_CONCURRENT_REQUESTS = env.int("API_KEY_MAX_CONCURRENT_REQUESTS", default=50)
+CLIENT_MAX_CONCURRENT_REQUESTS = env.int("CLIENT_MAX_CONCURRENT_REQUESTS", default=50)
+# Bodies read at once per client address in each web process, whatever keys they present (429
+# past it; 0: no bound): made-up keys cannot multiply one address's slow bodies.
+CLIENT_MAX_PENDING_BODIES = env.int("CLIENT_MAX_PENDING_BODIES", default=20)
 
 # Security headers; production values come from the environment.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -331,6 +341,12 @@ GEMINI_EXTRA_FREE_MODELS = env.list(
 API_KEY_DEFAULT_RPM = env.int("API_KEY_DEFAULT_RPM", default=60)
 API_KEY_DEFAULT_RPD = env.int("API_KEY_DEFAULT_RPD", default=5000)
 API_KEY_CACHE_SECONDS = env.int("API_KEY_CACHE_SECONDS", default=30)
+# A well-formed key that matches no active key is refused without a query for this long.
+API_KEY_NEGATIVE_CACHE_SECONDS = env.int("API_KEY_NEGATIVE_CACHE_SECONDS", default=10)
+# Failed /v1 authentications per client address and minute before 429 (0: no limit).
+AUTH_FAILURES_PER_MINUTE = env.int("AUTH_FAILURES_PER_MINUTE", default=30)
+# Reverse proxies in front that append to X-Forwarded-For (0: the peer address is the client).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 # Per-process copy of a key, off by default so a revocation on any node holds on the next
 # request everywhere; a few seconds saves one shared-cache read per request but delays that.
 API_KEY_LOCAL_CACHE_SECONDS = env.float("API_KEY_LOCAL_CACHE_SECONDS", default=0.0)

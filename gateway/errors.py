@@ -20,6 +20,7 @@ TYPE_BY_STATUS = {
     404: "not_found_error",
     405: "invalid_request_error",
     406: "invalid_request_error",
+    408: "invalid_request_error",
     413: "invalid_request_error",
     415: "invalid_request_error",
     429: "rate_limit_error",
@@ -133,12 +134,11 @@ def _as_api_error(exc: Exception) -> ApiError | None:
         return request_too_large_error()
     if isinstance(exc, exceptions.Throttled):
         wait = int(exc.wait or 1)
-        return ApiError(
-            "Rate limit exceeded.",
-            status=429,
-            code="rate_limited",
-            headers={"Retry-After": str(wait)},
-        )
+        if type(exc) is exceptions.Throttled:
+            message, code = "Rate limit exceeded.", "rate_limited"
+        else:  # a subclass names its own reason (accounts.authentication.TooManyAuthFailures)
+            message, code = str(exc.default_detail), str(exc.default_code)
+        return ApiError(message, status=429, code=code, headers={"Retry-After": str(wait)})
     if isinstance(exc, exceptions.APIException):
         code = exc.get_codes() if isinstance(exc.get_codes(), str) else exc.default_code
         return ApiError(str(exc.detail), status=exc.status_code, code=str(code))

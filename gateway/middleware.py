@@ -1,5 +1,5 @@
-import io
 import secrets
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -18,8 +18,10 @@ from .errors import (
     is_api_path,
     request_too_large_error,
 )
+from .inflight import inflight_acquire_for
 from .logging import current_request_id
 from .metrics import current_route, route_kind
+from .request_body import declared_length, request_body_read
 
 
 def new_request_id() -> str:
@@ -42,68 +44,52 @@ class RequestIdMiddleware:
         return response
 
 
-def _declared_length(request: HttpRequest) -> int:
-    try:
-        return int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return 0
-
-
 def _has_nul(request: HttpRequest) -> bool:
     query = request.META.get("QUERY_STRING", "")
     return "\x00" in request.path or "%00" in query or "\x00" in query
 
 
-def _is_chunked(request: HttpRequest) -> bool:
-    encoding = request.META.get("HTTP_TRANSFER_ENCODING", "")
-    return "chunked" in encoding.lower() and not request.META.get("CONTENT_LENGTH")
-
-
-def _buffer_chunked_body(request: HttpRequest, limit: int) -> bool:
-    """Read a chunked body (no Content-Length) up to `limit` bytes; False if it is longer.
-
-    Django reads CONTENT_LENGTH bytes and would see such a body as empty; gunicorn hands the
-    de-chunked stream over as wsgi.input, so it is read here with a cap and given a length.
-    """
-    source = request.META.get("wsgi.input")
-    if source is None:
-        return True
-    body = bytearray()
-    while len(body) <= limit:
-        piece = source.read(min(64 * 1024, limit + 1 - len(body)))
-        if not piece:
-            break
-        body += piece
-    if len(body) > limit:
-        return False
-    request.META["CONTENT_LENGTH"] = str(len(body))
-    request._stream = io.BytesIO(bytes(body))
-    return True
-
-
 class ApiErrorMiddleware:
-    """Under /v1: a 413 envelope for oversized bodies, an envelope for any uncaught error.
+    """Under /v1: the body read whole first, in-flight bounds, envelopes for every error.
 
-    DRF parses request.data straight from the stream, bypassing Django's body size check, so
-    the declared Content-Length is checked here before any view runs, against the route's cap
-    (gateway.errors.body_limit); a chunked body without a length is read here with that cap.
+    Before anything touches the database or the cache for authentication, a /v1 request takes
+    an in-flight slot (gateway/inflight.py) and its body is read completely under
+    REQUEST_BODY_TIMEOUT_SECONDS and the route's size cap (gateway/request_body.py; DRF parses
+    request.data straight from the stream, bypassing Django's own size check). The slot is given
+    back when the response is closed, however the request ends.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if is_api_path(request.path):
-            if _has_nul(request):  # PostgreSQL text cannot hold NUL: refused before any lookup
-                return error_response(
-                    ApiError("The URL must not contain NUL characters.", code="invalid_request")
-                )
-            limit = body_limit(request.path)
-            if limit is not None and (
-                _declared_length(request) > limit
-                or (_is_chunked(request) and not _buffer_chunked_body(request, limit))
-            ):
+        if not is_api_path(request.path):
+            return self.get_response(request)
+        if _has_nul(request):  # PostgreSQL text cannot hold NUL: refused before any lookup
+            return error_response(
+                ApiError("The URL must not contain NUL characters.", code="invalid_request")
+            )
+        limit = body_limit(request.path)
+        if limit is not None and declared_length(request.META) > limit:
+            return error_response(request_too_large_error(request.path))
+        try:
+            release = inflight_acquire_for(request.META)
+        except ApiError as error:
+            return error_response(error)
+        try:
+            response = self._respond(request, limit)
+        except BaseException:
+            release()
+            raise
+        response._resource_closers.append(release)
+        return response
+
+    def _respond(self, request: HttpRequest, limit: int | None) -> HttpResponse:
+        try:
+            if not request_body_read(request, limit=sys.maxsize if limit is None else limit):
                 return error_response(request_too_large_error(request.path))
+        except ApiError as error:
+            return error_response(error)
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:

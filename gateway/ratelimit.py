@@ -1,16 +1,23 @@
-"""Per-key request limits: fixed per-minute and per-day windows counted atomically in the cache.
+"""Per-key request limits: sliding per-minute and per-day windows counted in the shared cache.
 
-`cache.add` creates a window's counter and `cache.incr` counts (atomic on Redis and locmem), so
-parallel requests on any number of nodes let exactly `limit` through per window. Every request
-that reaches the limiter counts, rejected ones included; failed upstream attempts do not count
-extra (one request = one unit, whatever its fallbacks).
+A window is counted in BUCKETS buckets (1 s buckets for the minute, 24 min for the day). A
+request is let through when the buckets that overlap the last window, the oldest one whole, hold
+fewer than `limit` requests, so no span of the window's length ever holds more than `limit`
+(a fixed window let twice the limit through across a minute boundary). Counting the oldest
+bucket whole makes the limit at most one bucket stricter than exact. Refused requests do not
+count, so a client that keeps retrying is served as soon as the window has room again.
+Failed upstream attempts do not count extra (one request = one unit, whatever its fallbacks).
 
-On Redis both windows are counted in one round trip (a Lua script doing the same INCR and
-expiry). When the cache (Redis) is unreachable the limiter fails closed: 503
-`rate_limiter_unavailable` with Retry-After, bounded by the cache's 1 s socket timeouts, instead
-of letting unlimited traffic through.
+On Redis both windows are checked and counted in one round trip (a Lua script over one hash
+per window). Other caches use the Django cache API only: `add` + `incr` on the current bucket of
+each window, one `get_many` over the buckets, and a `decr` to take a refused request back, so
+parallel requests on any number of nodes still let at most `limit` through. When the cache
+(Redis) is unreachable the limiter fails closed: 503 `rate_limiter_unavailable` with
+Retry-After, bounded by the cache's 1 s socket timeouts, instead of letting unlimited traffic
+through.
 """
 
+import contextlib
 import logging
 import math
 import time
@@ -26,23 +33,46 @@ from .errors import ApiError
 logger = logging.getLogger(__name__)
 
 MINUTE, DAY = 60, 86400
-WINDOW_SLACK_SECONDS = 5
+BUCKETS = 60
+TTL_SLACK_SECONDS = 5
 
-# KEYS: minute and day counters; ARGV: their TTLs and the minute limit. The day window is only
-# counted when the minute window let the request through (as in the add + incr path).
-COUNT_BOTH = """
-local minute = redis.call('INCR', KEYS[1])
-if minute == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
-if minute > tonumber(ARGV[3]) then return {minute, -1} end
-local day = redis.call('INCR', KEYS[2])
-if day == 1 then redis.call('EXPIRE', KEYS[2], ARGV[2]) end
-return {minute, day}
+# KEYS: the minute and day hashes (field = bucket number, value = requests counted in it).
+# ARGV: BUCKETS, then per window its current bucket, limit and TTL. Buckets that left the
+# window are deleted; the request is counted in both windows only when both have room.
+# Returns {allowed, minute buckets, day buckets}, each as a flat {bucket, count, ...} list.
+SLIDING_WINDOWS = """
+local span = tonumber(ARGV[1])
+local function load(key, current)
+  local flat = redis.call('HGETALL', key)
+  local counts, used = {}, 0
+  for i = 1, #flat, 2 do
+    local bucket, count = tonumber(flat[i]), tonumber(flat[i + 1])
+    if bucket < current - span then
+      redis.call('HDEL', key, flat[i])
+    else
+      used = used + count
+      counts[#counts + 1] = bucket
+      counts[#counts + 1] = count
+    end
+  end
+  return used, counts
+end
+local minute_used, minute_counts = load(KEYS[1], tonumber(ARGV[2]))
+local day_used, day_counts = load(KEYS[2], tonumber(ARGV[5]))
+if minute_used >= tonumber(ARGV[3]) or day_used >= tonumber(ARGV[6]) then
+  return {0, minute_counts, day_counts}
+end
+redis.call('HINCRBY', KEYS[1], ARGV[2], 1)
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+redis.call('HINCRBY', KEYS[2], ARGV[5], 1)
+redis.call('EXPIRE', KEYS[2], ARGV[7])
+return {1, minute_counts, day_counts}
 """
 
 
 @dataclass(frozen=True)
 class RateLimit:
-    """The state of the tightest window after counting this request."""
+    """The state of the tightest window after this request."""
 
     allowed: bool
     limit: int
@@ -58,15 +88,60 @@ class RateLimit:
         }
 
 
-def rate_limit_check(*, subject: str, per_minute: int, per_day: int) -> RateLimit:
-    """Count one request for `subject`; raise ApiError 429 when a window is full, 503 on outage."""
-    now = time.time()
+@dataclass(frozen=True)
+class _Window:
+    seconds: int
+    limit: int
+    now: float
+
+    @property
+    def bucket_seconds(self) -> int:
+        return self.seconds // BUCKETS
+
+    @property
+    def current(self) -> int:
+        return int(self.now // self.bucket_seconds)
+
+    @property
+    def ttl(self) -> int:
+        return self.seconds + self.bucket_seconds + TTL_SLACK_SECONDS
+
+    def buckets(self) -> range:
+        """Every bucket that overlaps the window ending now (the oldest one partly)."""
+        return range(self.current - BUCKETS, self.current + 1)
+
+    def state(self, counts: dict[int, int], *, counted: bool) -> RateLimit:
+        """The window after this request; `counts` include it when it was `counted`."""
+        used = sum(counts.values())
+        room = used <= self.limit if counted else used < self.limit
+        # Seconds until the window has room again, or (with room) until its oldest request
+        # leaves it: a bucket leaves when the window's start passes the bucket's end.
+        needed = 1 if room else used + 1 - self.limit
+        reset = self.seconds
+        for bucket in sorted(counts):
+            needed -= counts[bucket]
+            if needed <= 0:
+                reset = (bucket + 1) * self.bucket_seconds + self.seconds - self.now
+                break
+        return RateLimit(
+            room, self.limit, max(self.limit - used, 0), max(math.ceil(reset), 1), self.seconds
+        )
+
+
+def rate_limit_check(
+    *, subject: str, per_minute: int, per_day: int, now: float | None = None
+) -> RateLimit:
+    """Count one request for `subject`; raise ApiError 429 when a window is full, 503 on outage.
+
+    `now` (epoch seconds) is the clock, passed by tests; requests use the current time.
+    """
+    now = time.time() if now is None else now
+    minute, day = _Window(MINUTE, per_minute, now), _Window(DAY, per_day, now)
     try:
         if isinstance(_backend(), RedisCache):
-            minute, day = _count_on_redis(subject, per_minute, per_day, now)
+            allowed, minute_counts, day_counts = _count_on_redis(subject, minute, day)
         else:
-            minute = _count(subject, MINUTE, per_minute, now)
-            day = _count(subject, DAY, per_day, now) if minute.allowed else None
+            allowed, minute_counts, day_counts = _count_in_cache(subject, minute, day)
     except Exception:
         logger.warning("rate limiter unavailable (cache error)")
         raise ApiError(
@@ -75,8 +150,10 @@ def rate_limit_check(*, subject: str, per_minute: int, per_day: int) -> RateLimi
             code="rate_limiter_unavailable",
             headers={"Retry-After": "1"},
         ) from None
-    decision = _tightest(minute, day)
-    if not decision.allowed:
+    decision = _tightest(
+        minute.state(minute_counts, counted=allowed), day.state(day_counts, counted=allowed)
+    )
+    if not allowed:
         raise _limited(decision)
     return decision
 
@@ -94,55 +171,85 @@ def _backend() -> object:
     return caches["default"]
 
 
-def _window(subject: str, window: int, now: float) -> tuple[str, int]:
-    start = int(now // window) * window
-    return f"ratelimit:{subject}:{window}:{start}", max(math.ceil(start + window - now), 1)
-
-
 def _count_on_redis(
-    subject: str, per_minute: int, per_day: int, now: float
-) -> tuple[RateLimit, RateLimit | None]:
+    subject: str, minute: _Window, day: _Window
+) -> tuple[bool, dict[int, int], dict[int, int]]:
     backend = _backend()
-    (minute_key, minute_reset), (day_key, day_reset) = (
-        _window(subject, MINUTE, now),
-        _window(subject, DAY, now),
-    )
-    keys = [backend.make_and_validate_key(minute_key), backend.make_and_validate_key(day_key)]
+    keys = [
+        backend.make_and_validate_key(f"ratelimit:{subject}:{window.seconds}")
+        for window in (minute, day)
+    ]
     client = backend._cache.get_client(keys[0], write=True)
-    used_minute, used_day = client.eval(
-        COUNT_BOTH,
+    allowed, minute_flat, day_flat = client.eval(
+        SLIDING_WINDOWS,
         2,
         *keys,
-        MINUTE + WINDOW_SLACK_SECONDS,
-        DAY + WINDOW_SLACK_SECONDS,
-        per_minute,
+        BUCKETS,
+        *(minute.current, minute.limit, minute.ttl),
+        *(day.current, day.limit, day.ttl),
     )
-    minute = RateLimit(
-        used_minute <= per_minute, per_minute, max(per_minute - used_minute, 0), minute_reset
-    )
-    if used_day < 0:
-        return minute, None
-    day = RateLimit(used_day <= per_day, per_day, max(per_day - used_day, 0), day_reset, DAY)
-    return minute, day
+    counts = [_pairs(minute_flat), _pairs(day_flat)]
+    if allowed:  # the script counted this request after reading the buckets
+        for window, window_counts in zip((minute, day), counts, strict=True):
+            window_counts[window.current] = window_counts.get(window.current, 0) + 1
+    return bool(allowed), *counts
 
 
-def _count(subject: str, window: int, limit: int, now: float) -> RateLimit:
-    key, reset = _window(subject, window, now)
+def _pairs(flat: list[int]) -> dict[int, int]:
+    return {int(flat[i]): int(flat[i + 1]) for i in range(0, len(flat), 2)}
+
+
+def _bucket_key(subject: str, window: _Window, bucket: int) -> str:
+    return f"ratelimit:{subject}:{window.seconds}:b{bucket}"
+
+
+def _count_in_cache(
+    subject: str, minute: _Window, day: _Window
+) -> tuple[bool, dict[int, int], dict[int, int]]:
+    """Count first, then read every bucket: a request that finds its window over the limit takes
+    its count back, so of parallel requests at most `limit` see room (each sees all earlier)."""
+    windows = (minute, day)
+    for window in windows:
+        counter_increment(_bucket_key(subject, window, window.current), window.ttl)
+    names = {
+        window: {bucket: _bucket_key(subject, window, bucket) for bucket in window.buckets()}
+        for window in windows
+    }
+    values = cache.get_many([name for by_bucket in names.values() for name in by_bucket.values()])
+    counts = [
+        {bucket: values[name] for bucket, name in names[window].items() if values.get(name)}
+        for window in windows
+    ]
+    allowed = all(
+        sum(window_counts.values()) <= window.limit
+        for window, window_counts in zip(windows, counts, strict=True)
+    )
+    if not allowed:
+        for window, window_counts in zip(windows, counts, strict=True):
+            counter_decrement(_bucket_key(subject, window, window.current))
+            window_counts[window.current] = max(window_counts.get(window.current, 0) - 1, 0)
+    return allowed, *counts
+
+
+def counter_increment(key: str, ttl: int) -> int:
+    """Count one in a shared counter that expires `ttl` seconds after it was created."""
     for _ in range(2):  # the counter can expire between add and incr: create it again once
-        cache.add(key, 0, window + WINDOW_SLACK_SECONDS)
+        cache.add(key, 0, ttl)
         try:
-            used = cache.incr(key)
-            break
+            return cache.incr(key)
         except ValueError:
             continue
-    else:
-        raise RuntimeError("rate-limit counter vanished twice")
-    return RateLimit(used <= limit, limit, max(limit - used, 0), reset, window)
+    raise RuntimeError("counter vanished twice")
 
 
-def _tightest(minute: RateLimit, day: RateLimit | None) -> RateLimit:
+def counter_decrement(key: str) -> None:
+    with contextlib.suppress(ValueError):  # expired meanwhile: nothing left to take back
+        cache.decr(key)
+
+
+def _tightest(minute: RateLimit, day: RateLimit) -> RateLimit:
     """The window to report: a full one, else the one with fewer requests left."""
-    if day is None:  # the minute window refused, so the day was not counted
+    if not minute.allowed:
         return minute
     if not day.allowed:
         return day

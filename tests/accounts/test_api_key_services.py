@@ -2,8 +2,12 @@
 
 import base64
 import hashlib
+import uuid
 
+import pytest
+from django.core.cache import caches
 from django.db import connection
+from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import ApiKey
@@ -126,3 +130,98 @@ def test_keys_with_the_same_prefix_resolve_to_their_own_workspaces(workspace, ot
     assert api_key_authenticate(mine.plaintext).workspace == workspace
     assert api_key_authenticate(theirs.plaintext).workspace == other_user.workspace
     assert api_key_authenticate(forged) is None
+
+
+def _revoking_during_the_database_read(monkeypatch, api_key: ApiKey) -> None:
+    """Make the next DB lookup of the key return it and then revoke it before returning."""
+    from accounts import services
+
+    read = services._database_lookup
+
+    def read_then_revoke(key_hash):
+        found = read(key_hash)
+        monkeypatch.setattr(services, "_database_lookup", read)  # only once
+        api_key_revoke(api_key=ApiKey.objects.get(pk=api_key.pk))
+        return found
+
+    monkeypatch.setattr(services, "_database_lookup", read_then_revoke)
+
+
+@pytest.fixture(params=["locmem", pytest.param("redis", marks=pytest.mark.redis)])
+def auth_cache(request):
+    """The in-process cache, and a real Redis (its `add` is SET NX)."""
+    if request.param == "locmem":
+        yield
+        return
+    from tests.gateway.test_chat_ratelimit import redis_caches
+
+    with override_settings(CACHES=redis_caches(f"auth-test-{uuid.uuid4().hex}")):
+        yield
+        caches["default"].clear()
+
+
+def test_a_lookup_that_read_the_key_before_a_revoke_does_not_cache_it_after(
+    auth_cache, created_key, monkeypatch
+):
+    _revoking_during_the_database_read(monkeypatch, created_key.api_key)
+
+    assert api_key_authenticate(created_key.plaintext) is not None  # read before the revoke
+
+    with CaptureQueriesContext(connection) as queries:
+        assert api_key_authenticate(created_key.plaintext) is None
+    assert len(queries) == 0  # refused by the revocation marker, not by a fresh query
+
+
+def test_the_per_process_copy_is_not_written_back_after_a_revoke(
+    created_key, monkeypatch, settings
+):
+    settings.API_KEY_LOCAL_CACHE_SECONDS = 60
+    _revoking_during_the_database_read(monkeypatch, created_key.api_key)
+
+    assert api_key_authenticate(created_key.plaintext) is not None
+
+    assert api_key_authenticate(created_key.plaintext) is None
+
+
+def test_a_lookup_that_read_old_limits_before_a_change_does_not_cache_them(
+    created_key, monkeypatch
+):
+    from accounts import services
+
+    read = services._database_lookup
+
+    def read_then_change(key_hash):
+        found = read(key_hash)
+        monkeypatch.setattr(services, "_database_lookup", read)
+        ApiKey.objects.filter(pk=created_key.api_key.pk).update(rpm_limit=7)
+        api_key_forget(api_key=created_key.api_key)
+        return found
+
+    monkeypatch.setattr(services, "_database_lookup", read_then_change)
+    assert api_key_authenticate(created_key.plaintext).rpm_limit is None
+
+    assert api_key_authenticate(created_key.plaintext).requests_per_minute == 7
+
+
+def test_an_unknown_key_is_refused_from_the_negative_cache(auth_cache, db):
+    unknown = "opk_live_" + "u" * 43
+    assert api_key_authenticate(unknown) is None
+
+    with CaptureQueriesContext(connection) as queries:
+        for _ in range(3):
+            assert api_key_authenticate(unknown) is None
+
+    assert len(queries) == 0
+
+
+def test_a_key_created_after_a_refusal_of_its_plaintext_works_at_once(
+    auth_cache, workspace, monkeypatch
+):
+    secret = "n" * 43
+    assert api_key_authenticate("opk_live_" + secret) is None  # now negatively cached
+    monkeypatch.setattr("accounts.services.secrets.token_urlsafe", lambda size: secret)
+
+    created = api_key_create(workspace=workspace, name="late")
+
+    assert created.plaintext == "opk_live_" + secret
+    assert api_key_authenticate(created.plaintext).pk == created.api_key.pk

@@ -116,3 +116,54 @@ def test_each_workspace_key_only_sees_its_own_workspace(created_key, workspace, 
     assert their["workspace"] == {"id": other_user.workspace.pk, "name": other_user.workspace.name}
     assert their["name"] == "theirs"
     assert workspace.name not in str(their)
+
+
+def _unknown_key(n: int) -> str:
+    return f"Bearer opk_live_{n:043d}"
+
+
+def test_an_address_past_its_auth_failure_limit_gets_429_without_a_query(db, settings):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.AUTH_FAILURES_PER_MINUTE = 5
+    client = APIClient(REMOTE_ADDR="203.0.113.7")
+    statuses = [
+        client.get("/v1/key", HTTP_AUTHORIZATION=_unknown_key(n)).status_code for n in range(5)
+    ]
+
+    with CaptureQueriesContext(connection) as queries:
+        refused = client.get("/v1/key", HTTP_AUTHORIZATION=_unknown_key(99))
+
+    assert statuses == [401] * 5
+    assert refused.status_code == 429
+    error = refused.json()["error"]
+    assert (error["type"], error["code"]) == ("rate_limit_error", "too_many_auth_failures")
+    assert 1 <= int(refused["Retry-After"]) <= 60
+    assert len(queries) == 0
+    assert "opk_live_" not in refused.content.decode()
+
+
+def test_one_address_failing_does_not_refuse_another(created_key, settings):
+    settings.AUTH_FAILURES_PER_MINUTE = 3
+    flooder = APIClient(REMOTE_ADDR="203.0.113.7")
+    for n in range(5):
+        flooder.get("/v1/key", HTTP_AUTHORIZATION=_unknown_key(n))
+
+    other = APIClient(REMOTE_ADDR="198.51.100.2")
+
+    assert other.get("/v1/key", HTTP_AUTHORIZATION=_unknown_key(1000)).status_code == 401
+    valid = other.get("/v1/key", HTTP_AUTHORIZATION=f"Bearer {created_key.plaintext}")
+    assert valid.status_code == 200
+
+
+def test_behind_trusted_proxies_the_forwarded_address_is_the_client(settings):
+    from accounts.clients import client_address
+
+    meta = {"REMOTE_ADDR": "10.0.0.5", "HTTP_X_FORWARDED_FOR": "6.6.6.6, 203.0.113.7"}
+
+    assert client_address(meta) == "10.0.0.5"  # no trusted proxy: the header is ignored
+    settings.TRUSTED_PROXY_COUNT = 1
+    assert client_address(meta) == "203.0.113.7"  # the forged left entry is never used
+    settings.TRUSTED_PROXY_COUNT = 3
+    assert client_address(meta) == "10.0.0.5"  # fewer entries than proxies: the peer
