@@ -9,6 +9,7 @@ LOCK_SECONDS of the first one stopping or dying. The jobs themselves also take t
 
 import logging
 import secrets
+from pathlib import Path
 from typing import Any
 
 from celery.beat import PersistentScheduler
@@ -28,6 +29,11 @@ class SingleBeatScheduler(PersistentScheduler):
         self.lock_token = secrets.token_hex(16)
         self.leading: bool | None = None  # unknown until the first tick
         super().__init__(*args, **kwargs)
+
+    def setup_schedule(self) -> None:
+        # The schedule file lives in VAR_DIR, which only make run creates.
+        Path(self.schedule_filename).parent.mkdir(parents=True, exist_ok=True)
+        super().setup_schedule()
 
     def tick(self, *args: Any, **kwargs: Any) -> float:
         if not self._hold_lock():
