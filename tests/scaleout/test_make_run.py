@@ -88,3 +88,35 @@ def test_a_key_revoked_on_a_page_is_refused_by_every_web_worker(make_run, stack)
         what="the revoked key is refused",
     )
     stack.assert_running()
+
+
+def test_when_the_embedded_redis_dies_it_comes_back_and_the_web_keeps_serving(
+    make_run, stack, fake
+):
+    import os
+    import signal
+
+    import psutil
+
+    stack, _ = stack
+    user = WebUser(make_run)
+    user.sign_up("carol@example.com")
+    _, key = user.create_key("outage")
+    api = Api(make_run, key)
+    server = next(
+        child
+        for child in psutil.Process(stack.processes["store"].pid).children()
+        if "redis-server" in child.name()
+    )
+
+    os.kill(server.pid, signal.SIGKILL)
+
+    # The listing fails open (rendered from the database) while the store is away...
+    for _ in range(20):
+        assert api.get("/v1/models").status_code == 200
+    # ...and the store is back, empty, within seconds: limits count again, the broker reconnects.
+    wait_until(lambda: healthy(make_run), seconds=15, what="the store is back")
+    user.add_custom_provider("after-outage", fake.base_url)
+    seconds_until_listed(api, "after-outage", "after-outage/fake-chat", seconds=60)
+    assert api.chat("after-outage/fake-chat").status_code == 200
+    stack.assert_running()
