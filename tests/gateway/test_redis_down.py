@@ -70,7 +70,6 @@ def test_signed_in_pages_keep_loading(client, user, redis_down):
     assert client.get("/account/").status_code == 200
 
 
-
 @pytest.fixture
 def listed_model(workspace):
     """Saved before the outage (a credential save announces itself in the cache)."""
