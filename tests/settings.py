@@ -1,6 +1,6 @@
 """The test suite's settings: production's, except that without REDIS_URL (a fresh machine's
 `make test`) the cache is per process and Celery's broker is the filesystem one, so no server is
-needed. Tests of behaviour across processes start a real Redis themselves (tests/redis_server.py).
+needed. Tests of behaviour across processes run a real Redis (tests/scaleout/).
 """
 
 import os
