@@ -24,16 +24,20 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
+# Without REDIS_URL the processes share the Redis that the Procfile's `store` line starts
+# (config/embedded_redis.py); with it, they use that one and no store is started.
+RUN_PROCESSES := web worker beat$(if $(REDIS_URL),, store)
+
 run: install
-	mkdir -p var/broker/out var/broker/processed var/broker/control var/media
+	mkdir -p var/media
 	$(BIN)/python manage.py migrate --noinput
 	@echo ""
 	@echo "  OpenProvider is starting at http://$(HOST):$(PORT)/"
 	@echo "  Sign in: create an account at http://$(HOST):$(PORT)/accounts/signup/"
 	@echo "           (or an admin: DJANGO_SUPERUSER_PASSWORD=... $(BIN)/python manage.py createsuperuser --noinput --email you@example.com)"
-	@echo "  Web, worker and beat run together; press Ctrl+C to stop them."
+	@echo "  $(RUN_PROCESSES) run together; press Ctrl+C to stop them."
 	@echo ""
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile web worker beat
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile $(RUN_PROCESSES)
 
 # Browser tests drive Debian's Chromium; install it when missing.
 browser:

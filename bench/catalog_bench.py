@@ -20,7 +20,10 @@ if not os.environ.get("BENCH_USE_CONFIGURED_DB"):
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 os.environ.setdefault("DEBUG", "false")  # production-like request handling
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")  # the test client speaks plain http
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+# Without REDIS_URL: the test settings' local-memory cache (no server to start for a bench).
+os.environ.setdefault(
+    "DJANGO_SETTINGS_MODULE", "config.settings" if os.environ.get("REDIS_URL") else "tests.settings"
+)
 
 import warnings  # noqa: E402
 

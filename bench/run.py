@@ -172,6 +172,7 @@ class Harness:
         self.tmp = Path(tempfile.mkdtemp(prefix="openprovider-bench-"))
         self.gateway_cpu, self.mock_cpu, self.load_cpus = cpu_plan()
         self.mock: subprocess.Popen | None = None
+        self.store: subprocess.Popen | None = None
         self.gunicorn: subprocess.Popen | None = None
         self.mock_port = 0
         self.port = free_port()
@@ -185,6 +186,7 @@ class Harness:
     def start(self) -> None:
         raise_fd_limit()
         self.configure_env()
+        self.start_store()
         self.start_mock()
         self.setup_database()
         if self.load_cpus:
@@ -212,6 +214,23 @@ class Harness:
             CLIENT_MAX_CONCURRENT_REQUESTS="1000000",
             CLIENT_MAX_PENDING_BODIES="1000000",
         )
+
+    def start_store(self) -> None:
+        """Without REDIS_URL: the Redis `make run` starts (config/embedded_redis.py), in tmp."""
+        if os.environ.get("REDIS_URL"):
+            return
+        os.environ["VAR_DIR"] = str(self.tmp)
+        self.store = subprocess.Popen(
+            [sys.executable, "-m", "config.embedded_redis"],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            preexec_fn=die_with_parent,
+        )
+        deadline = time.monotonic() + 30
+        while not (self.tmp / "redis.sock").exists():
+            if time.monotonic() > deadline:
+                raise RuntimeError("the embedded Redis did not start")
+            time.sleep(0.05)
 
     def start_mock(self) -> None:
         command = [
@@ -306,9 +325,10 @@ class Harness:
         try:
             self.stop_gateway()
         finally:
-            if self.mock and self.mock.poll() is None:
-                self.mock.terminate()
-                self.mock.wait(timeout=10)
+            for child in (self.mock, self.store):
+                if child and child.poll() is None:
+                    child.terminate()
+                    child.wait(timeout=10)
         if self.keep:
             print(f"kept {self.tmp} (gunicorn log: {self.log_path})")
         else:

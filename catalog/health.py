@@ -14,6 +14,7 @@ credentials still count as working: the limit is usually per model or per minute
 falls back anyway.
 """
 
+import logging
 import time
 from collections.abc import Iterable
 from typing import Any, TypedDict
@@ -21,6 +22,8 @@ from typing import Any, TypedDict
 from django.core.cache import cache
 
 from catalog.models import CatalogModel
+
+logger = logging.getLogger(__name__)
 
 BROKEN_STATES = frozenset({"auth_failed", "payment_required", "retired", "unreadable", "down"})
 
@@ -52,16 +55,24 @@ def _cooling(value: Any, now: float) -> bool:
 
 
 def route_cooling_down(credential_id: int, upstream_id: str) -> bool:
-    return _cooling(cache.get(cooldown_key(credential_id, upstream_id)), time.time())
+    return bool(cooling_routes([(credential_id, upstream_id)]))
 
 
 def cooling_routes(routes: Iterable[tuple[int, str]]) -> set[tuple[int, str]]:
-    """The subset of (credential_id, upstream_id) routes cooling down, in one cache round trip."""
+    """The subset of (credential_id, upstream_id) routes cooling down, in one cache round trip.
+
+    None while the cache is down: listings then say `working` from credential states alone, and
+    the gateway learns a cooldown again from the provider's next 429.
+    """
     keys = {cooldown_key(cid, uid): (cid, uid) for cid, uid in routes}
     if not keys:
         return set()
     now = time.time()
-    found = cache.get_many(list(keys))
+    try:
+        found = cache.get_many(list(keys))
+    except Exception:
+        logger.warning("cooldowns unavailable (cache error); routes listed as not cooling")
+        return set()
     return {keys[key] for key, value in found.items() if _cooling(value, now)}
 
 

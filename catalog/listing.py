@@ -16,12 +16,14 @@ getting the previous body, so a busy workspace never renders N times at once.
 """
 
 import json
+import logging
 import threading
 import time
 from collections import OrderedDict
 from typing import Any
 
 from django.core.cache import cache
+from redis.exceptions import RedisError
 
 from catalog.health import cooling_routes, credential_usable
 from catalog.selectors import (
@@ -33,6 +35,10 @@ from catalog.selectors import (
     static_entry,
 )
 from providers.models import ProviderCredential
+
+logger = logging.getLogger(__name__)
+# What an unreachable or overloaded Redis raises (a timeout, a refused or exhausted connection).
+CACHE_ERRORS = (RedisError, OSError)
 
 LISTING_TTL_SECONDS = 5
 LISTING_KEEP_SECONDS = 300  # a stale body may be served while one request re-renders it
@@ -64,17 +70,19 @@ def _head(entry: dict[str, Any]) -> str:
 
 
 def _fragments(
-    workspace_id: int, version: int, category: str | None, provider: str | None
+    workspace_id: int, version: int | None, category: str | None, provider: str | None
 ) -> list[Fragment]:
+    """Cached under the catalog version; read from the database alone when `version` is None."""
     key = f"catalog-fragments:{workspace_id}:{version}:{category or ''}:{provider or ''}"
-    fragments = cache.get(key)
+    fragments = cache.get(key) if version is not None else None
     if fragments is None:
         rows = active_models(workspace_id=workspace_id, category=category, provider=provider)
         fragments = [
             (row["credential_id"], row["upstream_id"], _head(static_entry(row)))
             for row in rows.values(*LISTING_FIELDS)
         ]
-        cache.set(key, fragments, FRAGMENTS_KEEP_SECONDS)
+        if version is not None:
+            cache.set(key, fragments, FRAGMENTS_KEEP_SECONDS)
     return fragments
 
 
@@ -86,7 +94,7 @@ def _credential_usable(workspace_id: int) -> dict[int, bool]:
 
 def _render(
     workspace_id: int,
-    version: int,
+    version: int | None,
     category: str | None,
     provider: str | None,
     working: bool | None,
@@ -145,7 +153,18 @@ _local_bodies = _LocalBodies(LOCAL_MAX_BYTES)
 def catalog_listing_json(
     *, workspace_id: int, category: str | None, provider: str | None, working: bool | None
 ) -> bytes:
-    """The /v1/models body for a workspace and filters, from cache when fresh enough."""
+    """The /v1/models body for a workspace and filters, from cache when fresh enough; rendered
+    from the database alone while the cache is down (never from a per-process copy)."""
+    try:
+        return _cached_listing(workspace_id, category, provider, working)
+    except CACHE_ERRORS:
+        logger.warning("catalog cache unavailable; listing rendered from the database")
+        return _render(workspace_id, None, category, provider, working)
+
+
+def _cached_listing(
+    workspace_id: int, category: str | None, provider: str | None, working: bool | None
+) -> bytes:
     version = catalog_version(workspace_id)
     key = f"catalog-listing:{workspace_id}:{version}:{category or ''}:{provider or ''}:{working}"
     now = time.time()

@@ -7,11 +7,14 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from config import embedded_redis
+
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env")  # optional; the real environment wins
+# make run's runtime files: the embedded Redis socket, the beat schedule, generated media.
+VAR_DIR = BASE_DIR / env("VAR_DIR", default="var")  # relative to the project, or absolute
 
 # Recognisable dev defaults; `accounts.checks` refuses them when DEBUG is false.
 DEV_SECRET_KEY = "dev-insecure-secret-key-change-me-0123456789abcdefghijklmnop"  # noqa: S105
@@ -103,32 +106,27 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-REDIS_URL = env("REDIS_URL", default="")
+# Redis: the cache every process shares (and, by default, the Celery broker). Without REDIS_URL it
+# is the server `make run` starts itself on a unix socket under var/ (config/embedded_redis.py).
+_redis_url = env("REDIS_URL", default="")
+REDIS_URL = _redis_url or embedded_redis.cache_url(VAR_DIR)
 CACHE_KEY_PREFIX = env("CACHE_KEY_PREFIX", default="op")
-if REDIS_URL:
-    CACHES = {
-        "default": {
-            "BACKEND": "config.redis_pool.SharedRedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": CACHE_KEY_PREFIX,
-            # One bounded pool per process: under gevent each greenlet has its own cache backend
-            # and, without this, its own Redis connection (config/redis_pool.py).
-            "OPTIONS": {
-                "socket_timeout": 1,
-                "socket_connect_timeout": 1,
-                "pool_class": "config.redis_pool.SharedBlockingConnectionPool",
-                "max_connections": env.int("REDIS_MAX_CONNECTIONS", default=256),
-                "timeout": 20,  # seconds a request waits for a free one (an overloaded worker)
-            },
-        }
+CACHES = {
+    "default": {
+        "BACKEND": "config.redis_pool.SharedRedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": CACHE_KEY_PREFIX,
+        # One bounded pool per process: under gevent each greenlet has its own cache backend
+        # and, without this, its own Redis connection (config/redis_pool.py).
+        "OPTIONS": {
+            "socket_timeout": 1,
+            "socket_connect_timeout": 1,
+            "pool_class": "config.redis_pool.SharedBlockingConnectionPool",
+            "max_connections": env.int("REDIS_MAX_CONNECTIONS", default=256),
+            "timeout": 20,  # seconds a request waits for a free one (an overloaded worker)
+        },
     }
-else:
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "KEY_PREFIX": CACHE_KEY_PREFIX,
-        }
-    }
+}
 
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "accounts:signin"
@@ -232,19 +230,27 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
-# Celery: Redis in production; an embedded filesystem broker (no server) by default.
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
-if CELERY_BROKER_URL.startswith("filesystem://"):
-    _broker_dir = VAR_DIR / "broker"
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_broker_dir / "out"),
-        "data_folder_out": str(_broker_dir / "out"),
-        "processed_folder": str(_broker_dir / "processed"),
-        "control_folder": str(_broker_dir / "control"),
+# Celery: the same Redis by default (make run's own database 1 of its embedded server).
+CELERY_BROKER_URL = env(
+    "CELERY_BROKER_URL", default=_redis_url or embedded_redis.broker_url(VAR_DIR)
+)
+
+
+def broker_transport_options(broker_url: str) -> dict:
+    """Kombu's options for this broker: the filesystem one (no server) needs its folders."""
+    if not broker_url.startswith("filesystem://"):
+        return {"visibility_timeout": 3600}
+    folder = VAR_DIR / "broker"
+    return {
+        "data_folder_in": str(folder / "out"),
+        "data_folder_out": str(folder / "out"),
+        "processed_folder": str(folder / "processed"),
+        "control_folder": str(folder / "control"),
         "store_processed": False,
     }
-else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+
+
+CELERY_BROKER_TRANSPORT_OPTIONS = broker_transport_options(CELERY_BROKER_URL)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -253,6 +259,8 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# One beat per deployment; a second one only stands by (config/beat.py).
+CELERY_BEAT_SCHEDULER = "config.beat.SingleBeatScheduler"
 CATALOG_SYNC_INTERVAL = env.int("CATALOG_SYNC_INTERVAL", default=6 * 3600)
 PROVIDER_CHECK_INTERVAL = env.int("PROVIDER_CHECK_INTERVAL", default=600)
 CELERY_BEAT_SCHEDULE = {

@@ -96,13 +96,14 @@ def parse_chat_request(payload: Any) -> ChatRequest:
         model = models[0]
     _require(isinstance(model, str) and model.strip() != "", "model", "a model id is required")
     stream = _optional(payload, "stream", BOOLEAN) or False
+    include_usage = _include_usage(payload.get("stream_options"))  # checked even unused
     return ChatRequest(
         model=model.strip(),
         fallback_models=[m for m in models if m != model],
         messages=_messages(payload.get("messages")),
         params=_params(payload),
         stream=stream,
-        include_usage=stream and _include_usage(payload.get("stream_options")),
+        include_usage=stream and include_usage,
         provider=_provider_prefs(payload.get("provider")),
     )
 
@@ -271,8 +272,11 @@ def _message(message: Any, param: str) -> dict[str, Any]:
     role = message.get("role")
     _require(role in ROLES, f"{param}.role", "expected one of " + ", ".join(ROLES))
     content = _content(message.get("content"), f"{param}.content", role)
+    tool_call_id = message.get("tool_call_id")
     if role == "tool":
-        _require(isinstance(message.get("tool_call_id"), str), f"{param}.tool_call_id", "required")
+        _require(isinstance(tool_call_id, str), f"{param}.tool_call_id", "required")
+    elif tool_call_id is not None:
+        _require(isinstance(tool_call_id, str), f"{param}.tool_call_id", "expected a string")
     if message.get("tool_calls") is not None:
         _require(isinstance(message["tool_calls"], list), f"{param}.tool_calls", "expected a list")
     if message.get("name") is not None:

@@ -5,7 +5,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.utils.log import log_response
 from rest_framework import exceptions
 from rest_framework.response import Response
 
@@ -29,6 +30,9 @@ TYPE_BY_STATUS = {
     503: "api_error",
     504: "api_error",
 }
+# 5xx answers about the providers' state, not a fault of this server: django.request logs every
+# 5xx at ERROR (290 lines in one fuzzing run); these are logged once, at WARNING.
+EXPECTED_5XX_CODES = frozenset({"no_available_model"})
 
 
 class ApiError(exceptions.APIException):
@@ -92,12 +96,29 @@ def envelope(message: str, *, type: str, code: str, param: str | None = None, **
     return {"error": error}
 
 
-def error_response(error: ApiError) -> JsonResponse:
+def error_response(error: ApiError, request: HttpRequest | None = None) -> JsonResponse:
     """A plain Django response for places outside DRF views (middleware, streams, web JSON)."""
     response = JsonResponse(error.envelope(), status=error.status_code)
     for name, value in error.headers.items():
         response[name] = value
+    log_if_expected(error, response, request)
     return response
+
+
+def log_if_expected(
+    error: ApiError, response: HttpResponse, request: HttpRequest | None = None
+) -> None:
+    """Log an expected 5xx at WARNING and mark it logged, so django.request skips its ERROR."""
+    if error.code in EXPECTED_5XX_CODES:
+        path = request.path if request is not None else "-"
+        log_response(
+            "%s: %s",
+            response.reason_phrase,
+            path,
+            response=response,
+            request=request,
+            level="warning",
+        )
 
 
 def _first_validation_error(detail: Any, path: str = "") -> tuple[str, str]:
@@ -201,6 +222,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         response[name] = value
     if error.status_code == 401:
         response["WWW-Authenticate"] = "Bearer"
+    log_if_expected(error, response, context.get("request"))
     return response
 
 

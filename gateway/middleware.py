@@ -96,7 +96,7 @@ class ApiErrorMiddleware:
         if not is_api_path(request.path):
             return None
         # Known errors (RequestDataTooBig included) keep their status; the rest are a logged 500.
-        return error_response(api_error_for_exception(exception))
+        return error_response(api_error_for_exception(exception), request)
 
 
 class WebOnlyMixin:

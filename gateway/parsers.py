@@ -8,6 +8,7 @@ and UTF-8 encoding reject later. Here each of those is a 400 (415 for a charset)
 
 import codecs
 import json
+import math
 import re
 from typing import Any
 
@@ -41,7 +42,12 @@ class SafeJSONParser(BaseParser):
         raw = stream.read() if stream is not None else b""
         try:
             text = raw.decode("utf-8")
-            data = json.loads(text, parse_constant=_refuse_constant)
+            data = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+        except NonFiniteNumber:
+            raise ApiError(
+                "The JSON body holds a number too large to represent (numbers must be finite).",
+                code="invalid_json",
+            ) from None
         except (ValueError, RecursionError):
             raise ParseError("JSON parse error") from None
         if text.count("[") + text.count("{") > MAX_DEPTH:
@@ -62,6 +68,19 @@ def _refuse_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
 
 
+class NonFiniteNumber(ValueError):
+    """A number literal such as 1e400 that only a float infinity could hold."""
+
+
+def _finite_float(literal: str) -> float:
+    # Refused here, wherever it appears: a pass-through object (response_format, tools) would
+    # otherwise carry `Infinity`, which is not JSON, upstream.
+    value = float(literal)
+    if not math.isfinite(value):
+        raise NonFiniteNumber
+    return value
+
+
 def check_depth(data: Any) -> None:
     """400 if containers nest deeper than MAX_DEPTH (checked without recursion)."""
     stack = [(data, 1)]
@@ -77,22 +96,29 @@ def check_depth(data: Any) -> None:
 
 
 def check_storable(data: Any) -> None:
-    """400 naming the first string (key or value) with a NUL or an unpaired surrogate."""
+    """400 naming the first string (key or value) with a NUL or an unpaired surrogate.
+
+    A bad object key is named by the object that holds it: the key itself cannot be echoed (the
+    JSON renderer cannot encode a lone surrogate either).
+    """
     stack: list[tuple[Any, str]] = [(data, "")]
     while stack:
         value, path = stack.pop()
         if isinstance(value, str):
             if UNSTORABLE.search(value):
-                raise ApiError(
-                    f"Invalid '{path or 'body'}': text must not contain NUL characters or "
-                    "unpaired surrogates.",
-                    code="invalid_request",
-                    param=path or None,
-                )
+                _unstorable(f"Invalid '{path or 'body'}'", path)
         elif isinstance(value, dict):
             for key, child in value.items():
-                child_path = f"{path}.{key}" if path else str(key)
-                stack.append((key, child_path))
-                stack.append((child, child_path))
+                if UNSTORABLE.search(key):
+                    _unstorable(f"Invalid key in '{path or 'body'}'", path)
+                stack.append((child, f"{path}.{key}" if path else key))
         elif isinstance(value, list):
             stack.extend((child, f"{path}[{index}]") for index, child in enumerate(value))
+
+
+def _unstorable(what: str, param: str) -> None:
+    raise ApiError(
+        f"{what}: text must not contain NUL characters or unpaired surrogates.",
+        code="invalid_request",
+        param=param or None,
+    )

@@ -87,12 +87,9 @@ def _exact_candidates(workspace: Workspace, request: ChatRequest) -> list[Catalo
     found = exact_models(workspace, ids)
     for position, public_id in enumerate(ids):
         _check_model(found.get(public_id), public_id, "model" if position == 0 else "models")
-    candidates = _apply_provider_prefs(
+    return _allowed_by_prefs(
         _supporting([found[public_id] for public_id in ids], request), request.provider
     )
-    if not candidates:
-        raise no_model("No requested model is served by the providers allowed in 'provider'.")
-    return candidates
 
 
 def exact_models(workspace: Workspace, ids: list[str]) -> dict[str, CatalogModel]:
@@ -154,7 +151,7 @@ def _auto_candidates(workspace: Workspace, request: ChatRequest) -> list[Catalog
         if credential_usable(model.credential.state) and PROVIDERS[model.provider].enabled
     ]
     fitting = [m for m in working if _fits(m, request)]
-    candidates = _apply_provider_prefs(ranked(fitting, request), request.provider)
+    candidates = _allowed_by_prefs(ranked(fitting, request), request.provider)
     if not candidates:
         raise no_model(_why_nothing_fits(working, request))
     return candidates
@@ -230,8 +227,6 @@ def _why_nothing_fits(models: list[CatalogModel], request: ChatRequest) -> str:
     if any(_fits_features(m, request) for m in models):
         needed = request.prompt_tokens_estimate() + request.max_output_tokens
         wanted += f" with a context window of {needed} tokens"
-    if request.provider != ProviderPrefs():
-        wanted += " among the providers allowed in 'provider'"
     return f"No available model: {wanted} is working in this workspace."
 
 
@@ -251,6 +246,20 @@ def ranked(models: list[CatalogModel], request: ChatRequest) -> list[CatalogMode
 
 def _named(model: CatalogModel, names: tuple[str, ...]) -> bool:
     return model.credential.name in names or model.provider in names
+
+
+def _allowed_by_prefs(models: list[CatalogModel], prefs: ProviderPrefs) -> list[CatalogModel]:
+    """The models the request's `provider` settings allow; a 400 if they exclude every one (the
+    same request can never succeed, so a 503 would only be retried)."""
+    allowed = _apply_provider_prefs(models, prefs)
+    if models and not allowed:
+        raise ApiError(
+            "Invalid 'provider': its settings exclude every provider that serves the requested "
+            "model.",
+            code="no_allowed_provider",
+            param="provider",
+        )
+    return allowed
 
 
 def _apply_provider_prefs(models: list[CatalogModel], prefs: ProviderPrefs) -> list[CatalogModel]:

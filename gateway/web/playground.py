@@ -98,7 +98,7 @@ def image_generate_endpoint(request: HttpRequest) -> HttpResponse:
             file_url=lambda name: reverse("v1-image-file", args=[name]),
         )
     except ApiError as error:
-        return error_response(error)
+        return error_response(error, request)
     return _served(result, request, images=result.body.get("data", []))
 
 
@@ -110,7 +110,7 @@ def image_analyze_endpoint(request: HttpRequest) -> HttpResponse:
     try:
         return _image_analyze(request)
     except ApiError as error:  # an upload over the cap, raised while the body is parsed
-        return error_response(error)
+        return error_response(error, request)
 
 
 @csrf_protect
@@ -122,7 +122,7 @@ def _image_analyze(request: HttpRequest) -> HttpResponse:
     try:
         result = image_analyze(caller=_caller(request), payload=payload)
     except ApiError as error:
-        return error_response(error)
+        return error_response(error, request)
     text = result.body.get("output_text", "")
     return _served(result, request, text=text, html=str(markdown_html(text)))
 
@@ -135,7 +135,7 @@ def speech_endpoint(request: HttpRequest) -> HttpResponse:
     try:
         result = speech_create(caller=_caller(request), payload=payload)
     except ApiError as error:
-        return error_response(error)
+        return error_response(error, request)
     response = HttpResponse(result.audio, content_type=result.content_type)
     for name, value in result.headers.items():
         response[name] = value

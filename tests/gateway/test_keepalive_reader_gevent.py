@@ -11,7 +11,7 @@ from gevent import monkey
 monkey.patch_all()
 import os, sys, threading, time
 sys.path.insert(0, {root!r})
-os.environ.update(DJANGO_SETTINGS_MODULE="config.settings", REDIS_URL="")
+os.environ.update(DJANGO_SETTINGS_MODULE="tests.settings", REDIS_URL="")
 import django
 django.setup()
 import gevent

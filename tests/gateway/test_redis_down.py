@@ -68,3 +68,24 @@ def test_signed_in_pages_keep_loading(client, user, redis_down):
     client.force_login(user)
 
     assert client.get("/account/").status_code == 200
+
+
+@pytest.fixture
+def listed_model(workspace):
+    """Saved before the outage (a credential save announces itself in the cache)."""
+    from tests.gateway.conftest import make_credential, make_model
+
+    return make_model(make_credential(workspace, "groq", "groq"), "llama-3.1-8b-instant")
+
+
+def test_the_model_list_is_rendered_from_the_database(api_client, listed_model, redis_down):
+    response = api_client.get("/v1/models")
+
+    assert response.status_code == 200
+    entries = {entry["id"]: entry for entry in response.json()["data"]}
+    assert entries[listed_model.public_id]["working"] is True  # no cooldown can be read
+
+
+def test_one_model_and_the_provider_status_still_answer(api_client, listed_model, redis_down):
+    assert api_client.get(f"/v1/models/{listed_model.public_id}").status_code == 200
+    assert api_client.get("/v1/providers/status").status_code == 200

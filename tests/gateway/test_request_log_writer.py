@@ -206,7 +206,7 @@ SCRIPT_PRELUDE = """
 import os, sys
 sys.path.insert(0, {root!r})
 os.environ.update(
-    DJANGO_SETTINGS_MODULE="config.settings",
+    DJANGO_SETTINGS_MODULE="tests.settings",
     DATABASE_URL="sqlite:///{db}",
     REDIS_URL="",
     REQUEST_LOG_WRITE_BEHIND="true",

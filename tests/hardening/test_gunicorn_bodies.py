@@ -22,7 +22,7 @@ def gunicorn_port():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "true"}
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "DEBUG": "true"}
     process = subprocess.Popen(
         [
             str(Path(sys.executable).with_name("gunicorn")),
