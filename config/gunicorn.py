@@ -141,9 +141,10 @@ def child_exit(server: object, worker: object) -> None:
 
 
 def worker_exit(server: object, worker: object) -> None:
-    """Write the request-log rows still queued (gateway/logwriter.py) before the worker goes."""
+    """Write the request-log rows still queued (gateway/logwriter.py) before the worker goes,
+    retrying for up to REQUEST_LOG_EXIT_SECONDS (keep it below graceful_timeout)."""
     try:
-        from gateway.requestlog import request_log_flush
+        from gateway.requestlog import request_log_drain
     except Exception:  # the app never loaded (a failed boot): nothing was queued
         return
-    request_log_flush()
+    request_log_drain()
