@@ -9,7 +9,6 @@ with clean strings, finite numbers and a bounded depth.
 """
 
 import math
-import re
 from collections.abc import Callable
 from functools import cache, partial
 from typing import Any
@@ -18,9 +17,11 @@ from django.db import models
 from django.db.backends.base.operations import BaseDatabaseOperations
 
 from .models import RequestLog
+from .parsers import UNSTORABLE
 
 # NUL is refused by PostgreSQL text and jsonb; a lone surrogate cannot be encoded as UTF-8.
-UNSTORABLE_CHARACTERS = re.compile("[\x00\ud800-\udfff]")
+# The JSON parser refuses them in /v1 bodies; form fields and upstream text still carry them.
+UNSTORABLE_CHARACTERS = UNSTORABLE
 REPLACEMENT = "\ufffd"
 JSON_MAX_DEPTH = 8
 JSON_INTEGER_BOUND = 2**63  # bigint; a longer integer cannot even be printed past 4,300 digits

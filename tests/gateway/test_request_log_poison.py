@@ -5,6 +5,7 @@ requests wait, and the queue's memory is bounded."""
 import logging
 
 import pytest
+import responses
 from django.db import OperationalError
 from django.test import Client
 
@@ -12,6 +13,7 @@ from gateway import logwriter, metrics
 from gateway.logwriter import writer
 from gateway.models import RequestLog
 from gateway.requestlog import LogOutcome, request_log_finish, request_log_flush, request_log_start
+from tests.gateway.conftest import GROQ_CHAT, HELLO, groq_completion
 
 DONE = LogOutcome(status="success", http_status=200, served_model="m/x", provider="m")
 
@@ -152,3 +154,31 @@ def test_while_the_database_fails_requests_never_write_and_the_queue_is_bounded(
     assert writer.pending() == 6
     assert dropped("overflow") == overflow_before + 4
     assert any("queue full" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_usage_out_of_range_from_an_upstream_neither_stops_nor_loses_the_log(
+    api_client, groq_model, http_mock, slow_flush
+):
+    # given an upstream (a tenant's own custom provider can answer anything) whose usage counts
+    # are past any integer column; /v1 bodies themselves cannot carry a NUL (the parser refuses)
+    completion = groq_completion()
+    completion["usage"] = {"prompt_tokens": 2**64, "completion_tokens": -1, "total_tokens": 2**40}
+    http_mock.add(responses.POST, GROQ_CHAT, json=completion)
+    http_mock.add(responses.POST, GROQ_CHAT, json=groq_completion())
+    payload = {"model": groq_model.public_id, "messages": HELLO}
+    poisoned = api_client.post("/v1/chat/completions", payload, format="json")
+    after = api_client.post("/v1/chat/completions", payload, format="json")
+    assert (poisoned.status_code, after.status_code) == (200, 200)
+
+    # when the log is written, both rows are there, the counts that cannot be stored empty
+    assert request_log_flush()
+    row = RequestLog.objects.get(pk=poisoned["x-request-id"])
+    assert (row.status, row.prompt_tokens, row.completion_tokens, row.total_tokens) == (
+        "success",
+        None,
+        None,
+        None,
+    )
+    assert RequestLog.objects.get(pk=after["x-request-id"]).status == "success"
+    assert writer.pending() == 0
