@@ -52,13 +52,14 @@ def build_request(
     *,
     body: bytes = b"",
     headers: dict[str, str] | None = None,
+    content_type: str = "application/json",
 ) -> bytes:
     """The raw bytes of one HTTP/1.1 request (keep-alive)."""
     lines = [f"{method} {path} HTTP/1.1", f"Host: {host}:{port}", "Connection: keep-alive"]
     for name, value in (headers or {}).items():
         lines.append(f"{name}: {value}")
     if body or method == "POST":
-        lines += ["Content-Type: application/json", f"Content-Length: {len(body)}"]
+        lines += [f"Content-Type: {content_type}", f"Content-Length: {len(body)}"]
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
