@@ -46,7 +46,15 @@ def server(tmp_path_factory):
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
     with (logs / "error.log").open("w") as errors:
         process = subprocess.Popen(
-            [gunicorn, "-c", "config/gunicorn.py", "config.wsgi:application"],
+            # Without a control socket: another gunicorn (a dev server, a parallel run) may
+            # own the default one.
+            [
+                gunicorn,
+                "-c",
+                "config/gunicorn.py",
+                "--no-control-socket",
+                "config.wsgi:application",
+            ],
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
