@@ -81,14 +81,18 @@ def chat_request(
 class Connection:
     """One client connection; requests on it are sequential (keep-alive)."""
 
-    def __init__(self, host: str, port: int) -> None:
+    def __init__(self, host: str, port: int, *, source: str | None = None) -> None:
         self.host, self.port = host, port
+        self.source = source  # a client address of its own, e.g. 127.0.0.2 on loopback
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
     async def open(self) -> None:
         self.reader, self.writer = await asyncio.open_connection(
-            self.host, self.port, limit=MAX_HEAD
+            self.host,
+            self.port,
+            limit=MAX_HEAD,
+            local_addr=(self.source, 0) if self.source else None,
         )
 
     def close(self) -> None:

@@ -16,8 +16,9 @@ Checks, on one gunicorn gevent worker:
   connections equal the gateway's idle pooled ones (no half-open upstream on either side).
 
 Then the hostile-tenant load (`run_tenant_attacks`, issue 14): another key's plain requests are
-measured quiet, then again while an attacker workspace holds slow bodies (connections that send
-fewer bytes than their Content-Length and wait) and sends poisoned rows, 20 a second: a NUL in
+measured quiet, then again while an attacker workspace, connecting from 127.0.0.2, holds slow
+bodies (connections that send fewer bytes than their Content-Length and wait) and sends poisoned
+rows, one every 50 ms: a NUL in
 a playground form field, and on /v1 a chat answered by the attacker's own custom provider with
 usage counts past any integer column (/v1 bodies cannot carry a NUL: the parser refuses it).
 Checks: the other key's p50 stays within 2x of its quiet figure, every one of its requests is
@@ -258,8 +259,18 @@ def run_faults(h: Harness, count: int, report: Report) -> bool:
 
 
 # ---- the hostile tenant (issue 14) ---------------------------------------------------------
-ATTACK_ENV = {"REQUEST_BODY_TIMEOUT_SECONDS": "5"}  # unknown settings are ignored where absent
-SLOW_BODIES = 60  # more than API_KEY_MAX_CONCURRENT_REQUESTS (50) where that bound exists
+# The body deadline shortened so the run is short; the in-flight bounds at their defaults (the
+# harness lifts them for the other scenarios). Settings a branch lacks are ignored.
+ATTACK_ENV = {
+    "REQUEST_BODY_TIMEOUT_SECONDS": "5",
+    "API_KEY_MAX_CONCURRENT_REQUESTS": "50",
+    "CLIENT_MAX_CONCURRENT_REQUESTS": "50",
+    "CLIENT_MAX_PENDING_BODIES": "20",
+}
+# The attacker connects from a loopback address of its own, as a real one would from its host:
+# per-address bounds apply to it, not to the other key's clients on 127.0.0.1.
+ATTACKER_ADDRESS = "127.0.0.2"
+SLOW_BODIES = 60  # more than the per-key (50) and per-address (20 pending bodies) bounds
 SLOW_DECLARED_BYTES = 1000
 SLOW_SENT = b'{"model": "mock/bench", "messages": ['
 SLOW_HOLD_PAST_DEADLINE_SECONDS = 3  # past REQUEST_BODY_TIMEOUT_SECONDS, a held body is a MISS
@@ -342,7 +353,7 @@ async def hold_slow_body(port: int, key: str, stop: asyncio.Event) -> str:
         f"Content-Type: application/json\r\nContent-Length: {SLOW_DECLARED_BYTES}\r\n\r\n"
     )
     try:
-        reader, writer = await asyncio.open_connection(HOST, port)
+        reader, writer = await asyncio.open_connection(HOST, port, local_addr=(ATTACKER_ADDRESS, 0))
     except OSError as error:
         return f"connect failed: {type(error).__name__}"
     writer.write(head.encode() + SLOW_SENT)
@@ -365,7 +376,7 @@ async def hold_slow_body(port: int, key: str, stop: asyncio.Event) -> str:
 async def poison_loop(port: int, requests: list[bytes], stop: asyncio.Event) -> list[Result]:
     """One poisoned request every POISON_INTERVAL_SECONDS, the kinds in turn, until stopped."""
     results: list[Result] = []
-    connection = Connection(HOST, port)
+    connection = Connection(HOST, port, source=ATTACKER_ADDRESS)
     try:
         while not stop.is_set():
             results.append(await connection.send(requests[len(results) % len(requests)]))
