@@ -16,7 +16,7 @@ Checks, on one gunicorn gevent worker:
   connections equal the gateway's idle pooled ones (no half-open upstream on either side).
 
 Then the hostile-tenant load (`run_tenant_attacks`, issue 14): another key's plain requests are
-measured quiet, then again while an attacker workspace, connecting from 127.0.0.2, holds slow
+measured quiet, then again while an attacker workspace, from 127.0.0.2 and .3, holds slow
 bodies (connections that send fewer bytes than their Content-Length and wait) and sends poisoned
 rows, one every 50 ms: a NUL in
 a playground form field, and on /v1 a chat answered by the attacker's own custom provider with
@@ -267,9 +267,11 @@ ATTACK_ENV = {
     "CLIENT_MAX_CONCURRENT_REQUESTS": "50",
     "CLIENT_MAX_PENDING_BODIES": "20",
 }
-# The attacker connects from a loopback address of its own, as a real one would from its host:
-# per-address bounds apply to it, not to the other key's clients on 127.0.0.1.
-ATTACKER_ADDRESS = "127.0.0.2"
+# The attacker connects from loopback addresses of its own, as a real one would from its hosts:
+# per-address bounds apply to it, not to the other key's clients on 127.0.0.1. Poison comes
+# from a second host, so the slow bodies' refusals (per address) do not stop it.
+SLOW_BODY_ADDRESS = "127.0.0.2"
+POISON_ADDRESS = "127.0.0.3"
 SLOW_BODIES = 60  # more than the per-key (50) and per-address (20 pending bodies) bounds
 SLOW_DECLARED_BYTES = 1000
 SLOW_SENT = b'{"model": "mock/bench", "messages": ['
@@ -353,7 +355,9 @@ async def hold_slow_body(port: int, key: str, stop: asyncio.Event) -> str:
         f"Content-Type: application/json\r\nContent-Length: {SLOW_DECLARED_BYTES}\r\n\r\n"
     )
     try:
-        reader, writer = await asyncio.open_connection(HOST, port, local_addr=(ATTACKER_ADDRESS, 0))
+        reader, writer = await asyncio.open_connection(
+            HOST, port, local_addr=(SLOW_BODY_ADDRESS, 0)
+        )
     except OSError as error:
         return f"connect failed: {type(error).__name__}"
     writer.write(head.encode() + SLOW_SENT)
@@ -376,7 +380,7 @@ async def hold_slow_body(port: int, key: str, stop: asyncio.Event) -> str:
 async def poison_loop(port: int, requests: list[bytes], stop: asyncio.Event) -> list[Result]:
     """One poisoned request every POISON_INTERVAL_SECONDS, the kinds in turn, until stopped."""
     results: list[Result] = []
-    connection = Connection(HOST, port, source=ATTACKER_ADDRESS)
+    connection = Connection(HOST, port, source=POISON_ADDRESS)
     try:
         while not stop.is_set():
             results.append(await connection.send(requests[len(results) % len(requests)]))
