@@ -52,13 +52,14 @@ def build_request(
     *,
     body: bytes = b"",
     headers: dict[str, str] | None = None,
+    content_type: str = "application/json",
 ) -> bytes:
     """The raw bytes of one HTTP/1.1 request (keep-alive)."""
     lines = [f"{method} {path} HTTP/1.1", f"Host: {host}:{port}", "Connection: keep-alive"]
     for name, value in (headers or {}).items():
         lines.append(f"{name}: {value}")
     if body or method == "POST":
-        lines += ["Content-Type: application/json", f"Content-Length: {len(body)}"]
+        lines += [f"Content-Type: {content_type}", f"Content-Length: {len(body)}"]
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
@@ -80,14 +81,18 @@ def chat_request(
 class Connection:
     """One client connection; requests on it are sequential (keep-alive)."""
 
-    def __init__(self, host: str, port: int) -> None:
+    def __init__(self, host: str, port: int, *, source: str | None = None) -> None:
         self.host, self.port = host, port
+        self.source = source  # a client address of its own, e.g. 127.0.0.2 on loopback
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
     async def open(self) -> None:
         self.reader, self.writer = await asyncio.open_connection(
-            self.host, self.port, limit=MAX_HEAD
+            self.host,
+            self.port,
+            limit=MAX_HEAD,
+            local_addr=(self.source, 0) if self.source else None,
         )
 
     def close(self) -> None:

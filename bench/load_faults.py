@@ -15,14 +15,25 @@ Checks, on one gunicorn gevent worker:
 - on the provider side (the mock's counters): every upstream stream ended and its open
   connections equal the gateway's idle pooled ones (no half-open upstream on either side).
 
-Usage: .venv/bin/python bench/load_faults.py [--streams 1000] [--keep]
-(also `bench/run.py --faults`).
+Then the hostile-tenant load (`run_tenant_attacks`, issue 14): another key's plain requests are
+measured quiet, then again while an attacker workspace, from 127.0.0.2 and .3, holds slow
+bodies (connections that send fewer bytes than their Content-Length and wait) and sends poisoned
+rows, one every 50 ms: a NUL in
+a playground form field, and on /v1 a chat answered by the attacker's own custom provider with
+usage counts past any integer column (/v1 bodies cannot carry a NUL: the parser refuses it).
+Checks: the other key's p50 stays within 2x of its quiet figure, every one of its requests is
+answered and has its log row, every poisoned request is answered without a 5xx and has a clean
+row, and no slow body is still held once REQUEST_BODY_TIMEOUT_SECONDS (5 s for the run) passed.
+
+Usage: .venv/bin/python bench/load_faults.py [--streams 1000] [--victims 400]
+[--only faults|attacks] [--keep] (also `bench/run.py --faults`).
 """
 
 import argparse
 import asyncio
 import json
 import os
+import secrets
 import sys
 import time
 from collections import Counter
@@ -32,8 +43,16 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
 import psutil  # noqa: E402
-from load import Connection, build_request, chat_request, open_streams  # noqa: E402
-from run import CHAT_PATH, HOST, Harness, Report  # noqa: E402
+from load import (  # noqa: E402
+    Connection,
+    Result,
+    build_request,
+    chat_request,
+    closed_loop,
+    open_streams,
+    percentile,
+)
+from run import CHAT_PATH, HIGH_LIMIT, HOST, PLAIN_MODEL, Harness, Report  # noqa: E402
 
 FLAKY = "flaky/flaky-c20-d50-f10"
 STEADY = "steady/steady-c20-d50"
@@ -239,16 +258,306 @@ def run_faults(h: Harness, count: int, report: Report) -> bool:
     return all(check[-1] for check in checks)
 
 
+# ---- the hostile tenant (issue 14) ---------------------------------------------------------
+# The body deadline shortened so the run is short; the in-flight bounds at their defaults (the
+# harness lifts them for the other scenarios). Settings a branch lacks are ignored.
+ATTACK_ENV = {
+    "REQUEST_BODY_TIMEOUT_SECONDS": "5",
+    "API_KEY_MAX_CONCURRENT_REQUESTS": "50",
+    "CLIENT_MAX_CONCURRENT_REQUESTS": "50",
+    "CLIENT_MAX_PENDING_BODIES": "20",
+}
+# The attacker connects from loopback addresses of its own, as a real one would from its hosts:
+# per-address bounds apply to it, not to the other key's clients on 127.0.0.1. Poison comes
+# from a second host, so the slow bodies' refusals (per address) do not stop it.
+SLOW_BODY_ADDRESS = "127.0.0.2"
+POISON_ADDRESS = "127.0.0.3"
+SLOW_BODIES = 60  # more than the per-key (50) and per-address (20 pending bodies) bounds
+SLOW_DECLARED_BYTES = 1000
+SLOW_SENT = b'{"model": "mock/bench", "messages": ['
+SLOW_HOLD_PAST_DEADLINE_SECONDS = 3  # past REQUEST_BODY_TIMEOUT_SECONDS, a held body is a MISS
+VICTIM_CONCURRENCY = 4
+POISON_INTERVAL_SECONDS = 0.05
+HOSTILE_MODEL = "hostile-u1"  # the mock reports usage past any integer column (mock_upstream.py)
+
+
+def attacker_credentials(mock_port: int) -> tuple[str, str, str]:
+    """A second workspace with its own custom provider (the mock) and model: a key for slow
+    bodies, a key for poisoned /v1 requests, and a signed-in session (cookie value)."""
+    from django.db import connections
+    from django.test import Client
+    from django.utils import timezone
+
+    from accounts.models import ApiKey, User
+    from accounts.services import api_key_create
+    from catalog.models import CatalogModel
+    from providers.models import ProviderCredential
+
+    user = User.objects.create_user(
+        f"attacker-{secrets.token_hex(4)}@example.com", password=secrets.token_hex(16)
+    )
+    credential = ProviderCredential.objects.create(
+        workspace=user.workspace,
+        provider="custom",
+        name="hostile",
+        base_url=f"http://{HOST}:{mock_port}/v1",
+        state="ok",
+    )
+    CatalogModel.objects.create(
+        workspace=user.workspace,
+        credential=credential,
+        provider="custom",
+        public_id=f"hostile/{HOSTILE_MODEL}",
+        upstream_id=HOSTILE_MODEL,
+        name=HOSTILE_MODEL,
+        category="text",
+        context_length=131072,
+        max_output_tokens=8192,
+        capabilities={"streaming": True},
+        free_evidence="self-hosted",
+        last_seen=timezone.now(),
+        updated_at=timezone.now(),
+    )
+    keys = []
+    for name in ("slow bodies", "poison"):
+        created = api_key_create(workspace=user.workspace, name=name)
+        ApiKey.objects.filter(pk=created.api_key.pk).update(
+            rpm_limit=HIGH_LIMIT, rpd_limit=HIGH_LIMIT
+        )
+        keys.append(created.plaintext)
+    client = Client()
+    client.force_login(user)  # a database session: the gateway's worker reads the same one
+    session = client.cookies["sessionid"].value
+    connections.close_all()
+    return keys[0], keys[1], session
+
+
+def poisoned_requests(port: int, key: str, session: str) -> list[bytes]:
+    """A NUL in a playground form field; a /v1 chat whose upstream reports hostile usage."""
+    csrf = secrets.token_hex(16)  # 32 characters: an unmasked CSRF secret, cookie = header
+    form = b"model=a%00b&input=hello&voice=alloy"
+    playground = build_request(
+        "POST",
+        HOST,
+        port,
+        "/playground/speech",
+        body=form,
+        headers={"Cookie": f"sessionid={session}; csrftoken={csrf}", "X-CSRFToken": csrf},
+        content_type="application/x-www-form-urlencoded",
+    )
+    return [playground, chat_request(HOST, port, CHAT_PATH, f"hostile/{HOSTILE_MODEL}", key=key)]
+
+
+async def hold_slow_body(port: int, key: str, stop: asyncio.Event) -> str:
+    """Send the head and part of the body, then wait: the answer's status, or "held"."""
+    head = (
+        f"POST {CHAT_PATH} HTTP/1.1\r\nHost: {HOST}:{port}\r\nAuthorization: Bearer {key}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {SLOW_DECLARED_BYTES}\r\n\r\n"
+    )
+    try:
+        reader, writer = await asyncio.open_connection(
+            HOST, port, local_addr=(SLOW_BODY_ADDRESS, 0)
+        )
+    except OSError as error:
+        return f"connect failed: {type(error).__name__}"
+    writer.write(head.encode() + SLOW_SENT)
+    answer = asyncio.ensure_future(reader.readuntil(b"\r\n"))
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({answer, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        if not answer.done():
+            return "held"
+        try:
+            return answer.result().decode("latin-1").split(" ", 2)[1]
+        except (asyncio.IncompleteReadError, ConnectionError, IndexError):
+            return "closed"
+    finally:
+        answer.cancel()
+        stopped.cancel()
+        writer.close()
+
+
+async def poison_loop(port: int, requests: list[bytes], stop: asyncio.Event) -> list[Result]:
+    """One poisoned request every POISON_INTERVAL_SECONDS, the kinds in turn, until stopped."""
+    results: list[Result] = []
+    connection = Connection(HOST, port, source=POISON_ADDRESS)
+    try:
+        while not stop.is_set():
+            results.append(await connection.send(requests[len(results) % len(requests)]))
+            await asyncio.sleep(POISON_INTERVAL_SECONDS)
+    finally:
+        connection.close()
+    return results
+
+
+async def attack_phase(
+    h: Harness, victims: int, slow_key: str, poisoned: list[bytes]
+) -> tuple[list[Result], list[str], list[Result], float]:
+    """Slow bodies held, poison sent, while the victim's closed loop runs; then the slow
+    connections are given until past the body deadline to be answered."""
+    stop_poison, stop_slow = asyncio.Event(), asyncio.Event()
+    slow = [
+        asyncio.ensure_future(hold_slow_body(h.port, slow_key, stop_slow))
+        for _ in range(SLOW_BODIES)
+    ]
+    await asyncio.sleep(0.5)  # the slow heads are in before the victim starts
+    started = time.monotonic()
+    poison = asyncio.ensure_future(poison_loop(h.port, poisoned, stop_poison))
+    victim, _ = await closed_loop(
+        HOST,
+        h.port,
+        lambda _: h.gateway_chat(PLAIN_MODEL),
+        concurrency=VICTIM_CONCURRENCY,
+        total=victims,
+    )
+    stop_poison.set()
+    poisoned_results = await poison
+    body_deadline = float(ATTACK_ENV["REQUEST_BODY_TIMEOUT_SECONDS"])
+    wait = started + body_deadline + SLOW_HOLD_PAST_DEADLINE_SECONDS - time.monotonic()
+    await asyncio.wait(slow, timeout=max(wait, 0))
+    stop_slow.set()
+    outcomes = list(await asyncio.gather(*slow))
+    return victim, outcomes, poisoned_results, time.monotonic() - started
+
+
+def rows_by_id(request_ids: list[str]) -> dict[str, dict]:
+    from django.db import connections
+
+    from gateway.models import RequestLog
+
+    found = {
+        row["id"]: row
+        for row in RequestLog.objects.filter(id__in=request_ids).values(
+            "id", "status", "requested_model", "prompt_tokens"
+        )
+    }
+    connections.close_all()
+    return found
+
+
+def wait_for_rows(request_ids: list[str]) -> dict[str, dict]:
+    """Until every id has a finished row, or SETTLE_SECONDS."""
+    deadline = time.monotonic() + SETTLE_SECONDS
+    while True:
+        rows = rows_by_id(request_ids)
+        finished = all(row["status"] != "in_progress" for row in rows.values())
+        if (len(rows) == len(request_ids) and finished) or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.5)
+
+
+def run_tenant_attacks(h: Harness, victims: int, report: Report) -> bool:
+    """Another key's latency and log rows, quiet and then under slow bodies and poisoned rows."""
+    print(
+        f"\n[attacks] {victims} plain requests of another key, quiet and then under "
+        f"{SLOW_BODIES} slow bodies and a stream of poisoned rows"
+    )
+    h.extra_env = {**h.extra_env, **ATTACK_ENV}
+    h.restart_gateway()
+    slow_key, poison_key, session = attacker_credentials(h.mock_port)
+    poisoned = poisoned_requests(h.port, poison_key, session)
+
+    def victim_load() -> list[Result]:
+        results, _ = asyncio.run(
+            closed_loop(
+                HOST,
+                h.port,
+                lambda _: h.gateway_chat(PLAIN_MODEL),
+                concurrency=VICTIM_CONCURRENCY,
+                total=victims,
+            )
+        )
+        return results
+
+    victim_load()  # warm-up
+    quiet = victim_load()
+    attacked, slow, poison, seconds = asyncio.run(attack_phase(h, victims, slow_key, poisoned))
+
+    victim_ids = [r.request_id for r in quiet + attacked if r.request_id]
+    poison_ids = [r.request_id for r in poison if r.request_id]
+    rows = wait_for_rows(victim_ids + poison_ids)
+    victim_rows = [rows.get(i) for i in victim_ids]
+    poison_rows = [rows[i] for i in poison_ids if i in rows]
+
+    def ms(results: list[Result], pct: float) -> float:
+        return percentile([r.latency * 1000 for r in results if r.ok], pct)
+
+    quiet_p50, attacked_p50 = ms(quiet, 50), ms(attacked, 50)
+    victims_ok = [r for r in quiet + attacked if r.ok]
+    poison_statuses = Counter(r.status for r in poison)
+    slow_outcomes = Counter(slow)
+    clean = all(
+        "\x00" not in row["requested_model"] and row["prompt_tokens"] is None for row in poison_rows
+    )
+    refused = h.log_count("refused by the database")
+    write_failed = h.log_count("request log write failed")
+    print(
+        f"  other key: quiet p50 {quiet_p50:.1f} ms p99 {ms(quiet, 99):.1f} ms; attacked p50 "
+        f"{attacked_p50:.1f} ms p99 {ms(attacked, 99):.1f} ms ({seconds:.1f} s under attack)"
+    )
+    print(f"  slow bodies: {dict(slow_outcomes)}")
+    print(
+        f"  poisoned requests: {len(poison)} by status {dict(poison_statuses)}, "
+        f"{len(poison_rows)} rows, all clean {clean}"
+    )
+    print(f"  gunicorn log: {write_failed} 'request log write failed', {refused} rows refused")
+    checks = [
+        (
+            "other key p50 under attack / quiet",
+            f"{attacked_p50:.1f} / {quiet_p50:.1f} ms",
+            "<= 2x",
+            attacked_p50 <= 2 * quiet_p50,
+        ),
+        (
+            "other key requests answered 200",
+            f"{len(victims_ok)}/{len(quiet) + len(attacked)}",
+            "all",
+            len(victims_ok) == len(quiet) + len(attacked),
+        ),
+        (
+            "other key requests with a log row",
+            f"{sum(1 for row in victim_rows if row and row['status'] == 'success')}"
+            f"/{len(victim_ids)}",
+            "all, success",
+            all(row and row["status"] == "success" for row in victim_rows)
+            and len(victim_ids) == len(quiet) + len(attacked),
+        ),
+        (
+            "poisoned requests: no 5xx, each logged",
+            f"{sum(n for s, n in poison_statuses.items() if s >= 500)} 5xx, "
+            f"{len(poison_rows)}/{len(poison)} rows",
+            "0 5xx, all rows",
+            not any(s >= 500 or s == 0 for s in poison_statuses)
+            and len(poison_rows) == len(poison) > 0
+            and clean,
+        ),
+        (
+            "slow bodies answered by the deadline",
+            f"{len(slow) - slow_outcomes.get('held', 0)}/{len(slow)}",
+            "all (408 or 429)",
+            slow_outcomes.get("held", 0) == 0,
+        ),
+    ]
+    for name, measured, target, passed in checks:
+        report.add(7, name, measured, target, passed)
+    return all(check[-1] for check in checks)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description="gateway fault load on loopback")
     parser.add_argument("--streams", type=int, default=1000)
+    parser.add_argument("--victims", type=int, default=400)
+    parser.add_argument("--only", choices=["faults", "attacks"], default=None)
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
     harness = Harness(keep=args.keep)
     report = Report()
     try:
         harness.start()
-        run_faults(harness, args.streams, report)
+        if args.only != "attacks":
+            run_faults(harness, args.streams, report)
+        if args.only != "faults":
+            run_tenant_attacks(harness, args.victims, report)
     finally:
         harness.stop()
     report.print()

@@ -6,7 +6,8 @@ POST /_reset. HTTP/1.1 keep-alive; streams use chunked transfer encoding.
 The upstream model id tunes each call, so one mock serves every scenario:
 `bench-c20-d50` streams 20 content chunks 50 ms apart; `flaky-c20-d50-f10` also fails exactly
 every tenth call to that model (10 %) with a 500 before the first byte; `w5` waits 5 ms before a
-non-streamed answer. Defaults come from the command line.
+non-streamed answer; `u1` reports usage counts past any integer column (2**64 prompt tokens: a
+hostile upstream). Defaults come from the command line.
 
 Usage: python bench/mock_upstream.py --port 0 [--chunks 20] [--delay-ms 50]
 Prints `READY <port>` on stdout once listening.
@@ -24,7 +25,8 @@ from collections import Counter
 from dataclasses import dataclass
 
 MAX_HEADER_BYTES = 64 * 1024
-OPTION = re.compile(r"(?:^|[-/_])([cdfw])(\d+)(?=$|[-/_])")
+OPTION = re.compile(r"(?:^|[-/_])([cdfuw])(\d+)(?=$|[-/_])")
+HOSTILE_USAGE = {"prompt_tokens": 2**64, "completion_tokens": -1, "total_tokens": 2**40}
 JSON_HEADERS = "Content-Type: application/json\r\n"
 
 
@@ -36,6 +38,7 @@ class Plan:
     delay: float
     fail_pct: int
     wait: float
+    hostile_usage: bool = False
 
 
 class MockUpstream:
@@ -102,6 +105,7 @@ class MockUpstream:
             delay=options["d"] / 1000 if "d" in options else self.default_delay,
             fail_pct=min(options.get("f", 0), 100),
             wait=options.get("w", 0) / 1000,
+            hostile_usage=bool(options.get("u")),
         )
 
     def should_fail(self, model: str, pct: int) -> bool:
@@ -125,7 +129,7 @@ class MockUpstream:
         if plan.wait:
             await asyncio.sleep(plan.wait)
         self.stats["completions"] += 1
-        return self.reply(writer, 200, _completion_body(model))
+        return self.reply(writer, 200, _completion_body(model, plan.hostile_usage))
 
     async def stream(self, writer: asyncio.StreamWriter, model: str, plan: Plan) -> bool:
         self.stats["streams_started"] += 1
@@ -196,7 +200,8 @@ def _final_chunk(model: str, created: int, chunks: int) -> dict:
     }
 
 
-def _completion_body(model: str) -> bytes:
+def _completion_body(model: str, hostile_usage: bool = False) -> bytes:
+    usage = HOSTILE_USAGE if hostile_usage else {"prompt_tokens": 8, "completion_tokens": 5}
     return json.dumps(
         {
             "id": "chatcmpl-mock",
@@ -210,7 +215,7 @@ def _completion_body(model: str) -> bytes:
                     "finish_reason": "stop",
                 }
             ],
-            "usage": {"prompt_tokens": 8, "completion_tokens": 5, "total_tokens": 13},
+            "usage": {"total_tokens": 13, **usage},
         },
         separators=(",", ":"),
     ).encode()

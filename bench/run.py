@@ -71,10 +71,11 @@ class Sizes:
     slow_model: str = SLOW_MODEL
     slow_chunks: int = SLOW_CHUNKS
     fault_streams: int = 1000
+    attack_victims: int = 400
 
     @classmethod
     def quick(cls) -> "Sizes":
-        return cls(300, 2000, 200, 40, 300, "bench-c10-d500", 10, 200)
+        return cls(300, 2000, 200, 40, 300, "bench-c10-d500", 10, 200, 150)
 
 
 @dataclass
@@ -662,9 +663,10 @@ def main(argv: list[str] | None = None) -> int:
         for number in chosen:
             SCENARIOS[number](harness, sizes, report)
         if args.faults:
-            from load_faults import run_faults
+            from load_faults import run_faults, run_tenant_attacks
 
             run_faults(harness, sizes.fault_streams, report)
+            run_tenant_attacks(harness, sizes.attack_victims, report)
         pool_full = harness.log_count("Connection pool is full")
         print(f"\ngunicorn log: {pool_full} 'Connection pool is full' warnings from urllib3")
     finally:

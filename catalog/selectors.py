@@ -272,8 +272,12 @@ def sync_candidates(
     ]
 
 
-def check_candidates(*, workspace_id: int | None = None) -> list[ProviderCredential]:
+def check_candidates(
+    *, workspace_id: int | None = None, state: str | None = None
+) -> list[ProviderCredential]:
     credentials = ProviderCredential.objects.filter(enabled=True, workspace__is_active=True)
     if workspace_id is not None:
         credentials = credentials.filter(workspace_id=workspace_id)
+    if state is not None:
+        credentials = credentials.filter(state=state)
     return [c for c in credentials.order_by("workspace_id", "name") if c.provider in PROVIDERS]

@@ -56,7 +56,7 @@ from providers.encryption import SecretUnreadable
 from providers.models import ProviderCredential
 from providers.parsing import PRICE_UNREADABLE
 from providers.registry import adapter_for
-from providers.services import credential_check, state_for_error
+from providers.services import credential_check, credential_key_readable, state_for_error
 
 logger = logging.getLogger(__name__)
 
@@ -537,3 +537,24 @@ def provider_check_all(
             if on_progress:
                 on_progress(credential)
         return checked
+
+
+def provider_recheck_unreadable(
+    *, lock_owner: str | None = None
+) -> list[ProviderCredential] | None:
+    """Check at once each credential marked unreadable whose key decrypts again (the right
+    encryption key is back), rather than at the next scheduled check; None if locked.
+
+    Run when a Celery worker starts (catalog.tasks): restoring a key means restarting the
+    processes with it, so its credentials work again within seconds of the restart.
+    """
+    with held_lock(
+        "provider-check:unreadable", timeout=CHECK_ALL_LOCK_SECONDS, owner=lock_owner
+    ) as held:
+        if not held:
+            return None
+        unreadable = check_candidates(state=ProviderCredential.State.UNREADABLE)
+        readable = [c for c in unreadable if credential_key_readable(c)]
+        if readable:
+            logger.info("%d unreadable credentials decrypt again: checking them", len(readable))
+        return [provider_check(credential=credential) for credential in readable]

@@ -1,12 +1,14 @@
 """Celery entry points: thin wrappers over catalog.services (beat names the *_all tasks)."""
 
 from celery import Task, shared_task
+from celery.signals import worker_ready
 
 from catalog.services import (
     catalog_sync_all,
     catalog_sync_credential,
     provider_check,
     provider_check_all,
+    provider_recheck_unreadable,
 )
 from providers.models import ProviderCredential
 
@@ -43,3 +45,15 @@ def provider_check_task(credential_id: int) -> str:
     if credential is None:
         return "skipped"
     return provider_check(credential=credential).state
+
+
+@shared_task(bind=True, acks_late=True, soft_time_limit=9 * 60, time_limit=10 * 60)
+def provider_recheck_unreadable_task(self: Task) -> str:
+    checked = provider_recheck_unreadable(lock_owner=self.request.id)
+    return LOCKED if checked is None else f"rechecked {len(checked)} credentials"
+
+
+@worker_ready.connect(dispatch_uid="catalog-recheck-unreadable")
+def _recheck_unreadable_on_start(**_: object) -> None:
+    """A worker starting may be the restart that brought the right encryption key back."""
+    provider_recheck_unreadable_task.delay()

@@ -2,6 +2,9 @@
 
 PORT, HOST and WEB_CONCURRENCY (worker processes) come from the environment;
 GUNICORN_WORKER_CLASS, GUNICORN_WORKER_CONNECTIONS and GUNICORN_ACCESS_LOG tune the rest.
+gunicorn's own log lines are redacted like the app's (`RedactingLogger`) and its own error
+answers to malformed HTTP are the JSON envelope (`write_json_error`; not with gevent_pywsgi,
+whose server writes its own).
 
 Why gevent: a stream costs greenlets and buffers (~100 KiB, bench/README.md "Gateway"), not a
 thread, so one process holds thousands of slow streams (3,000 measured); the app stays plain
@@ -22,8 +25,13 @@ whole worker while they run: fine for one machine, use PostgreSQL for real traff
 """
 
 import gc
+import json
 import os
 import resource
+import socket
+
+from gunicorn import util as gunicorn_util
+from gunicorn.glogging import Logger
 
 # All interfaces by default (bandit B104 reviewed): containers and platform routers connect from
 # outside; HOST=127.0.0.1 narrows it behind a local proxy.
@@ -40,6 +48,23 @@ timeout = 30
 graceful_timeout = 30
 keepalive = 5
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
+
+
+class RedactingLogger(Logger):
+    """gunicorn's logger, with the app's redaction (gateway/logging.py) on its error log and its
+    access log: an `opk_live_` key in a URL, a bearer header or any key-shaped text in a
+    request line gunicorn refused is masked, whatever `access_log_format` prints."""
+
+    def setup(self, cfg: object) -> None:
+        super().setup(cfg)
+        from gateway.logging import RedactSecretsFilter
+
+        for log in (self.error_log, self.access_log):
+            if not any(isinstance(f, RedactSecretsFilter) for f in log.filters):
+                log.addFilter(RedactSecretsFilter())
+
+
+logger_class = RedactingLogger
 
 # Every open stream holds two sockets (client and upstream) plus a little slack per worker.
 FILES_PER_CONNECTION = 2
@@ -104,10 +129,39 @@ def _settle_garbage_collector() -> None:
     gc.set_threshold(*GC_THRESHOLD)
 
 
+ERROR_MESSAGE_CHARS = 200
+
+
+def write_json_error(sock: socket.socket, status_int: int, reason: str, mesg: str) -> None:
+    """gunicorn's own error answer (malformed HTTP framing: a bad request line, header or chunk,
+    before any view runs) as the /v1 JSON envelope instead of an HTML page.
+
+    gunicorn has no hook for these answers: every worker class but gevent_pywsgi writes them
+    through `gunicorn.util.write_error`, which `post_worker_init` replaces with this. The path
+    may not even have been read, so every such answer is JSON; nothing a browser sends gets here.
+    """
+    from gateway.errors import TYPE_BY_STATUS, envelope
+    from gateway.logging import redact
+
+    message = redact(f"{reason}: {mesg}" if mesg else reason)[:ERROR_MESSAGE_CHARS]
+    code = reason.lower().replace(" ", "_")
+    error_type = TYPE_BY_STATUS.get(
+        status_int, "api_error" if status_int >= 500 else "invalid_request_error"
+    )
+    body = json.dumps(envelope(message, type=error_type, code=code)).encode()
+    head = (
+        f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    gunicorn_util.write_nonblock(sock, head.encode("latin-1") + body)
+
+
 def post_worker_init(worker: object) -> None:
-    """Hold SQLite open, settle the GC; fail loudly in the log if gevent did not patch."""
+    """Hold SQLite open, settle the GC, answer framing errors with JSON; fail loudly in the log
+    if gevent did not patch."""
     _hold_sqlite_open()
     _settle_garbage_collector()
+    gunicorn_util.write_error = write_json_error
     if "gevent" not in worker_class:
         return
     from gevent import monkey
@@ -141,9 +195,10 @@ def child_exit(server: object, worker: object) -> None:
 
 
 def worker_exit(server: object, worker: object) -> None:
-    """Write the request-log rows still queued (gateway/logwriter.py) before the worker goes."""
+    """Write the request-log rows still queued (gateway/logwriter.py) before the worker goes,
+    retrying for up to REQUEST_LOG_EXIT_SECONDS (keep it below graceful_timeout)."""
     try:
-        from gateway.requestlog import request_log_flush
+        from gateway.requestlog import request_log_drain
     except Exception:  # the app never loaded (a failed boot): nothing was queued
         return
-    request_log_flush()
+    request_log_drain()

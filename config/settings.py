@@ -379,6 +379,10 @@ GATEWAY_ROUTE_CACHE_SECONDS = env.float("GATEWAY_ROUTE_CACHE_SECONDS", default=5
 REQUEST_LOG_WRITE_BEHIND = env.bool("REQUEST_LOG_WRITE_BEHIND", default=True)
 REQUEST_LOG_FLUSH_SECONDS = env.float("REQUEST_LOG_FLUSH_SECONDS", default=0.2)
 REQUEST_LOG_MAX_PENDING = env.int("REQUEST_LOG_MAX_PENDING", default=5000)
+# While the database fails, at most this many changes wait in memory; later ones are dropped
+# (counted and logged). At exit, queued rows are retried for up to EXIT_SECONDS.
+REQUEST_LOG_MAX_QUEUED = env.int("REQUEST_LOG_MAX_QUEUED", default=20000)
+REQUEST_LOG_EXIT_SECONDS = env.float("REQUEST_LOG_EXIT_SECONDS", default=10.0)
 
 # Prometheus /metrics: the bearer token a scraper sends; empty = only staff sessions (404 else).
 OPENPROVIDER_METRICS_TOKEN = env("OPENPROVIDER_METRICS_TOKEN", default="")

@@ -5,14 +5,30 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, UnreadablePostError
 from django.utils.log import log_response
+from gunicorn.http.errors import (
+    ChunkMissingTerminator,
+    InvalidChunkExtension,
+    InvalidChunkSize,
+    NoMoreData,
+)
 from rest_framework import exceptions
 from rest_framework.response import Response
 
 from .logging import current_request_id
 
 logger = logging.getLogger(__name__)
+
+# Reading the body failed on the client's side: gunicorn's chunked framing refused, the client
+# gone before the body ended. Raised wherever the body is read, middleware included.
+BODY_READ_ERRORS = (
+    InvalidChunkSize,
+    ChunkMissingTerminator,
+    InvalidChunkExtension,
+    NoMoreData,
+    UnreadablePostError,
+)
 
 TYPE_BY_STATUS = {
     400: "invalid_request_error",
@@ -169,6 +185,12 @@ def _as_api_error(exc: Exception) -> ApiError | None:
         return ApiError("Permission denied.", status=403, code="permission_denied")
     if isinstance(exc, SuspiciousOperation):
         return ApiError("The request was refused.", status=400, code="invalid_request")
+    if isinstance(exc, BODY_READ_ERRORS):
+        return ApiError(
+            "The request body could not be read: its HTTP framing is malformed or it ended early.",
+            status=400,
+            code="invalid_body",
+        )
     return _unavailable(exc)
 
 
@@ -224,6 +246,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         response["WWW-Authenticate"] = "Bearer"
     log_if_expected(error, response, context.get("request"))
     return response
+
+
+def known_api_error(exc: BaseException | None) -> ApiError | None:
+    """The envelope of a known error (with its own status); None for an unexpected one."""
+    return _as_api_error(exc) if isinstance(exc, Exception) else None
 
 
 def api_error_for_exception(exc: Exception) -> ApiError:

@@ -13,13 +13,21 @@ batch handed over crosses threads (the queues and locks stay on the hub's thread
 its own Django connection and closes it after every batch (a pooled slot goes back to the pool).
 
 Guarantees:
+- every value is fitted to its column before it is queued (gateway/storable.py), so what a
+  request carried (a NUL, a 10,000-character field) cannot make the database refuse a row;
 - every queued change reaches the database within about REQUEST_LOG_FLUSH_SECONDS while it is up;
-- a change is never dropped because the queue is busy: past REQUEST_LOG_MAX_PENDING queued rows,
-  the request that queues one more writes the batch itself (back-pressure);
-- a failed write keeps its batch queued and is retried with a backoff (the queue may then grow
-  past the bound, only while the database is failing); a row the database rejects as such
-  (IntegrityError) is retried alone and, if it still fails, logged and dropped;
-- process exit flushes the queue (atexit, and gunicorn's `worker_exit` in config/gunicorn.py);
+- past REQUEST_LOG_MAX_PENDING queued rows, the request that queues one more writes the batch
+  itself (back-pressure), but never while the database is failing;
+- a batch refused for a reason of its own (DataError, IntegrityError, ...) is split in halves
+  until only the offending change is left, which is dropped and logged with its request id; the
+  others are written;
+- a transient failure (OperationalError, InterfaceError: the database down, busy or locked)
+  keeps what it left unwritten queued and retries with a backoff, without making requests wait;
+  meanwhile the queue holds at most REQUEST_LOG_MAX_QUEUED changes: past that, new changes are
+  dropped, counted (`openprovider_request_log_rows_dropped`) and logged;
+- process exit (atexit, and gunicorn's `worker_exit` in config/gunicorn.py) writes the queue and
+  the batch in flight, retrying for up to REQUEST_LOG_EXIT_SECONDS, then logs the request ids
+  it could not write;
 - a process killed without exiting (SIGKILL, OOM) loses at most the last flush interval of
   queued changes; rows already written `in_progress` are finalized `aborted` by the reaper
   (`request_log_reap_stale`).
@@ -33,19 +41,36 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, connections, models, router, transaction
+from django.db import (
+    InterfaceError,
+    OperationalError,
+    connections,
+    models,
+    router,
+    transaction,
+)
 
+from . import metrics
 from .dbconnections import release_db_connections
 from .green import gevent_patched
 from .models import RequestLog
+from .storable import make_row_storable, storable_fields, storable_request_id
 
 logger = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 5.0
+EXIT_RETRY_MAX_SECONDS = 1.0
+OVERFLOW_LOG_INTERVAL_SECONDS = 10.0
+LOST_IDS_LOGGED = 20
+# The database is down or busy (connection lost, pool timeout, SQLite "database is locked"):
+# the batch stays queued and is retried. Any other error is the rows' own: the batch is split.
+TRANSIENT_ERRORS = (OperationalError, InterfaceError)
+
+Updates = dict[str, dict[str, Any]]
 
 
 class RequestLogWriter:
@@ -60,33 +85,66 @@ class RequestLogWriter:
         self._flush_lock = threading.Lock()  # one flush at a time: inserts land before updates
         self._wake = threading.Event()
         self._inserts: dict[str, RequestLog] = {}
-        self._updates: dict[str, dict[str, Any]] = {}
+        self._updates: Updates = {}
         self._thread: threading.Thread | None = None
+        self._generation = object()  # a thread started before the last reset stops at its wake
         self._db_thread: Any = None  # gevent's ThreadPool(1) under the gevent worker
+        self._database_up = True  # False from a transient failure until a flush succeeds
+        self.overflowed = 0  # changes refused because the queue was full (this process)
+        self._overflow_logged_at = -OVERFLOW_LOG_INTERVAL_SECONDS
 
     # ---- queueing (the request path) ------------------------------------------------------
     def insert(self, row: RequestLog) -> None:
+        make_row_storable(row)
         with self._locked():
+            if self._full():
+                self._overflow(row.pk)
+                return
             self._inserts[row.pk] = row
         self._queued()
 
     def update(self, request_id: str, fields: dict[str, Any]) -> None:
+        request_id, fields = storable_request_id(request_id), storable_fields(fields)
         with self._locked():
             row = self._inserts.get(request_id)
             if row is not None:  # not written yet: the one INSERT carries the final fields
                 for name, value in fields.items():
                     setattr(row, name, value)
+            elif self._full() and request_id not in self._updates:
+                self._overflow(request_id)
+                return
             else:
                 self._updates[request_id] = {**self._updates.get(request_id, {}), **fields}
         self._queued()
 
     def pending(self) -> int:
         with self._locked():
-            return len(self._inserts) + len(self._updates)
+            return self._pending()
 
     def is_pending(self, request_id: str) -> bool:
         with self._locked():
             return request_id in self._inserts or request_id in self._updates
+
+    def _pending(self) -> int:
+        return len(self._inserts) + len(self._updates)
+
+    def _full(self) -> bool:
+        return self._pending() >= settings.REQUEST_LOG_MAX_QUEUED
+
+    def _overflow(self, request_id: str) -> None:
+        """The queue is at its memory bound (the database has been failing): drop, count, log."""
+        self.overflowed += 1
+        metrics.REQUEST_LOG_DROPPED.labels(reason="overflow").inc()
+        now = time.monotonic()
+        if now - self._overflow_logged_at >= OVERFLOW_LOG_INTERVAL_SECONDS:
+            self._overflow_logged_at = now
+            logger.error(
+                "request log queue full (%d rows, REQUEST_LOG_MAX_QUEUED): dropped row %s; "
+                "%d dropped so far by this process",
+                self._pending(),
+                request_id,
+                self.overflowed,
+            )
 
     def _locked(self) -> threading.Lock:
         if self._pid != os.getpid():  # a forked child: the parent's queue and thread are not ours
@@ -97,78 +155,121 @@ class RequestLogWriter:
         if not settings.REQUEST_LOG_WRITE_BEHIND:
             self.flush(raise_errors=True)
             return
-        if self.pending() >= settings.REQUEST_LOG_MAX_PENDING:
-            self.flush()  # back-pressure: this request pays for the write, nothing is dropped
+        if self._database_up and self.pending() >= settings.REQUEST_LOG_MAX_PENDING:
+            # Back-pressure: this request pays for the write. Never while the database is
+            # failing: then the writer backs off and requests go on (the queue has its bound).
+            self.flush()
             return
         self._ensure_thread()
         self._wake.set()
 
     # ---- writing --------------------------------------------------------------------------
-    def flush(self, *, raise_errors: bool = False) -> bool:
-        """Write everything queued now; True on success (a failed batch stays queued)."""
-        with self._flush_lock:
+    def flush(self, *, raise_errors: bool = False, timeout: float = -1) -> bool:
+        """Write everything queued now; True on success. What a transient error left unwritten
+        stays queued; a row the database refuses for good is dropped (logged). With `timeout`,
+        gives up (False) if a batch in flight has not finished by then."""
+        if not self._flush_lock.acquire(timeout=timeout):
+            return False
+        try:
             with self._locked():
                 inserts, self._inserts = self._inserts, {}
                 updates, self._updates = self._updates, {}
             if not inserts and not updates:
                 return True
-            try:
-                self._write_off_hub(list(inserts.values()), updates)
-            except DatabaseError:
-                self._requeue(inserts, updates)
-                if raise_errors:
-                    raise
-                logger.exception("request log write failed; %d rows kept queued", len(inserts))
-                return False
-            return True
+            left, error = self._write_off_hub(inserts, updates)
+            self._database_up = error is None
+            if error is None:
+                return True
+            self._requeue(*left)
+            if raise_errors:
+                raise error
+            logger.error(
+                "request log write failed (%s); %d rows kept queued",
+                error,
+                len(left[0]) + len(left[1]),
+            )
+            return False
+        finally:
+            self._flush_lock.release()
 
-    def _write_off_hub(self, inserts: list[RequestLog], updates: dict[str, dict[str, Any]]) -> None:
+    def drain(self, seconds: float) -> bool:
+        """Write everything queued, a batch in flight included, retrying until the deadline
+        (process exit); then log what could not be written. True when nothing is left."""
+        deadline = time.monotonic() + seconds
+        pause = 0.05
+        while True:
+            remaining = deadline - time.monotonic()
+            if self.flush(timeout=max(remaining, 0)) and not self.pending():
+                return True
+            if time.monotonic() + pause >= deadline:
+                break
+            time.sleep(pause)
+            pause = min(pause * 2, EXIT_RETRY_MAX_SECONDS)
+        with self._locked():
+            lost = [*self._inserts, *self._updates]
+        if lost:
+            metrics.REQUEST_LOG_DROPPED.labels(reason="exit").inc(len(lost))
+            logger.error(
+                "request log: %d queued changes could not be written before exit "
+                "(REQUEST_LOG_EXIT_SECONDS=%s); lost request ids include %s",
+                len(lost),
+                seconds,
+                ", ".join(lost[:LOST_IDS_LOGGED]),
+            )
+        return not lost
+
+    def _write_off_hub(
+        self, inserts: dict[str, RequestLog], updates: Updates
+    ) -> tuple[tuple[dict[str, RequestLog], Updates], Exception | None]:
         """Write the batch; under gevent on the OS thread, so the hub keeps serving meanwhile."""
         if not gevent_patched():
-            self._write(inserts, updates)
-            return
+            return self._write(inserts, updates)
         if self._db_thread is None:
             from gevent.threadpool import ThreadPool
 
             self._db_thread = ThreadPool(1)
-        self._db_thread.apply(self._write_and_release, (inserts, updates))
+        return self._db_thread.apply(self._write_and_release, (inserts, updates))
 
     def _write_and_release(
-        self, inserts: list[RequestLog], updates: dict[str, dict[str, Any]]
-    ) -> None:
+        self, inserts: dict[str, RequestLog], updates: Updates
+    ) -> tuple[tuple[dict[str, RequestLog], Updates], Exception | None]:
         try:
-            self._write(inserts, updates)
+            return self._write(inserts, updates)
         finally:
             release_db_connections()
 
-    def _write(self, inserts: list[RequestLog], updates: dict[str, dict[str, Any]]) -> None:
-        try:
-            with transaction.atomic():
-                _insert_rows(inserts)
-                _update_rows(updates)
-        except IntegrityError:
-            if len(inserts) + len(updates) == 1:
-                raise
-            self._write_one_by_one(inserts, updates)
-
-    def _write_one_by_one(
-        self, inserts: list[RequestLog], updates: dict[str, dict[str, Any]]
-    ) -> None:
-        """After a batch was refused: write each row alone, dropping only what can never fit."""
-        for row in inserts:
+    def _write(
+        self, inserts: dict[str, RequestLog], updates: Updates
+    ) -> tuple[tuple[dict[str, RequestLog], Updates], Exception | None]:
+        """Write the batch in one transaction. A part the database refuses is split in halves
+        until only the offending change is left, which is dropped and logged. Returns what a
+        transient error left unwritten, and that error (None when all is done)."""
+        parts = [[*_changes(inserts, updates)]]
+        while parts:
+            part = parts.pop()
             try:
-                with transaction.atomic():
-                    _insert_rows([row])
-            except IntegrityError:
-                logger.exception("request log row %s rejected by the database; dropped", row.pk)
-        for request_id, fields in updates.items():
-            try:
-                with transaction.atomic():
-                    _update_rows({request_id: fields})
-            except IntegrityError:
-                logger.exception("request log update %s rejected; dropped", request_id)
+                with transaction.atomic(using=router.db_for_write(RequestLog)):
+                    _insert_rows([row for _, row, _ in part if row is not None])
+                    _update_rows({key: fields for key, row, fields in part if row is None})
+            except TRANSIENT_ERRORS as error:
+                unwritten = [change for rest in (part, *parts) for change in rest]
+                return _split_changes(unwritten), error
+            except Exception as error:  # the rows' own fault: narrow it down
+                if len(part) > 1:
+                    middle = len(part) // 2
+                    parts += [part[middle:], part[:middle]]
+                    continue
+                request_id = part[0][0]
+                metrics.REQUEST_LOG_DROPPED.labels(reason="refused").inc()
+                logger.error(
+                    "request log change for %s refused by the database (%s: %s); dropped",
+                    request_id,
+                    type(error).__name__,
+                    error,
+                )
+        return ({}, {}), None
 
-    def _requeue(self, inserts: dict[str, RequestLog], updates: dict[str, dict[str, Any]]) -> None:
+    def _requeue(self, inserts: dict[str, RequestLog], updates: Updates) -> None:
         with self._locked():
             for request_id, fields in self._updates.items():  # arrived during the failed write
                 if request_id in inserts:
@@ -187,15 +288,17 @@ class RequestLogWriter:
             if self._thread is not None and self._thread.is_alive():
                 return
             self._thread = threading.Thread(
-                target=self._run, name="request-log-writer", daemon=True
+                target=self._run, args=(self._generation,), name="request-log-writer", daemon=True
             )
             self._thread.start()
 
-    def _run(self) -> None:
+    def _run(self, generation: object) -> None:
         backoff = 0.0
         while True:
             self._wake.wait()
             time.sleep(max(settings.REQUEST_LOG_FLUSH_SECONDS, backoff))
+            if generation is not self._generation:
+                return
             self._wake.clear()
             try:
                 ok = self.flush()
@@ -209,6 +312,22 @@ class RequestLogWriter:
             else:
                 backoff = min(max(backoff * 2, 0.5), MAX_BACKOFF_SECONDS)
                 self._wake.set()  # retry what stayed queued
+
+
+Change = tuple[str, RequestLog | None, dict[str, Any] | None]  # (request id, INSERT, or UPDATE)
+
+
+def _changes(inserts: dict[str, RequestLog], updates: Updates) -> Iterator[Change]:
+    for request_id, row in inserts.items():
+        yield request_id, row, None
+    for request_id, fields in updates.items():
+        yield request_id, None, fields
+
+
+def _split_changes(changes: list[Change]) -> tuple[dict[str, RequestLog], Updates]:
+    inserts = {key: row for key, row, _ in changes if row is not None}
+    updates = {key: fields for key, row, fields in changes if fields is not None}
+    return inserts, updates
 
 
 def _insert_rows(rows: list[RequestLog]) -> None:
@@ -297,5 +416,4 @@ writer = RequestLogWriter()
 
 @atexit.register
 def _flush_at_exit() -> None:
-    if writer.pending():
-        writer.flush()
+    writer.drain(settings.REQUEST_LOG_EXIT_SECONDS)  # also waits for a batch in flight

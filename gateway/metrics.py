@@ -3,7 +3,7 @@
 Recorded from: the request-log finalize (`gateway.requestlog.request_log_finish`: every /v1 and
 console request ends there exactly once), the start of a route cooldown
 (`gateway.cooldowns.route_cool_down`) and the end of each credential's catalog sync and status
-check (`catalog.services`).
+check (`catalog.services`), and the request-log writer's dropped changes (`gateway.logwriter`).
 
 Label values are bounded so a catalog of 10,000 models cannot blow up the series count: route
 kinds and statuses are fixed sets, providers are registry slugs, and models and error codes keep
@@ -104,6 +104,12 @@ CATALOG_MODELS_CHANGED = Counter(
     "openprovider_catalog_models_changed",
     "Catalog models added, removed (deactivated) or changed by syncs.",
     ["provider", "change"],
+)
+REQUEST_LOG_DROPPED = Counter(
+    "openprovider_request_log_rows_dropped",
+    "Request-log changes never written: refused by the database, queue full (overflow), or "
+    "still queued when the process exited (exit).",
+    ["reason"],
 )
 STATUS_CHECKS = Counter(
     "openprovider_status_checks",

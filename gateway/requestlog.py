@@ -1,7 +1,8 @@
 """The request log: one row per request, queued when it starts, finalized once when it ends.
 
 The writes go through gateway.logwriter (write-behind, batched, flushed on exit); a request
-shorter than the flush interval costs one INSERT. Prompts and completions are never written here.
+shorter than the flush interval costs one INSERT. Values need no trimming here: the writer fits
+each one to its column (gateway/storable.py). Prompts and completions are never written here.
 """
 
 from dataclasses import dataclass, field
@@ -52,7 +53,7 @@ def request_log_start(
         api_key=api_key,
         source=source,
         endpoint=endpoint,
-        requested_model=requested_model[:300],
+        requested_model=requested_model,
         streamed=streamed,
         created_at=timezone.now(),
     )
@@ -66,15 +67,15 @@ def request_log_finish(request_id: str, outcome: LogOutcome) -> None:
     fields = dict(
         status=outcome.status,
         http_status=outcome.http_status,
-        error_code=outcome.error_code[:64],
-        served_model=outcome.served_model[:300],
-        provider=outcome.provider[:64],
+        error_code=outcome.error_code,
+        served_model=outcome.served_model,
+        provider=outcome.provider,
         attempts=outcome.attempts,
         latency_ms=outcome.latency_ms,
         ttft_ms=outcome.ttft_ms,
-        prompt_tokens=_tokens(usage.get("prompt_tokens")),
-        completion_tokens=_tokens(usage.get("completion_tokens")),
-        total_tokens=_tokens(usage.get("total_tokens")),
+        prompt_tokens=usage.get("prompt_tokens"),
+        completion_tokens=usage.get("completion_tokens"),
+        total_tokens=usage.get("total_tokens"),
         finished_at=timezone.now(),
     )
     writer.update(request_id, fields)
@@ -82,8 +83,14 @@ def request_log_finish(request_id: str, outcome: LogOutcome) -> None:
 
 
 def request_log_flush() -> bool:
-    """Write every queued row now (shutdown hooks, tests); False if the database refused."""
+    """Write every queued row now (tests, lookups); False if the database was unavailable."""
     return writer.flush()
+
+
+def request_log_drain() -> bool:
+    """Before the process exits: write every queued row, retrying until REQUEST_LOG_EXIT_SECONDS;
+    what could not be written is logged. False if something was left."""
+    return writer.drain(settings.REQUEST_LOG_EXIT_SECONDS)
 
 
 def request_log_reap_stale() -> int:
@@ -125,7 +132,3 @@ def request_log_as_dict(log: RequestLog) -> dict[str, Any]:
         },
         "attempts": log.attempts,
     }
-
-
-def _tokens(value: Any) -> int | None:
-    return value if isinstance(value, int) and value >= 0 else None

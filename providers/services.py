@@ -239,11 +239,21 @@ def _readable_key(credential: ProviderCredential) -> str:
         return ""
 
 
+def credential_key_readable(credential: ProviderCredential) -> bool:
+    """True when the stored key decrypts with the current (or a fallback) encryption key."""
+    try:
+        credential.api_key  # noqa: B018  # decrypts, or raises
+    except SecretUnreadable:
+        return False
+    return True
+
+
 @dataclass
 class ReencryptResult:
     rewritten: int = 0
     current: int = 0
     failed: list[int] = field(default_factory=list)
+    readable_again: list[int] = field(default_factory=list)  # were marked unreadable
 
 
 def secrets_reencrypt() -> ReencryptResult:
@@ -251,28 +261,37 @@ def secrets_reencrypt() -> ReencryptResult:
     resume. Rows no key can decrypt are left untouched and reported by id."""
     result = ReencryptResult()
     for pk in ProviderCredential.objects.order_by("pk").values_list("pk", flat=True):
-        outcome = _reencrypt_row(pk)
+        outcome, readable_again = _reencrypt_row(pk)
         if outcome == "failed":
             result.failed.append(pk)
         elif outcome == "rewritten":
             result.rewritten += 1
         elif outcome == "current":
             result.current += 1
+        if readable_again:
+            result.readable_again.append(pk)
     return result
 
 
 @transaction.atomic
-def _reencrypt_row(pk: int) -> str:
+def _reencrypt_row(pk: int) -> tuple[str, bool]:
+    """(outcome, was the row marked unreadable and decrypts now?). Such a row goes back to
+    `unknown` (not checked yet): its models are routed again, the next check confirms."""
     rows = ProviderCredential.objects.select_for_update().filter(pk=pk)
     ciphertext = rows.values_list("api_key", flat=True).first()
     if ciphertext is None:
-        return "gone"
+        return "gone", False
     try:
         plaintext, current = unseal(ciphertext)
     except SecretUnreadable:
         logger.error("provider credential %s: the stored key cannot be decrypted", pk)
-        return "failed"
+        return "failed", False
+    readable_again = bool(
+        rows.filter(state=ProviderCredential.State.UNREADABLE).update(
+            state=ProviderCredential.State.UNKNOWN, state_message=""
+        )
+    )
     if current:
-        return "current"
+        return "current", readable_again
     rows.update(api_key=plaintext)
-    return "rewritten"
+    return "rewritten", readable_again

@@ -1,11 +1,19 @@
 """Django's 400/403/404/500 handlers: the /v1 envelope under /v1, HTML pages elsewhere."""
 
+import sys
+
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 
-from gateway.errors import ApiError, error_response, is_api_path, request_too_large_error
+from gateway.errors import (
+    ApiError,
+    error_response,
+    is_api_path,
+    known_api_error,
+    request_too_large_error,
+)
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
@@ -19,9 +27,13 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    """Under /v1, an error raised outside a view (a middleware reading the body) that is the
+    client's keeps its status (e.g. a malformed chunked body is a 400); anything else is a 500."""
     if is_api_path(request.path):
+        known = known_api_error(sys.exc_info()[1])  # Django calls this inside its except block
         return error_response(
-            ApiError(
+            known
+            or ApiError(
                 "The server had an error processing the request.", status=500, code="server_error"
             )
         )

@@ -25,6 +25,7 @@ from .common import page, workspace_of
 from .markdown import markdown_html
 
 IMAGE_SIZES = ["1024x1024", "512x512", "768x1024", "1024x768"]
+FORM_INTEGER_DIGITS = 9
 Category = CatalogModel.Category
 
 
@@ -82,8 +83,12 @@ def _served(result: MediaResult, request: HttpRequest, **body: Any) -> JsonRespo
 
 def _form_integer(value: str | None) -> int | str | None:
     """A form's whole number as the JSON API takes it; anything else is left for the service
-    to refuse with its usual message."""
-    return int(value) if value is not None and value.isdecimal() else value
+    to refuse with its usual message. A number too long for any form field stands for the
+    smallest such number, past every bound (int() refuses 4,300 digits and is slow long before)."""
+    if value is None or not value.isdecimal():
+        return value
+    digits = value.lstrip("0") or "0"
+    return int(digits) if len(digits) <= FORM_INTEGER_DIGITS else 10**FORM_INTEGER_DIGITS
 
 
 @login_required

@@ -1,10 +1,13 @@
 """provider_check: a cheap probe that stores state, latency and a sanitized message."""
 
+import io
+
 import pytest
 import requests
 
 from catalog.services import provider_check, provider_check_all
 from catalog.tasks import provider_check_all_task, provider_check_task
+from providers.encryption import Ciphertext
 from providers.models import ProviderCredential
 from tests.catalog.factories import CUSTOM_KEY, CUSTOM_MODELS_URL, make_credential
 
@@ -68,3 +71,69 @@ def test_check_tasks_run_as_plain_functions(custom_credential, http_mock):
     assert provider_check_task(custom_credential.pk) == "rate_limited"
     assert provider_check_task(987654) == "skipped"
     assert provider_check_all_task() == "checked 1 credentials"
+
+
+KEY_A = "encryption-key-A-0123456789abcdefghijklmnopqrstuvwxyz"
+KEY_B = "encryption-key-B-0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+@pytest.fixture
+def key_change(workspace, settings, http_mock):
+    """Credentials written with key A; a check under key B marked them unreadable."""
+    settings.OPENPROVIDER_ENCRYPTION_KEY = KEY_A
+    restored = make_credential(workspace, name="restored")
+    other = make_credential(workspace, name="other")
+    settings.OPENPROVIDER_ENCRYPTION_KEY = KEY_B
+    for credential in (restored, other):
+        provider_check(credential=ProviderCredential.objects.get(pk=credential.pk))
+    assert set(ProviderCredential.objects.values_list("state", flat=True)) == {State.UNREADABLE}
+    assert len(http_mock.calls) == 0  # an unreadable key is never sent
+    http_mock.get(CUSTOM_MODELS_URL, json={"data": []})
+    return restored, other
+
+
+def test_a_worker_start_rechecks_unreadable_credentials_once_their_key_is_back(
+    key_change, settings, http_mock
+):
+    from celery.signals import worker_ready
+
+    restored, other = key_change
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    # given the right key is back as a fallback (and the other credential is still unreadable:
+    # its ciphertext was replaced with bytes no key opens)
+    settings.OPENPROVIDER_ENCRYPTION_KEY_FALLBACKS = [KEY_A]
+    ProviderCredential.objects.filter(pk=other.pk).update(api_key=Ciphertext(b"not-a-token"))
+
+    # when a worker starts
+    worker_ready.send(sender=None)
+
+    # then the readable credential is checked at once, the other left as it was
+    assert ProviderCredential.objects.get(pk=restored.pk).state == State.OK
+    assert ProviderCredential.objects.get(pk=other.pk).state == State.UNREADABLE
+    assert len(http_mock.calls) == 1
+
+
+def test_the_recheck_touches_only_unreadable_credentials(key_change, settings, workspace):
+    from catalog.services import provider_recheck_unreadable
+
+    settings.OPENPROVIDER_ENCRYPTION_KEY = KEY_A
+    healthy = make_credential(workspace, name="healthy", state=State.DOWN)
+
+    checked = provider_recheck_unreadable()
+
+    assert sorted(c.name for c in checked) == ["other", "restored"]
+    assert ProviderCredential.objects.get(pk=healthy.pk).state == State.DOWN
+
+
+def test_reencrypt_puts_credentials_readable_again_back_in_service(key_change, settings):
+    from django.core.management import call_command
+
+    restored, other = key_change
+    settings.OPENPROVIDER_ENCRYPTION_KEY_FALLBACKS = [KEY_A]
+    out = io.StringIO()
+
+    call_command("reencrypt_secrets", stdout=out)
+
+    states = set(ProviderCredential.objects.values_list("state", flat=True))
+    assert states == {State.UNKNOWN}  # not broken: their models are routed again
+    assert f"now unknown until checked): {restored.pk}, {other.pk}" in out.getvalue()

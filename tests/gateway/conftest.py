@@ -39,6 +39,21 @@ def make_model(credential: ProviderCredential, upstream_id: str, **fields: Any) 
 
 
 @pytest.fixture
+def write_behind(settings):
+    """The request log's production mode, on a database the writer thread can see (committed
+    rows); whatever a test left queued is written at its end."""
+    from gateway.logwriter import writer
+    from gateway.requestlog import request_log_flush
+
+    # A fresh writer thread: one started by an earlier test may be asleep for its long interval.
+    writer._reset()
+    settings.REQUEST_LOG_WRITE_BEHIND = True
+    settings.REQUEST_LOG_FLUSH_SECONDS = 0.05
+    yield
+    request_log_flush()
+
+
+@pytest.fixture
 def groq(workspace) -> ProviderCredential:
     return make_credential(workspace, "groq", "groq")
 

@@ -24,15 +24,6 @@ ROOT = Path(__file__).resolve().parents[2]
 DONE = LogOutcome(status="success", http_status=200, served_model="m/x", provider="m")
 
 
-@pytest.fixture
-def write_behind(settings):
-    """The production mode, on a database the writer thread can see (committed rows)."""
-    settings.REQUEST_LOG_WRITE_BEHIND = True
-    settings.REQUEST_LOG_FLUSH_SECONDS = 0.05
-    yield
-    request_log_flush()
-
-
 def start(workspace, request_id: str, *, streamed: bool = False) -> None:
     request_log_start(
         request_id=request_id,
@@ -264,11 +255,87 @@ def test_rows_still_queued_at_process_exit_are_written(tmp_path):
     assert rows_by_status(db) == {"success": 20, "in_progress": 20}
 
 
+IN_FLIGHT_AT_EXIT_SCRIPT = textwrap.dedent(
+    """
+    import atexit, threading
+    entered, release = threading.Event(), threading.Event()
+    real_write = writer._write
+
+    def held_write(inserts, updates):  # the background batch, held until the process exits
+        entered.set()
+        release.wait()
+        return real_write(inserts, updates)
+
+    writer._write = held_write
+    workspace = Workspace.objects.create(name="in-flight")
+    for i in range(40):
+        request_log_start(request_id=f"gen-flight-{i}", workspace=workspace, api_key=None,
+                          endpoint="chat/completions", requested_model="m/x", streamed=True)
+    assert entered.wait(60)
+    print("queued", writer.pending(), flush=True)  # 0: all 40 are in the writer's hands
+    atexit.register(release.set)  # runs before the writer's own exit hook (registered earlier)
+    sys.exit(0)
+    """
+)
+
+
+def test_a_batch_in_flight_at_process_exit_is_finished_before_the_exit(tmp_path):
+    db = tmp_path / "in-flight.sqlite3"
+
+    done = run_script(db, IN_FLIGHT_AT_EXIT_SCRIPT, flush="0.01")
+
+    assert "queued 0" in done.stdout
+    assert rows_by_status(db) == {"in_progress": 40}
+
+
+LOCKED_AT_EXIT_SCRIPT = textwrap.dedent(
+    """
+    from django.db import OperationalError
+    from gateway import logwriter
+    real_insert, refusals = logwriter._insert_rows, [{refusals}]
+
+    def locked_for_a_while(rows):
+        if refusals[0]:
+            refusals[0] -= 1
+            raise OperationalError("database is locked")
+        real_insert(rows)
+
+    logwriter._insert_rows = locked_for_a_while
+    workspace = Workspace.objects.create(name="locked")
+    for i in range(30):
+        request_log_start(request_id=f"gen-locked-{{i}}", workspace=workspace, api_key=None,
+                          endpoint="chat/completions", requested_model="m/x", streamed=True)
+    sys.exit(0)
+    """
+)
+
+
+def test_exit_flushing_retries_while_the_database_is_locked(tmp_path):
+    db = tmp_path / "locked.sqlite3"
+
+    run_script(db, LOCKED_AT_EXIT_SCRIPT.format(refusals=3), flush="3600")
+
+    assert rows_by_status(db) == {"in_progress": 30}
+
+
+def test_exit_flushing_reports_what_it_could_not_write_by_its_deadline(tmp_path):
+    db = tmp_path / "lost.sqlite3"
+    deadline = "import os\nos.environ['REQUEST_LOG_EXIT_SECONDS'] = '0.3'\n"
+
+    done = run_script(
+        db, LOCKED_AT_EXIT_SCRIPT.format(refusals=10**9), flush="3600", before=deadline
+    )
+
+    assert rows_by_status(db) == {}
+    assert "30 queued changes could not be written before exit" in done.stderr
+    assert "gen-locked-0" in done.stderr
+
+
 def test_the_gunicorn_worker_exit_hook_flushes_the_request_log(monkeypatch):
     import config.gunicorn as gunicorn_config
 
     flushed = []
-    monkeypatch.setattr("gateway.requestlog.request_log_flush", lambda: flushed.append(1))
+    monkeypatch.setattr("gateway.requestlog.request_log_drain", lambda: flushed.append(1))
 
     gunicorn_config.worker_exit(None, None)
 

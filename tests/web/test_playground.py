@@ -77,8 +77,12 @@ def test_image_generation_returns_stored_image_urls(
     assert client_in.get(data["images"][0]["url"]).status_code == 200
 
 
-@pytest.mark.parametrize("count", ["abc", "1.5", "-1"])
-def test_an_image_count_that_is_not_a_whole_number_is_refused_naming_n(
+@pytest.mark.parametrize(
+    "count",
+    ["abc", "1.5", "-1", "5", "9" * 4300, "9" * 4301, "0" * 5000 + "9" * 20],
+    ids=["letters", "fraction", "negative", "too-many", "4300-digits", "4301-digits", "padded"],
+)
+def test_an_image_count_that_is_not_a_whole_number_from_1_to_4_is_refused_naming_n(
     client_in, painter, http_mock, count
 ):
     response = client_in.post(
