@@ -29,7 +29,8 @@ class ProviderCredentialForm(forms.ModelForm):
         fields = ("workspace", "provider", "name", "base_url", "account_id", "enabled")
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         try:
             spec, data["name"] = credential_validate(
                 provider=data.get("provider", ""),

@@ -112,7 +112,15 @@ def provider_save(request: HttpRequest, slug: str) -> HttpResponse:
     form = _form(key, request.POST)
     if form.is_valid():
         try:
-            credential = credential_save(workspace=workspace, provider=slug, **_fields(form))
+            data = form.cleaned_data
+            credential = credential_save(
+                workspace=workspace,
+                provider=slug,
+                name=data["name"],
+                api_key=data["api_key"],
+                base_url=data["base_url"],
+                account_id=data["account_id"],
+            )
         except ValidationError as error:
             _add_errors(form, error)
         else:
@@ -120,11 +128,6 @@ def provider_save(request: HttpRequest, slug: str) -> HttpResponse:
             return redirect(reverse("account-providers") + f"#provider-{slug}")
     context = {"rows": provider_rows(workspace, bound=form)}
     return page(request, "account/providers.html", "account", context, status=400)
-
-
-def _fields(form: CredentialForm) -> dict[str, str]:
-    data = form.cleaned_data
-    return {key: data[key] for key in ("name", "api_key", "base_url", "account_id")}
 
 
 def _add_errors(form: CredentialForm, error: ValidationError) -> None:
