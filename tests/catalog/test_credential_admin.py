@@ -7,8 +7,7 @@ import pytest
 from providers.models import ProviderCredential
 from providers.services import credential_save
 
-from .conftest import CANARY
-
+CANARY = "sk-canary-0123456789abcdefSECRET"
 URL = "/admin/providers/providercredential/"
 
 
