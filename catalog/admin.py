@@ -279,6 +279,14 @@ class ProviderCredentialAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[ProviderCredential]:
         return super().get_queryset(request).select_related("workspace")
 
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: ProviderCredential | None = None
+    ) -> tuple[str, ...]:
+        # Its catalog models and cached routes belong to the workspace it was saved in: moving
+        # it would leave them routing through another tenant's key.
+        fields = tuple(super().get_readonly_fields(request, obj))
+        return fields if obj is None else ("workspace", *fields)
+
     def save_model(
         self,
         request: HttpRequest,
