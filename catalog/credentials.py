@@ -96,6 +96,13 @@ def credentials_sync_queue(*, credentials: QuerySet[ProviderCredential]) -> list
     return ids
 
 
+def credential_sync_queue(*, credential: ProviderCredential) -> bool:
+    """Queue a model sync of one credential after the commit; False (nothing queued) when it
+    is disabled."""
+    one = ProviderCredential.objects.filter(pk=credential.pk)
+    return bool(credentials_sync_queue(credentials=one))
+
+
 def credentials_check_queue(*, credentials: QuerySet[ProviderCredential]) -> list[int]:
     """Queue a status check of each credential after the commit; returns their ids."""
     ids = list(credentials.values_list("pk", flat=True))

@@ -16,7 +16,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from accounts.models import Workspace
-from catalog.credentials import credential_delete, credential_save, credentials_sync_queue
+from catalog.credentials import credential_delete, credential_save, credential_sync_queue
 from catalog.models import CatalogModel
 from catalog.selectors import last_sync_results
 from providers.models import ProviderCredential
@@ -157,9 +157,8 @@ def credential_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def credential_sync_view(request: HttpRequest, pk: int) -> HttpResponse:
     credential = credential_of(request, pk)
-    if not credential.enabled:
-        messages.error(request, f"{credential.name} is disabled; enable it before syncing.")
-    else:
-        credentials_sync_queue(credentials=ProviderCredential.objects.filter(pk=credential.pk))
+    if credential_sync_queue(credential=credential):
         messages.success(request, f"Sync of {credential.name} queued. Reload in a minute.")
+    else:
+        messages.error(request, f"{credential.name} is disabled; enable it before syncing.")
     return redirect(reverse("account-providers") + f"#provider-{credential.provider}")
