@@ -25,7 +25,7 @@ from providers.models import ProviderCredential
 
 logger = logging.getLogger(__name__)
 
-SyncQueued = Callable[[bool], None]  # told, after the commit, whether the sync was queued
+OnQueued = Callable[[bool], None]  # told, after the commit, whether the job was queued
 
 
 @transaction.atomic
@@ -38,7 +38,7 @@ def credential_save(
     base_url: str = "",
     account_id: str = "",
     sync: bool = True,
-    on_sync_queued: SyncQueued | None = None,
+    on_sync_queued: OnQueued | None = None,
 ) -> ProviderCredential:
     """Create the workspace's credential called `name`, or replace it, then sync its models
     (`sync=False` when the caller syncs in the foreground instead)."""
@@ -65,6 +65,7 @@ def credential_edit(*, credential: ProviderCredential, api_key: str = "") -> Pro
 
 @transaction.atomic
 def credential_replace_key(*, credential: ProviderCredential, api_key: str) -> ProviderCredential:
+    """Put a new key on the credential; the old one is not used again, even from a cache."""
     provider_services.credential_replace_key(credential=credential, api_key=api_key)
     _changed(credential, sync=True)
     return credential
@@ -112,7 +113,7 @@ def credentials_check_queue(*, credentials: QuerySet[ProviderCredential]) -> lis
 
 
 def _changed(
-    credential: ProviderCredential, *, sync: bool, on_sync_queued: SyncQueued | None = None
+    credential: ProviderCredential, *, sync: bool, on_sync_queued: OnQueued | None = None
 ) -> None:
     catalog_invalidate(credential.workspace_id)
     if sync and credential.enabled:
@@ -120,7 +121,7 @@ def _changed(
         transaction.on_commit(job)
 
 
-def _queue(task: Task, credential_id: int, on_queued: SyncQueued | None = None) -> None:
+def _queue(task: Task, credential_id: int, on_queued: OnQueued | None = None) -> None:
     """Send the job; a broker outage must not undo the committed change, so it is only logged."""
     try:
         task.delay(credential_id)
