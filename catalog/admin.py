@@ -1,24 +1,40 @@
-"""Admin for the free-model registry and sync history, and the credential admin's job actions.
+"""Admin for the free-model registry, sync history and provider credentials.
 
-The ProviderCredential admin belongs to the providers app, which knows nothing of catalog
-jobs; it is re-registered here with `sync_now` and `check_now`, which queue the Celery tasks
-after the commit.
+The ProviderCredential admin lives here rather than in providers: its saves and deletes go
+through the credential lifecycle (catalog.credentials), which drops the cached routes and queues
+the model sync, and its actions queue catalog jobs. The key is write-only (providers.forms).
 """
 
 import json
 
 from django.contrib import admin, messages
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from catalog.credentials import (
+    credential_delete,
+    credential_edit,
+    credentials_check_queue,
+    credentials_delete,
+    credentials_sync_queue,
+)
 from catalog.forms import ModelOverrideForm
 from catalog.models import CatalogModel, HeldCatalogChange, SyncRun
 from catalog.overrides import CAPABILITY_NAMES, listed_of
 from catalog.services import catalog_held_accept, catalog_invalidate, catalog_model_override
-from catalog.tasks import catalog_sync_credential_task, provider_check_task
-from providers.admin import ProviderCredentialAdmin
+from providers.forms import ProviderCredentialForm
 from providers.models import ProviderCredential
+
+CREDENTIAL_STATUS_FIELDS = (
+    "state",
+    "state_message",
+    "checked_at",
+    "check_latency_ms",
+    "last_sync_at",
+    "last_sync_error",
+    "created_at",
+    "updated_at",
+)
 
 
 @admin.register(CatalogModel)
@@ -217,9 +233,7 @@ class SyncRunAdmin(admin.ModelAdmin):
 def sync_now(
     modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[ProviderCredential]
 ) -> None:
-    ids = list(queryset.filter(enabled=True).values_list("pk", flat=True))
-    for pk in ids:
-        transaction.on_commit(lambda pk=pk: catalog_sync_credential_task.delay(pk))
+    ids = credentials_sync_queue(credentials=queryset)
     modeladmin.message_user(request, f"Queued a model sync for {len(ids)} credentials.")
 
 
@@ -227,17 +241,63 @@ def sync_now(
 def check_now(
     modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[ProviderCredential]
 ) -> None:
-    ids = list(queryset.values_list("pk", flat=True))
-    for pk in ids:
-        transaction.on_commit(lambda pk=pk: provider_check_task.delay(pk))
+    ids = credentials_check_queue(credentials=queryset)
     modeladmin.message_user(
         request, f"Queued a status check for {len(ids)} credentials.", messages.INFO
     )
 
 
-class ProviderCredentialWithJobsAdmin(ProviderCredentialAdmin):
+@admin.register(ProviderCredential)
+class ProviderCredentialAdmin(admin.ModelAdmin):
+    form = ProviderCredentialForm
+    list_display = (
+        "name",
+        "provider",
+        "workspace",
+        "masked_key",
+        "enabled",
+        "state",
+        "state_message",
+        "checked_at",
+    )
+    list_filter = ("provider", "state", "enabled")
+    search_fields = ("name", "workspace__name")
+    list_select_related = ("workspace",)
+    readonly_fields = ("masked_key", *CREDENTIAL_STATUS_FIELDS)
+    fieldsets = (
+        (None, {"fields": ("workspace", "provider", "name", "enabled")}),
+        ("Key", {"fields": ("masked_key", "replace_key")}),
+        ("Connection", {"fields": ("base_url", "account_id")}),
+        ("Status", {"fields": CREDENTIAL_STATUS_FIELDS}),
+    )
     actions = [sync_now, check_now, accept_held_changes_of_credentials]
 
+    @admin.display(description="key")
+    def masked_key(self, obj: ProviderCredential) -> str:
+        return obj.masked_key or "—"
 
-admin.site.unregister(ProviderCredential)
-admin.site.register(ProviderCredential, ProviderCredentialWithJobsAdmin)
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ProviderCredential]:
+        return super().get_queryset(request).select_related("workspace")
+
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: ProviderCredential | None = None
+    ) -> tuple[str, ...]:
+        # Its catalog models and cached routes belong to the workspace it was saved in: moving
+        # it would leave them routing through another tenant's key.
+        fields = tuple(super().get_readonly_fields(request, obj))
+        return fields if obj is None else ("workspace", *fields)
+
+    def save_model(
+        self,
+        request: HttpRequest,
+        obj: ProviderCredential,
+        form: ProviderCredentialForm,
+        change: bool,
+    ) -> None:
+        credential_edit(credential=obj, api_key=form.cleaned_data.get("replace_key") or "")
+
+    def delete_model(self, request: HttpRequest, obj: ProviderCredential) -> None:
+        credential_delete(credential=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[ProviderCredential]) -> None:
+        credentials_delete(credentials=queryset)

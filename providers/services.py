@@ -1,5 +1,7 @@
 """Writes on provider credentials: save, delete, check, and re-encryption after key rotation.
 
+These write the rows only: the web pages, the admin and the CLI go through the credential
+lifecycle (catalog.credentials), which also drops the cached routes and queues the model sync.
 Keys are never logged: messages name the credential by id, and upstream text is sanitized.
 """
 
@@ -12,6 +14,7 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import Workspace
@@ -196,11 +199,30 @@ def credential_replace_key(*, credential: ProviderCredential, api_key: str) -> P
     return credential
 
 
+@transaction.atomic
+def credential_edit(*, credential: ProviderCredential, api_key: str = "") -> ProviderCredential:
+    """Store a credential whose fields were checked with credential_validate (the admin's add
+    and change form); a non-empty key replaces the stored one."""
+    credential.save()
+    if api_key:
+        credential_replace_key(credential=credential, api_key=api_key)
+    logger.info("provider credential %s edited", credential.pk)
+    return credential
+
+
 def credential_delete(*, credential: ProviderCredential) -> None:
     """Delete the credential and, by cascade, the catalog models found through it."""
     pk = credential.pk
     credential.delete()
     logger.info("provider credential %s deleted", pk)
+
+
+def credentials_delete(*, credentials: QuerySet[ProviderCredential]) -> int:
+    """Delete many credentials (and their catalog models); returns how many credentials."""
+    ids = list(credentials.values_list("pk", flat=True))
+    ProviderCredential.objects.filter(pk__in=ids).delete()
+    logger.info("provider credentials %s deleted", ids)
+    return len(ids)
 
 
 def state_for_error(error: ProviderError) -> str:

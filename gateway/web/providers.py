@@ -7,7 +7,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -17,25 +16,17 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from accounts.models import Workspace
+from catalog.credentials import credential_delete, credential_save, credential_sync_queue
 from catalog.models import CatalogModel
 from catalog.selectors import last_sync_results
-from catalog.services import catalog_invalidate
-from catalog.tasks import catalog_sync_credential_task
 from providers.models import ProviderCredential
 from providers.registry import PROVIDERS, ProviderSpec
-from providers.services import credential_delete, credential_save
 
 from .common import page, workspace_of
 from .forms import CredentialForm
 
 logger = logging.getLogger(__name__)
 FORM_KEY = re.compile(r"cred\d{1,12}|[a-z0-9_-]{1,32}")  # which form on the page was posted
-
-
-def sync_on_commit(credential: ProviderCredential) -> None:
-    """Queue a catalog sync once the credential is committed; a broker outage is only logged."""
-    pk = credential.pk
-    transaction.on_commit(lambda: catalog_sync_credential_task.delay(pk), robust=True)
 
 
 def shows_base_url(spec: ProviderSpec) -> bool:
@@ -121,21 +112,22 @@ def provider_save(request: HttpRequest, slug: str) -> HttpResponse:
     form = _form(key, request.POST)
     if form.is_valid():
         try:
-            credential = credential_save(workspace=workspace, provider=slug, **_fields(form))
+            data = form.cleaned_data
+            credential = credential_save(
+                workspace=workspace,
+                provider=slug,
+                name=data["name"],
+                api_key=data["api_key"],
+                base_url=data["base_url"],
+                account_id=data["account_id"],
+            )
         except ValidationError as error:
             _add_errors(form, error)
         else:
-            catalog_invalidate(workspace.pk)
-            sync_on_commit(credential)
             messages.success(request, f"Saved {credential.name}. Its models are being synced.")
             return redirect(reverse("account-providers") + f"#provider-{slug}")
     context = {"rows": provider_rows(workspace, bound=form)}
     return page(request, "account/providers.html", "account", context, status=400)
-
-
-def _fields(form: CredentialForm) -> dict[str, str]:
-    data = form.cleaned_data
-    return {key: data[key] for key in ("name", "api_key", "base_url", "account_id")}
 
 
 def _add_errors(form: CredentialForm, error: ValidationError) -> None:
@@ -155,9 +147,8 @@ def credential_of(request: HttpRequest, pk: int) -> ProviderCredential:
 @require_POST
 def credential_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
     credential = credential_of(request, pk)
-    name, workspace_id = credential.name, credential.workspace_id
+    name = credential.name
     credential_delete(credential=credential)
-    catalog_invalidate(workspace_id)
     messages.success(request, f"Deleted {name} and the models found through it.")
     return redirect("account-providers")
 
@@ -166,9 +157,8 @@ def credential_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def credential_sync_view(request: HttpRequest, pk: int) -> HttpResponse:
     credential = credential_of(request, pk)
-    if not credential.enabled:
-        messages.error(request, f"{credential.name} is disabled; enable it before syncing.")
-    else:
-        sync_on_commit(credential)
+    if credential_sync_queue(credential=credential):
         messages.success(request, f"Sync of {credential.name} queued. Reload in a minute.")
+    else:
+        messages.error(request, f"{credential.name} is disabled; enable it before syncing.")
     return redirect(reverse("account-providers") + f"#provider-{credential.provider}")

@@ -67,7 +67,7 @@ def test_credential_actions_queue_a_job_per_credential_after_commit(
     on = make_credential(workspace, name="on")
     make_credential(workspace, name="off", enabled=False)
     queued: list[int] = []
-    monkeypatch.setattr(f"catalog.admin.{task}.delay", queued.append)
+    monkeypatch.setattr(f"catalog.credentials.{task}.delay", queued.append)
     modeladmin = admin.site._registry[ProviderCredential]
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:

@@ -28,7 +28,7 @@ def run(*args, stdin: str | None = None, **options) -> tuple[str, str]:
 def queued(monkeypatch) -> list[int]:
     calls: list[int] = []
     monkeypatch.setattr(
-        "catalog.management.commands.set_provider_key.catalog_sync_credential_task.delay",
+        "catalog.credentials.catalog_sync_credential_task.delay",
         calls.append,
     )
     return calls

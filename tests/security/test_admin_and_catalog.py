@@ -24,8 +24,10 @@ def superuser(db) -> User:
 @pytest.fixture
 def queued(monkeypatch) -> dict[str, list[int]]:
     jobs: dict[str, list[int]] = {"sync": [], "check": []}
-    monkeypatch.setattr("catalog.admin.catalog_sync_credential_task.delay", jobs["sync"].append)
-    monkeypatch.setattr("catalog.admin.provider_check_task.delay", jobs["check"].append)
+    monkeypatch.setattr(
+        "catalog.credentials.catalog_sync_credential_task.delay", jobs["sync"].append
+    )
+    monkeypatch.setattr("catalog.credentials.provider_check_task.delay", jobs["check"].append)
     return jobs
 
 

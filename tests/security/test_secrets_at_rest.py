@@ -123,7 +123,7 @@ def test_a_replaced_key_is_used_on_the_very_next_request(
     from django.test import Client
 
     from accounts.models import User
-    from providers.services import credential_replace_key
+    from catalog.credentials import credential_replace_key
 
     body = {"model": tenant_a.chat_model.public_id, "messages": [{"role": "user", "content": "x"}]}
     api = tenant_a.api()

@@ -125,6 +125,18 @@ def test_sync_now_queues_a_sync(client_in, credential, queued, django_capture_on
     assert queued == [credential.pk]
 
 
+def test_sync_now_of_a_disabled_credential_queues_nothing_and_says_why(
+    client_in, credential, queued, django_capture_on_commit_callbacks
+):
+    ProviderCredential.objects.filter(pk=credential.pk).update(enabled=False)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_in.post(f"/account/credentials/{credential.pk}/sync", follow=True)
+
+    assert "is disabled; enable it before syncing" in response.content.decode()
+    assert queued == []
+
+
 def test_delete_removes_the_credential_and_its_models(client_in, text_model, credential):
     client_in.post(f"/account/credentials/{credential.pk}/delete")
 

@@ -5,13 +5,11 @@ from typing import IO, Any
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 
 from accounts.selectors import user_by_email
 from accounts.services import workspace_for_user
-from catalog.services import catalog_invalidate, catalog_sync_credential
-from catalog.tasks import catalog_sync_credential_task
-from providers.services import credential_save
+from catalog.credentials import credential_save
+from catalog.services import catalog_sync_credential
 
 
 class Command(BaseCommand):
@@ -40,18 +38,16 @@ class Command(BaseCommand):
             raise CommandError(f"No user with the email address {options['email']!r}.")
         api_key = _read_key(options.get("stdin") or sys.stdin)
         try:
-            with transaction.atomic():
-                credential = credential_save(
-                    workspace=workspace_for_user(user=user),
-                    provider=options["provider"],
-                    api_key=api_key,
-                    name=options["name"],
-                    base_url=options["base_url"],
-                    account_id=options["account_id"],
-                )
-                catalog_invalidate(credential.workspace_id)
-                if not options["sync_now"]:
-                    transaction.on_commit(lambda: self._queue_sync(credential.pk))
+            credential = credential_save(
+                workspace=workspace_for_user(user=user),
+                provider=options["provider"],
+                api_key=api_key,
+                name=options["name"],
+                base_url=options["base_url"],
+                account_id=options["account_id"],
+                sync=not options["sync_now"],
+                on_sync_queued=self._say_if_queued,
+            )
         except ValidationError as error:
             raise CommandError(" ".join(error.messages)) from None
         key = credential.masked_key or "no key"
@@ -64,15 +60,13 @@ class Command(BaseCommand):
                 + (f", error: {outcome['error']}" if outcome.get("error") else "")
             )
 
-    def _queue_sync(self, credential_id: int) -> None:
-        try:
-            catalog_sync_credential_task.delay(credential_id)
-        except Exception:  # a broker outage must not undo the save; say how to sync instead
+    def _say_if_queued(self, queued: bool) -> None:
+        if queued:
+            self.stdout.write("Model sync queued.")
+        else:  # a broker outage does not undo the save; say how to sync instead
             self.stderr.write(
                 "Could not queue the model sync; run `manage.py sync_catalog` to sync now."
             )
-            return
-        self.stdout.write("Model sync queued.")
 
 
 def _read_key(stream: IO[str]) -> str:

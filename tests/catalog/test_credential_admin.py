@@ -7,8 +7,7 @@ import pytest
 from providers.models import ProviderCredential
 from providers.services import credential_save
 
-from .conftest import CANARY
-
+CANARY = "sk-canary-0123456789abcdefSECRET"
 URL = "/admin/providers/providercredential/"
 
 
@@ -98,3 +97,16 @@ def test_adding_cloudflare_without_account_id_is_refused(admin_client, workspace
 
     assert response.status_code == 200
     assert "needs your account id" in response.content.decode()
+
+
+def test_a_saved_credential_cannot_move_to_another_workspace(admin_client, credential, other_user):
+    page = admin_client.get(f"{URL}{credential.pk}/change/").content.decode()
+    response = admin_client.post(
+        f"{URL}{credential.pk}/change/",
+        {**form_data(credential), "workspace": other_user.workspace.pk},
+    )
+
+    assert 'name="workspace"' not in page
+    assert response.status_code == 302
+    credential.refresh_from_db()
+    assert credential.workspace_id != other_user.workspace.pk
