@@ -8,7 +8,7 @@ the five OpenAI values; usage is kept aside so a stream can send it exactly once
 import json
 from typing import Any
 
-from providers.base import ProviderError
+from providers.errors import ProviderError
 
 FINISH_REASONS = frozenset({"stop", "length", "tool_calls", "content_filter", "function_call"})
 FINISH_ALIASES = {

@@ -16,7 +16,7 @@ import orjson
 from django.conf import settings
 
 from catalog.models import CatalogModel
-from providers.base import ProviderError
+from providers.errors import ProviderError
 
 from .chat_context import ChatContext, failure_reason, served_headers
 from .chat_request import ChatRequest

@@ -25,7 +25,7 @@ from django.db import models
 from django.db.models.query_utils import DeferredAttribute
 from django.utils.encoding import force_bytes
 
-from .base import ProviderError
+from .errors import ProviderError
 
 logger = logging.getLogger(__name__)
 

@@ -16,11 +16,12 @@ from django.utils import timezone
 
 from accounts.models import Workspace
 
-from .base import ProviderError, sanitize
 from .encryption import SecretUnreadable, unseal
+from .errors import ProviderError, sanitize
 from .models import ProviderCredential
 from .netguard import is_never_allowed, parse_ip_literal, tenant_may_reach, well_known_addresses
-from .registry import PROVIDERS, ProviderSpec, adapter_for
+from .registry import PROVIDERS, adapter_for
+from .spec import ProviderSpec
 
 logger = logging.getLogger(__name__)
 

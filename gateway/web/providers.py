@@ -22,8 +22,9 @@ from catalog.selectors import last_sync_results
 from catalog.services import catalog_invalidate
 from catalog.tasks import catalog_sync_credential_task
 from providers.models import ProviderCredential
-from providers.registry import PROVIDERS, ProviderSpec
+from providers.registry import PROVIDERS
 from providers.services import credential_delete, credential_save
+from providers.spec import ProviderSpec
 
 from .common import page, workspace_of
 from .forms import CredentialForm

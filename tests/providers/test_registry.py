@@ -3,8 +3,10 @@
 import pytest
 from django.test import override_settings
 
-from providers.base import CATEGORIES, OpenAICompatibleAdapter, ProviderError
+from providers.adapter import OpenAICompatibleAdapter
+from providers.errors import ProviderError
 from providers.registry import KIND_CHOICES, PROVIDERS, adapter_for
+from providers.wire import CATEGORIES
 
 REQUIRED_FREE = {
     "openrouter", "groq", "gemini", "mistral", "cloudflare", "nvidia", "huggingface", "cohere",
