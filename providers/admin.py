@@ -24,7 +24,7 @@ STATUS_FIELDS = (
 )
 
 
-class ProviderCredentialForm(forms.ModelForm):
+class ProviderCredentialForm(forms.ModelForm[ProviderCredential]):
     provider = forms.ChoiceField(choices=KIND_CHOICES)
     name = forms.SlugField(
         max_length=40, required=False, help_text="Defaults to the provider's slug."
@@ -43,7 +43,8 @@ class ProviderCredentialForm(forms.ModelForm):
         fields = ("workspace", "provider", "name", "base_url", "account_id", "enabled")
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         try:
             spec, data["name"] = credential_validate(
                 provider=data.get("provider", ""),
@@ -63,7 +64,7 @@ class ProviderCredentialForm(forms.ModelForm):
 
 
 @admin.register(ProviderCredential)
-class ProviderCredentialAdmin(admin.ModelAdmin):
+class ProviderCredentialAdmin(admin.ModelAdmin[ProviderCredential]):
     form = ProviderCredentialForm
     list_display = (
         "name",
@@ -94,7 +95,11 @@ class ProviderCredentialAdmin(admin.ModelAdmin):
         return super().get_queryset(request).select_related("workspace")
 
     def save_model(
-        self, request: HttpRequest, obj: ProviderCredential, form: forms.ModelForm, change: bool
+        self,
+        request: HttpRequest,
+        obj: ProviderCredential,
+        form: forms.ModelForm[ProviderCredential],
+        change: bool,
     ) -> None:
         super().save_model(request, obj, form, change)
         new_key = form.cleaned_data.get("replace_key")

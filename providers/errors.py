@@ -9,6 +9,8 @@ import time
 from email.utils import parsedate_to_datetime
 from typing import Any, NamedTuple
 
+from . import parsing
+
 
 class ProviderError(Exception):
     """An upstream failure, already sanitized: `message` never holds a key or raw upstream HTML.
@@ -132,8 +134,7 @@ def _retry_after_in_body(body: dict[str, Any]) -> float | None:
         delay = isinstance(detail, dict) and detail.get("retryDelay")
         if isinstance(delay, str) and delay.endswith("s"):
             return duration_seconds(delay)
-    metadata = error.get("metadata") if isinstance(error.get("metadata"), dict) else {}
-    headers = metadata.get("headers") if isinstance(metadata.get("headers"), dict) else {}
+    headers = parsing.mapping(parsing.mapping(error.get("metadata")).get("headers"))
     for name, value in headers.items():
         if name.lower() == "x-ratelimit-reset" and isinstance(value, str | int | float):
             return duration_seconds(str(value))

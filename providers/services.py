@@ -37,7 +37,9 @@ STATE_BY_KIND = {
 }
 # `unavailable` errors by HTTP status; without one (a provider slug no longer in the registry)
 # the provider is gone for good.
-STATE_BY_UNAVAILABLE_STATUS = {402: ProviderCredential.State.PAYMENT_REQUIRED}
+STATE_BY_UNAVAILABLE_STATUS: dict[int | None, ProviderCredential.State] = {
+    402: ProviderCredential.State.PAYMENT_REQUIRED
+}
 BASE_URL_MESSAGE = "Enter an http(s) URL. No user name, password, query or fragment."
 NEVER_ALLOWED_MESSAGE = (
     "Link-local, cloud metadata, unspecified and multicast addresses are never allowed."
@@ -204,7 +206,7 @@ def credential_delete(*, credential: ProviderCredential) -> None:
     logger.info("provider credential %s deleted", pk)
 
 
-def state_for_error(error: ProviderError) -> str:
+def state_for_error(error: ProviderError) -> ProviderCredential.State:
     """The credential state an upstream failure proves (down when it proves nothing more)."""
     if error.kind == "unavailable":
         return STATE_BY_UNAVAILABLE_STATUS.get(error.status, ProviderCredential.State.RETIRED)
@@ -265,7 +267,8 @@ def secrets_reencrypt() -> ReencryptResult:
 @transaction.atomic
 def _reencrypt_row(pk: int) -> str:
     rows = ProviderCredential.objects.select_for_update().filter(pk=pk)
-    ciphertext = rows.values_list("api_key", flat=True).first()
+    # values_list yields from_db_value's ciphertext; the stubs assume the decrypting descriptor
+    ciphertext: bytes | None = rows.values_list("api_key", flat=True).first()  # type: ignore[assignment]
     if ciphertext is None:
         return "gone"
     try:

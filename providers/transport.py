@@ -13,7 +13,7 @@ import functools
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any
 
 import orjson
@@ -158,11 +158,11 @@ def read_body(response: requests.Response) -> None:
         response.close()
         raise
     response._content = bytes(body)
-    response._content_consumed = True
+    response._content_consumed = True  # type: ignore[attr-defined]  # requests internal, unstubbed
     response.close()
 
 
-def sse_events(response: requests.Response) -> Iterator[SSEEvent]:
+def sse_events(response: requests.Response) -> Generator[SSEEvent, None, None]:
     """The events of an upstream SSE body, comments skipped; the last one is `[DONE]` when the
     upstream sent it. Each piece (a keep-alive comment too) resets the read timeout, so a stream
     that never ends is bounded here: by a total deadline, and by the bytes read without an event.

@@ -23,6 +23,6 @@ class ModelInfo:
     not_free_reason: str = ""
     context_length: int | None = None
     max_output_tokens: int | None = None
-    capabilities: dict[str, bool] = field(default_factory=dict)
+    capabilities: dict[str, bool | None] = field(default_factory=dict)  # None: unknown
     description: str = ""
     voices: list[str] = field(default_factory=list)
