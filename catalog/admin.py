@@ -5,6 +5,7 @@ jobs; it is re-registered here with `sync_now` and `check_now`, which queue the 
 after the commit.
 """
 
+import functools
 import json
 
 from django.contrib import admin, messages
@@ -219,7 +220,7 @@ def sync_now(
 ) -> None:
     ids = list(queryset.filter(enabled=True).values_list("pk", flat=True))
     for pk in ids:
-        transaction.on_commit(lambda pk=pk: catalog_sync_credential_task.delay(pk))
+        transaction.on_commit(functools.partial(catalog_sync_credential_task.delay, pk))
     modeladmin.message_user(request, f"Queued a model sync for {len(ids)} credentials.")
 
 
@@ -229,7 +230,7 @@ def check_now(
 ) -> None:
     ids = list(queryset.values_list("pk", flat=True))
     for pk in ids:
-        transaction.on_commit(lambda pk=pk: provider_check_task.delay(pk))
+        transaction.on_commit(functools.partial(provider_check_task.delay, pk))
     modeladmin.message_user(
         request, f"Queued a status check for {len(ids)} credentials.", messages.INFO
     )

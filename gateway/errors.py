@@ -132,7 +132,7 @@ def _as_api_error(exc: Exception) -> ApiError | None:
     if isinstance(exc, RequestDataTooBig):
         return request_too_large_error()
     if isinstance(exc, exceptions.Throttled):
-        wait = int(exc.wait or 1)
+        wait = int(exc.wait or 1)  # type: ignore[attr-defined]  # set by Throttled, not stubbed
         return ApiError(
             "Rate limit exceeded.",
             status=429,

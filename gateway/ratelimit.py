@@ -15,6 +15,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
@@ -90,7 +91,7 @@ def rate_limit_api_key(api_key: ApiKey) -> RateLimit:
     )
 
 
-def _backend() -> object:
+def _backend() -> Any:
     return caches["default"]
 
 

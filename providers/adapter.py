@@ -7,7 +7,7 @@ what a server on the network answered.
 
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Generator
 from typing import Any
 
 import requests
@@ -78,7 +78,7 @@ class OpenAICompatibleAdapter:
         response = self._request("POST", self.chat_path, json=self.to_provider(payload))
         return self.from_provider(transport.json_body(response))
 
-    def chat_stream(self, payload: Payload) -> Iterator[Payload]:
+    def chat_stream(self, payload: Payload) -> Generator[Payload, None, None]:
         """Yields upstream chunks as dicts; raises ProviderError for in-stream errors."""
         body = {**self.to_provider(payload), "stream": True}
         response = self._request("POST", self.chat_path, json=body, stream=True)
@@ -184,7 +184,7 @@ class OpenAICompatibleAdapter:
             retry_after=parse_retry_after(response.headers, body) if status == 429 else None,
         )
 
-    def iter_stream(self, response: requests.Response) -> Iterator[Payload]:
+    def iter_stream(self, response: requests.Response) -> Generator[Payload, None, None]:
         """Parse an upstream SSE body; in-stream errors raised, [DONE] ends it."""
         finished = False
         with contextlib.closing(transport.sse_events(response)) as events:

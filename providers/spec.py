@@ -4,7 +4,7 @@ Both the registry and the adapters import this module; it imports neither, so th
 (which names each row's adapter class) and the adapters (which read their row) form no cycle.
 """
 
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -23,7 +23,7 @@ class ProviderAdapter(Protocol):
 
     def chat(self, payload: Payload) -> Payload: ...
 
-    def chat_stream(self, payload: Payload) -> Iterator[Payload]: ...
+    def chat_stream(self, payload: Payload) -> Generator[Payload, None, None]: ...
 
     def check(self) -> None: ...
 

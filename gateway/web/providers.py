@@ -134,7 +134,7 @@ def provider_save(request: HttpRequest, slug: str) -> HttpResponse:
     return page(request, "account/providers.html", "account", context, status=400)
 
 
-def _fields(form: CredentialForm) -> dict[str, str]:
+def _fields(form: CredentialForm) -> dict[str, Any]:
     data = form.cleaned_data
     return {key: data[key] for key in ("name", "api_key", "base_url", "account_id")}
 
