@@ -1,11 +1,14 @@
 from dataclasses import dataclass
+from typing import cast
 
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed, Throttled
 from rest_framework.request import Request
 
 from .clients import AuthFailuresExceeded, client_address
-from .models import ApiKey, Workspace
+from .models import ApiKey, User, Workspace
 from .services import api_key_authenticate
 
 INVALID_KEY_MESSAGE = (
@@ -61,3 +64,20 @@ class ApiKeyAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         return "Bearer"
+
+
+def signed_in_user(request: HttpRequest) -> User:
+    """The user of a login_required page (never anonymous there)."""
+    if not isinstance(request.user, User):
+        raise PermissionDenied
+    return request.user
+
+
+def key_of(request: Request) -> ApiKey:
+    """The key ApiKeyAuthentication accepted (every /v1 view requires one)."""
+    return cast(ApiKey, request.auth)
+
+
+def caller_workspace(request: Request) -> Workspace:
+    """The workspace of the key's principal (ApiKeyAuthentication's request.user)."""
+    return cast(KeyPrincipal, request.user).workspace

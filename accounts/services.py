@@ -201,6 +201,7 @@ def _database_lookup(key_hash: str) -> ApiKey | None:
 
 def _cache_add(key_hash: str, api_key: ApiKey | None) -> None:
     """Cache a lookup's result unless a marker was written since the read (`add`, not `set`)."""
+    value: ApiKey | str
     if api_key is None:
         value, seconds = UNKNOWN, settings.API_KEY_NEGATIVE_CACHE_SECONDS
     else:

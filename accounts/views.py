@@ -8,6 +8,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
+from .authentication import signed_in_user
 from .forms import ApiKeyCreateForm, SignInForm, SignUpForm
 from .selectors import api_key_list
 from .services import api_key_create, api_key_revoke, workspace_for_user
@@ -42,7 +43,7 @@ def signup(request: HttpRequest) -> HttpResponse:
 def _render_keys(
     request: HttpRequest, form: ApiKeyCreateForm, created_plaintext: str | None = None
 ) -> HttpResponse:
-    workspace = workspace_for_user(user=request.user)
+    workspace = workspace_for_user(user=signed_in_user(request))
     context = {
         "form": form,
         "api_keys": api_key_list(workspace=workspace),
@@ -61,9 +62,9 @@ def api_keys(request: HttpRequest) -> HttpResponse:
     form = ApiKeyCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         created = api_key_create(
-            workspace=workspace_for_user(user=request.user),
+            workspace=workspace_for_user(user=signed_in_user(request)),
             name=form.cleaned_data["name"],
-            created_by=request.user,
+            created_by=signed_in_user(request),
         )
         return _render_keys(request, ApiKeyCreateForm(), created_plaintext=created.plaintext)
     return _render_keys(request, form)
@@ -72,7 +73,7 @@ def api_keys(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def api_key_revoke_view(request: HttpRequest, key_id: int) -> HttpResponse:
-    workspace = workspace_for_user(user=request.user)
+    workspace = workspace_for_user(user=signed_in_user(request))
     api_key = get_object_or_404(api_key_list(workspace=workspace), pk=key_id)
     api_key_revoke(api_key=api_key)
     messages.success(request, f"Revoked “{api_key.name}” ({api_key.prefix}…).")

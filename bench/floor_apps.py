@@ -28,8 +28,8 @@ from django.http import HttpRequest, HttpResponse  # noqa: E402
 from django.urls import path  # noqa: E402
 from django.views.decorators.csrf import csrf_exempt  # noqa: E402
 
-from providers.base import http_pool_for, prepare_request  # noqa: E402
 from providers.models import ProviderCredential  # noqa: E402
+from providers.transport import http_pool_for, prepare_request  # noqa: E402
 
 TIMEOUT = (5, 30)
 JSON = [("Content-Type", "application/json")]

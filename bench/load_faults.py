@@ -64,8 +64,8 @@ SETTLE_SECONDS = 30
 
 
 def upstream_pool_size() -> int:
-    """pool_maxsize of the gateway's upstream transport (providers/base.py http_pool_for)."""
-    from providers.base import http_pool_for
+    """pool_maxsize of the gateway's upstream transport (providers/transport.py http_pool_for)."""
+    from providers.transport import http_pool_for
 
     return http_pool_for("custom")._pool_maxsize
 

@@ -4,7 +4,7 @@ Each field's empty choice means "as the provider lists it"; the label shows that
 so the form itself shows both. Saving goes through catalog.services.catalog_model_override.
 """
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
@@ -59,7 +59,7 @@ class ModelOverrideForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         listed = listed_of(self.instance) if self.instance.pk else {}
         overrides = self.instance.overrides or {}
-        self.fields["override_category"].choices = [
+        cast(forms.ChoiceField, self.fields["override_category"]).choices = [
             ("", f"As listed ({listed_label(listed.get('category'))})"),
             *CatalogModel.Category.choices,
         ]
@@ -71,7 +71,7 @@ class ModelOverrideForm(forms.ModelForm):
         listed_flags = listed.get("capabilities") or {}
         flag_overrides = overrides.get("capabilities") or {}
         for name in CAPABILITY_NAMES:
-            field = self.fields[f"override_{name}"]
+            field = cast(forms.ChoiceField, self.fields[f"override_{name}"])
             field.choices = [
                 ("", f"As listed ({flag_word(listed_flags.get(name))})"),
                 ("yes", "Yes"),

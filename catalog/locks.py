@@ -11,6 +11,7 @@ expiry is far longer than any run, so that window is practically never open.
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from django.core.cache import cache
 
@@ -54,7 +55,7 @@ def lock_release(name: str, token: str) -> bool:
     return True
 
 
-def _redis_client(key: str):  # type: ignore[no-untyped-def]
+def _redis_client(key: str) -> Any:
     backend = getattr(cache, "_cache", None)
     if backend is None or not hasattr(backend, "get_client"):
         return None

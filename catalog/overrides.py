@@ -11,7 +11,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 
 from catalog.validation import MAX_INT
-from providers.base import CATEGORIES
+from providers.wire import CATEGORIES
 
 SCALARS = ("category", "context_length", "max_output_tokens")
 OVERRIDABLE = (*SCALARS, "capabilities")

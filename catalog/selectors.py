@@ -188,7 +188,14 @@ def _held_reviews(workspace_id: int) -> dict[int, dict[str, int]]:
     rows = HeldCatalogChange.objects.filter(credential__workspace_id=workspace_id).values(
         "credential_id", "active_before", "would_remove", "would_add"
     )
-    return {row.pop("credential_id"): row for row in rows}
+    return {
+        row["credential_id"]: {
+            "active_before": row["active_before"],
+            "would_remove": row["would_remove"],
+            "would_add": row["would_add"],
+        }
+        for row in rows
+    }
 
 
 def _credential_status(

@@ -51,12 +51,13 @@ from catalog.overrides import (
 from catalog.selectors import check_candidates, sync_candidates
 from catalog.validation import clean_model_rows
 from gateway import metrics
-from providers.base import ModelInfo, ProviderError, sanitize
 from providers.encryption import SecretUnreadable
+from providers.errors import ProviderError, sanitize
 from providers.models import ProviderCredential
 from providers.parsing import PRICE_UNREADABLE
 from providers.registry import adapter_for
 from providers.services import credential_check, credential_key_readable, state_for_error
+from providers.wire import ModelInfo
 
 logger = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from providers.base import CATEGORIES, ModelInfo
+from providers.wire import CATEGORIES, ModelInfo
 
 logger = logging.getLogger(__name__)
 

@@ -32,7 +32,8 @@ class SingleBeatScheduler(PersistentScheduler):
 
     def setup_schedule(self) -> None:
         # The schedule file lives in VAR_DIR, which only make run creates.
-        Path(self.schedule_filename).parent.mkdir(parents=True, exist_ok=True)
+        filename: str = self.schedule_filename  # type: ignore[attr-defined]  # not in celery-types
+        Path(filename).parent.mkdir(parents=True, exist_ok=True)
         super().setup_schedule()
 
     def tick(self, *args: Any, **kwargs: Any) -> float:

@@ -31,6 +31,7 @@ import resource
 import socket
 
 from gunicorn import util as gunicorn_util
+from gunicorn.config import Config
 from gunicorn.glogging import Logger
 
 # All interfaces by default (bandit B104 reviewed): containers and platform routers connect from
@@ -55,7 +56,7 @@ class RedactingLogger(Logger):
     access log: an `opk_live_` key in a URL, a bearer header or any key-shaped text in a
     request line gunicorn refused is masked, whatever `access_log_format` prints."""
 
-    def setup(self, cfg: object) -> None:
+    def setup(self, cfg: Config) -> None:
         super().setup(cfg)
         from gateway.logging import RedactSecretsFilter
 

@@ -20,12 +20,12 @@ class SharedBlockingConnectionPool(redis.BlockingConnectionPool):
     """`from_url` returns the same pool for the same URL and options within a process."""
 
     _shared: dict[tuple[Any, ...], "SharedBlockingConnectionPool"] = {}
-    _lock = threading.Lock()
+    _shared_lock = threading.Lock()
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> "SharedBlockingConnectionPool":
         key = (os.getpid(), url, tuple(sorted((name, repr(v)) for name, v in kwargs.items())))
-        with cls._lock:
+        with cls._shared_lock:
             pool = cls._shared.get(key)
             if pool is None:
                 pool = super().from_url(url, **kwargs)
@@ -48,10 +48,13 @@ class SharedRedisCacheClient(RedisCacheClient):
         self._clients: dict[int, redis.Redis] = {}
 
     def get_client(self, key: Any = None, *, write: bool = False) -> redis.Redis:
-        pool = self._get_connection_pool(write)
+        pool = self._get_connection_pool(write)  # type: ignore[attr-defined]  # Django private
         client = self._clients.get(id(pool))
         if client is None:
-            client = self._clients.setdefault(id(pool), self._client(connection_pool=pool))
+            client = self._clients.setdefault(
+                id(pool),
+                self._client(connection_pool=pool),  # type: ignore[attr-defined]  # Django private
+            )
         return client
 
 
@@ -63,15 +66,17 @@ class SharedRedisCache(RedisCache):
     """
 
     _shared: dict[tuple[Any, ...], SharedRedisCacheClient] = {}
-    _lock = threading.Lock()
+    _shared_lock = threading.Lock()
 
     @cached_property
     def _cache(self) -> SharedRedisCacheClient:
-        options = tuple(sorted((name, repr(value)) for name, value in self._options.items()))
-        key = (os.getpid(), tuple(self._servers), options)
-        with self._lock:
+        # _servers and _options: RedisCache's own parsed settings, absent from the stubs
+        servers: list[str] = self._servers  # type: ignore[attr-defined]
+        options: dict[str, Any] = self._options  # type: ignore[attr-defined]
+        key = (os.getpid(), tuple(servers), tuple(sorted((n, repr(v)) for n, v in options.items())))
+        with self._shared_lock:
             client = self._shared.get(key)
             if client is None:
-                client = SharedRedisCacheClient(self._servers, **self._options)
+                client = SharedRedisCacheClient(servers, **options)
                 self._shared[key] = client
         return client

@@ -4,10 +4,15 @@ import ipaddress
 from datetime import timedelta
 from pathlib import Path
 
+import django_stubs_ext
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
 from config import embedded_redis
+
+# Django's generic classes (ModelAdmin[M], ModelForm[M], Field[S, G]) subscriptable at run time,
+# as their type stubs declare them.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 

@@ -10,7 +10,7 @@ import wave
 
 from django.conf import settings
 
-from providers.base import ProviderError
+from providers.errors import ProviderError
 from providers.gemini import pcm_to_wav
 
 FORMAT_TYPES = {

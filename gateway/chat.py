@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from accounts.models import ApiKey, Workspace
 from catalog.models import CatalogModel
-from providers.base import ProviderError
+from providers.errors import ProviderError
 
 from .chat_context import ChatContext, served_headers
 from .chat_request import ChatRequest, parse_chat_request, upstream_payload

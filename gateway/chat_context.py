@@ -8,7 +8,7 @@ from typing import Any
 from django.db import DatabaseError
 
 from catalog.models import CatalogModel
-from providers.base import ProviderError, sanitize
+from providers.errors import ProviderError, sanitize
 
 from .requestlog import LogOutcome, request_log_finish
 

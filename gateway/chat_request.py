@@ -8,7 +8,7 @@ the same as an absent one.
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from .errors import ApiError
 from .url_guard import ImageFetchError, check_forwarded_url
@@ -312,7 +312,7 @@ def _part(part: Any, param: str, role: str) -> None:
     image = part.get("image_url")
     url = image.get("url") if isinstance(image, dict) else None
     _require(isinstance(url, str) and url != "", f"{param}.image_url.url", "expected a URL")
-    _image_url(url, f"{param}.image_url.url")
+    _image_url(cast(str, url), f"{param}.image_url.url")  # a string: _require checked it
 
 
 def _image_url(url: str, param: str) -> None:

@@ -28,7 +28,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from catalog.health import cooldown_key, health_key
-from providers.base import ProviderError
+from providers.errors import ProviderError
 
 from . import metrics
 

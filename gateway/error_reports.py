@@ -8,7 +8,7 @@ variable whose name looks like a secret is masked too, in every frame, marked or
 import re
 from typing import Any
 
-from django.http import HttpRequest, QueryDict
+from django.http import HttpRequest
 from django.views.debug import SafeExceptionReporterFilter
 
 SECRET_NAME = re.compile(
@@ -26,7 +26,7 @@ class SecretsExceptionReporterFilter(SafeExceptionReporterFilter):
             return parameters
         if not any(SECRET_NAME.search(name) for name in parameters):
             return parameters
-        cleansed: QueryDict = parameters.copy()
+        cleansed = parameters.copy()
         for name in cleansed:
             if SECRET_NAME.search(name):
                 cleansed[name] = self.cleansed_substitute

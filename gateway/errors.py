@@ -170,14 +170,14 @@ def _as_api_error(exc: Exception) -> ApiError | None:
     if isinstance(exc, RequestDataTooBig):
         return request_too_large_error()
     if isinstance(exc, exceptions.Throttled):
-        wait = int(exc.wait or 1)
+        wait = int(exc.wait or 1)  # type: ignore[attr-defined]  # set by Throttled, not stubbed
         if type(exc) is exceptions.Throttled:
             message, code = "Rate limit exceeded.", "rate_limited"
         else:  # a subclass names its own reason (accounts.authentication.TooManyAuthFailures)
             message, code = str(exc.default_detail), str(exc.default_code)
         return ApiError(message, status=429, code=code, headers={"Retry-After": str(wait)})
     if isinstance(exc, exceptions.APIException):
-        code = exc.get_codes() if isinstance(exc.get_codes(), str) else exc.default_code
+        code = codes if isinstance(codes := exc.get_codes(), str) else exc.default_code
         return ApiError(str(exc.detail), status=exc.status_code, code=str(code))
     if isinstance(exc, Http404):
         return ApiError("Not found.", status=404, code="not_found")

@@ -14,7 +14,7 @@ from typing import TypeVar
 from django.conf import settings
 
 from catalog.models import CatalogModel
-from providers.base import ProviderError
+from providers.errors import ProviderError
 
 from .chat_context import ChatContext, failure_reason
 from .cooldowns import route_record_failure, route_record_success

@@ -176,7 +176,7 @@ class CappedUploadHandler(FileUploadHandler):
         input_data: Any,
         META: Any,
         content_length: int,
-        boundary: bytes,
+        boundary: bytes | str,
         encoding: str | None = None,
     ) -> None:
         if content_length > settings.IMAGE_MAX_BYTES + UPLOAD_OVERHEAD_BYTES:

@@ -93,7 +93,7 @@ def _nothing() -> None:
 
 
 def _once(release: Callable[[], None]) -> Callable[[], None]:
-    done = []
+    done: list[bool] = []
 
     def give_back() -> None:
         if done:
@@ -110,7 +110,7 @@ def _once(release: Callable[[], None]) -> Callable[[], None]:
 def _take_on_redis(subject: str, limit: int) -> Callable[[], None] | None:
     backend, slot = caches["default"], secrets.token_hex(8)
     key = backend.make_and_validate_key(f"inflight:{subject}")
-    client = backend._cache.get_client(key, write=True)
+    client = backend._cache.get_client(key, write=True)  # type: ignore[attr-defined]  # RedisCache
     now, seconds = time.time(), slot_seconds()
     if not client.eval(TAKE_SLOT, 1, key, now, now + seconds, slot, limit, seconds):
         return None

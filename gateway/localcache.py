@@ -9,7 +9,9 @@ not be mutated. `local_caches_clear()` empties them all (tests, after a fork).
 import threading
 import time
 from collections.abc import Callable, Hashable
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 _ALL: list["LocalCache"] = []
 _MISSING = object()
@@ -41,7 +43,7 @@ class LocalCache:
                 self._items.clear()
             self._items[key] = (time.monotonic() + ttl, value)
 
-    def get_or_set(self, key: Hashable, make: Callable[[], Any]) -> Any:
+    def get_or_set(self, key: Hashable, make: Callable[[], T]) -> T:
         value = self.get(key, _MISSING)
         if value is _MISSING:
             value = make()

@@ -250,7 +250,7 @@ class RequestLogWriter:
             try:
                 with transaction.atomic(using=router.db_for_write(RequestLog)):
                     _insert_rows([row for _, row, _ in part if row is not None])
-                    _update_rows({key: fields for key, row, fields in part if row is None})
+                    _update_rows({key: fields for key, _, fields in part if fields is not None})
             except TRANSIENT_ERRORS as error:
                 unwritten = [change for rest in (part, *parts) for change in rest]
                 return _split_changes(unwritten), error
@@ -346,7 +346,7 @@ def _insert_rows(rows: list[RequestLog]) -> None:
     # Identifiers come from the model's own metadata; every value is a query parameter.
     statement = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608  # nosec B608
         quote(RequestLog._meta.db_table),
-        ", ".join(quote(field.column) for field in fields),
+        ", ".join(quote(_column(field)) for field in fields),
         ", ".join(["%s"] * len(fields)),
     )
     values = [
@@ -374,15 +374,15 @@ def _update_rows(updates: dict[str, dict[str, Any]]) -> None:
     for request_id, values in updates.items():
         groups.setdefault(tuple(sorted(values)), []).append(request_id)
     for names, request_ids in groups.items():
-        fields = [RequestLog._meta.get_field(name) for name in names]
+        fields = [_concrete_field(name) for name in names]
         adapters = [_adapter_for(field, connection) for field in fields]
         # Identifiers come from the model's own metadata; every value is a query parameter.
         statement = "UPDATE {} SET {} WHERE {} = %s".format(  # noqa: S608  # nosec B608
             quote(RequestLog._meta.db_table),
-            ", ".join(f"{quote(field.column)} = %s" for field in fields),
-            quote(RequestLog._meta.pk.column),
+            ", ".join(f"{quote(_column(field))} = %s" for field in fields),
+            quote(_column(RequestLog._meta.pk)),
         )
-        values = [
+        params = [
             (
                 *(
                     adapt(updates[request_id][field.name])
@@ -393,10 +393,23 @@ def _update_rows(updates: dict[str, dict[str, Any]]) -> None:
             for request_id in request_ids
         ]
         with connection.cursor() as cursor:
-            cursor.executemany(statement, values)
+            cursor.executemany(statement, params)
 
 
-def _adapter_for(field: models.Field, connection: Any) -> Callable[[Any], Any]:
+def _concrete_field(name: str) -> "models.Field[Any, Any]":
+    field = RequestLog._meta.get_field(name)
+    if not isinstance(field, models.Field):
+        raise LookupError(f"{name} is a relation, not a column")
+    return field
+
+
+def _column(field: "models.Field[Any, Any]") -> str:
+    if field.column is None:  # only fields without a column of their own (none here)
+        raise LookupError(f"{field.name} has no column")
+    return field.column
+
+
+def _adapter_for(field: "models.Field[Any, Any]", connection: Any) -> Callable[[Any], Any]:
     """How a value of this field reaches the driver: plain values as they are, datetimes by the
     backend's own adapter, anything else (JSON) through the field."""
     plain = models.CharField | models.IntegerField | models.BooleanField | models.ForeignKey

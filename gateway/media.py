@@ -13,7 +13,7 @@ from typing import Any
 
 from catalog.models import CatalogModel
 from providers import parsing
-from providers.base import ProviderError
+from providers.errors import ProviderError
 
 from . import safe_fetch
 from .chat_context import ChatContext, served_headers

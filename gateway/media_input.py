@@ -59,7 +59,8 @@ class ImageGenerationInput(serializers.Serializer):
     size = StrictCharField(required=False, allow_null=True, max_length=16)
     response_format = serializers.ChoiceField(["url", "b64_json"], required=False, allow_null=True)
     quality = StrictCharField(required=False, allow_null=True, max_length=16)
-    style = StrictCharField(required=False, allow_null=True, max_length=16)
+    # SerializerMetaclass collects declared fields: Field.style (a dict) is not replaced.
+    style = StrictCharField(required=False, allow_null=True, max_length=16)  # type: ignore[assignment]
     stream = serializers.BooleanField(required=False, allow_null=True)
 
     def validate_prompt(self, value: str) -> str:

@@ -242,7 +242,7 @@ def token_matches(header: str) -> bool:
 def metric_names() -> Iterable[str]:
     """The metric families defined here (for docs and tests)."""
     return [
-        metric._name  # type: ignore[attr-defined]
+        metric._name
         for metric in (
             REQUESTS,
             ERRORS,

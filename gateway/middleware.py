@@ -1,14 +1,15 @@
 import secrets
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from csp.middleware import CSPMiddleware
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.messages.middleware import MessageMiddleware
 from django.contrib.sessions.middleware import SessionMiddleware
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseForbidden
 from django.middleware.csrf import CsrfViewMiddleware
+from django.utils.deprecation import MiddlewareMixin
 
 from .errors import (
     ApiError,
@@ -35,12 +36,13 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        request.request_id = new_request_id()
+        request_id = new_request_id()
+        request.request_id = request_id  # type: ignore[attr-defined]  # read by views and logs
         # Left set after the response, so Django's own request log lines carry the id too.
-        current_request_id.set(request.request_id)
+        current_request_id.set(request_id)
         current_route.set(route_kind(request.path))
         response = self.get_response(request)
-        response.setdefault("x-request-id", request.request_id)
+        response.setdefault("x-request-id", request_id)
         return response
 
 
@@ -81,7 +83,7 @@ class ApiErrorMiddleware:
         except BaseException:
             release()
             raise
-        response._resource_closers.append(release)
+        response._resource_closers.append(release)  # type: ignore[attr-defined]  # Django private
         return response
 
     def _respond(self, request: HttpRequest, limit: int | None) -> HttpResponse:
@@ -99,7 +101,7 @@ class ApiErrorMiddleware:
         return error_response(api_error_for_exception(exception), request)
 
 
-class WebOnlyMixin:
+class WebOnlyMixin(MiddlewareMixin):
     """Runs the middleware for web pages only; /v1 requests go straight to the next one.
 
     /v1 is a JSON API authenticated by bearer keys: it reads no session, user or messages, its
@@ -109,12 +111,10 @@ class WebOnlyMixin:
     original classes, so Django's checks (admin) still find them.
     """
 
-    get_response: Callable[[HttpRequest], HttpResponse]
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: HttpRequest) -> HttpResponseBase | Awaitable[HttpResponseBase]:
         if is_api_path(request.path_info):
             return self.get_response(request)
-        return super().__call__(request)  # type: ignore[misc]
+        return super().__call__(request)
 
 
 class WebOnlyCSPMiddleware(WebOnlyMixin, CSPMiddleware):
@@ -126,10 +126,16 @@ class WebOnlySessionMiddleware(WebOnlyMixin, SessionMiddleware):
 
 
 class WebOnlyCsrfViewMiddleware(WebOnlyMixin, CsrfViewMiddleware):
-    def process_view(self, request: HttpRequest, *args: Any) -> HttpResponse | None:
+    def process_view(
+        self,
+        request: HttpRequest,
+        callback: Callable[..., HttpResponseBase],
+        callback_args: tuple[Any, ...],
+        callback_kwargs: dict[str, Any],
+    ) -> HttpResponseForbidden | None:
         if is_api_path(request.path_info):
             return None
-        return super().process_view(request, *args)
+        return super().process_view(request, callback, callback_args, callback_kwargs)
 
 
 class WebOnlyAuthenticationMiddleware(WebOnlyMixin, AuthenticationMiddleware):

@@ -5,6 +5,7 @@ one) send `Accept: text/event-stream` with a streamed chat request, which DRF's 
 negotiation refused with 406. Request bodies are still matched to a parser by Content-Type.
 """
 
+from collections.abc import Iterable
 from typing import Any
 
 from rest_framework.negotiation import DefaultContentNegotiation
@@ -13,7 +14,7 @@ from rest_framework.renderers import BaseRenderer
 
 class IgnoreAcceptNegotiation(DefaultContentNegotiation):
     def select_renderer(
-        self, request: Any, renderers: list[BaseRenderer], format_suffix: str | None = None
+        self, request: Any, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
     ) -> tuple[BaseRenderer, str]:
-        renderer = renderers[0]
+        renderer = next(iter(renderers))
         return renderer, renderer.media_type

@@ -8,7 +8,7 @@ the five OpenAI values; usage is kept aside so a stream can send it exactly once
 import json
 from typing import Any
 
-from providers.base import ProviderError
+from providers.errors import ProviderError
 
 FINISH_REASONS = frozenset({"stop", "length", "tool_calls", "content_filter", "function_call"})
 FINISH_ALIASES = {
@@ -99,7 +99,7 @@ def completion_body(
 
 
 def _choice(choice: dict[str, Any], position: int, request_id: str) -> dict[str, Any]:
-    raw = choice.get("message") if isinstance(choice.get("message"), dict) else {}
+    raw = given if isinstance(given := choice.get("message"), dict) else {}
     text, reasoning = split_content(raw.get("content"))
     tool_calls = [
         tool_call(call, i, request_id)
@@ -127,7 +127,7 @@ def _choice(choice: dict[str, Any], position: int, request_id: str) -> dict[str,
 
 def tool_call(call: dict[str, Any], position: int, request_id: str) -> dict[str, Any]:
     """A complete tool call; ids are made up when a provider (Gemini) leaves them empty."""
-    function = call.get("function") if isinstance(call.get("function"), dict) else {}
+    function = found if isinstance(found := call.get("function"), dict) else {}
     return {
         "id": call.get("id") or f"call_{request_id[-12:]}_{position}",
         "type": "function",
@@ -189,8 +189,8 @@ class ChunkNormalizer:
         }
 
     def _choice(self, raw: dict[str, Any], position: int) -> dict[str, Any] | None:
-        index = raw.get("index") if isinstance(raw.get("index"), int) else position
-        delta = self._delta(raw.get("delta") if isinstance(raw.get("delta"), dict) else {})
+        index = given if isinstance(given := raw.get("index"), int) else position
+        delta = self._delta(found if isinstance(found := raw.get("delta"), dict) else {})
         if "tool_calls" in delta:
             self._tool_indexes.add(index)
         reason = finish_reason(raw.get("finish_reason"), tool_calls=index in self._tool_indexes)
@@ -225,7 +225,7 @@ class ChunkNormalizer:
         call = call if isinstance(call, dict) else {}
         index = call.get("index") if isinstance(call.get("index"), int) else position
         out: dict[str, Any] = {"index": index}
-        function = call.get("function") if isinstance(call.get("function"), dict) else {}
+        function = found if isinstance(found := call.get("function"), dict) else {}
         if call.get("id") or function.get("name"):
             out["id"] = call.get("id") or f"call_{self.request_id[-12:]}_{index}"
             out["type"] = "function"

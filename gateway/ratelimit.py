@@ -22,6 +22,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
@@ -117,7 +118,7 @@ class _Window:
         # Seconds until the window has room again, or (with room) until its oldest request
         # leaves it: a bucket leaves when the window's start passes the bucket's end.
         needed = 1 if room else used + 1 - self.limit
-        reset = self.seconds
+        reset: float = self.seconds
         for bucket in sorted(counts):
             needed -= counts[bucket]
             if needed <= 0:
@@ -167,7 +168,7 @@ def rate_limit_api_key(api_key: ApiKey) -> RateLimit:
     )
 
 
-def _backend() -> object:
+def _backend() -> Any:
     return caches["default"]
 
 
@@ -192,7 +193,7 @@ def _count_on_redis(
     if allowed:  # the script counted this request after reading the buckets
         for window, window_counts in zip((minute, day), counts, strict=True):
             window_counts[window.current] = window_counts.get(window.current, 0) + 1
-    return bool(allowed), *counts
+    return bool(allowed), counts[0], counts[1]
 
 
 def _pairs(flat: list[int]) -> dict[int, int]:
@@ -228,7 +229,7 @@ def _count_in_cache(
         for window, window_counts in zip(windows, counts, strict=True):
             counter_decrement(_bucket_key(subject, window, window.current))
             window_counts[window.current] = max(window_counts.get(window.current, 0) - 1, 0)
-    return allowed, *counts
+    return allowed, counts[0], counts[1]
 
 
 def counter_increment(key: str, ttl: int) -> int:

@@ -28,9 +28,9 @@ from catalog.health import credential_usable
 from catalog.listing import catalog_version
 from catalog.models import CatalogModel
 from catalog.selectors import AUTO_FREE_ID, active_models
-from providers.base import OpenAICompatibleAdapter
 from providers.models import ProviderCredential
 from providers.registry import PROVIDERS, adapter_for
+from providers.spec import ProviderAdapter
 
 from .chat_request import ChatRequest, ProviderPrefs
 from .cooldowns import Route, cooldown_until_many, health_many
@@ -62,7 +62,7 @@ def chat_candidates(*, workspace: Workspace, request: ChatRequest) -> list[Catal
     return without_cooling(candidates)[: settings.GATEWAY_MAX_ATTEMPTS]
 
 
-def route_adapter(credential: ProviderCredential) -> OpenAICompatibleAdapter:
+def route_adapter(credential: ProviderCredential) -> ProviderAdapter:
     """The credential's adapter, built (and its key decrypted) once per row version."""
     key = (credential.pk, credential.updated_at, credential.provider)
     return ADAPTERS.get_or_set(key, lambda: adapter_for(credential))

@@ -176,7 +176,7 @@ class _PinnedConnection(http.client.HTTPConnection):
             sock.settimeout(self.deadline.remaining(settings.IMAGE_FETCH_CONNECT_TIMEOUT_SECONDS))
             context = ssl.create_default_context()
             sock = self.raw_sock = context.wrap_socket(sock, server_hostname=self.target.host)
-        self.sock = _DeadlineSocket(sock, self.deadline)  # type: ignore[assignment]
+        self.sock = _DeadlineSocket(sock, self.deadline)
 
     def release(self) -> None:
         self.close()

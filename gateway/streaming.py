@@ -8,7 +8,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +16,7 @@ import orjson
 from django.conf import settings
 
 from catalog.models import CatalogModel
-from providers.base import ProviderError
+from providers.errors import ProviderError
 
 from .chat_context import ChatContext, failure_reason, served_headers
 from .chat_request import ChatRequest
@@ -136,7 +136,7 @@ class OpenedStream:
     """A candidate that produced content; `buffered` holds the chunks read up to it."""
 
     model: CatalogModel
-    upstream: Iterator[dict[str, Any]]
+    upstream: Generator[dict[str, Any], None, None]
     normalizer: ChunkNormalizer
     buffered: list[dict[str, Any]]
 
@@ -175,7 +175,7 @@ class ChatStream:
         else:  # never iterated: the generator's own cleanup would not run
             self._end()
 
-    def _relay(self) -> Iterator[bytes]:
+    def _relay(self) -> Generator[bytes, None, None]:
         try:
             yield from (sse_event(chunk) for chunk in self.opened.buffered)
             yield from self._rest()

@@ -1,7 +1,9 @@
 """Usage of a workspace from its request log: per day, and per model and provider."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from django.db.models import Avg, Count, Q, QuerySet
 from django.db.models.functions import TruncDate
@@ -73,7 +75,7 @@ def usage_by_day(*, logs: QuerySet[RequestLog], days: int) -> list[DayUsage]:
     result = []
     for offset in range(days):
         day = first + timedelta(days=offset)
-        row = by_day.get(day, {})
+        row: Mapping[str, Any] = by_day.get(day, {})
         result.append(
             DayUsage(
                 day=day,

@@ -10,18 +10,12 @@ import base64
 import requests
 
 from . import classify, parsing
-from .base import (
-    IMAGE,
-    SPEECH,
-    VISION,
-    ModelInfo,
-    Payload,
-    ProviderError,
-    json_body,
-    required_model,
-)
+from .adapter import required_model
+from .errors import ProviderError
 from .listing import MAX_PAGES, listed_model, listed_rows
 from .native import NativeRootAdapter
+from .transport import json_body
+from .wire import IMAGE, SPEECH, VISION, ModelInfo, Payload
 
 FREE_EVIDENCE = "Workers AI free allocation (10,000 neurons/day)"
 PER_PAGE = 100

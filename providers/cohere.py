@@ -3,8 +3,9 @@
 from urllib.parse import urlsplit
 
 from . import classify, parsing
-from .base import VISION, ModelInfo, OpenAICompatibleAdapter, Payload
+from .adapter import OpenAICompatibleAdapter
 from .listing import listed_model, token_paged_rows
+from .wire import VISION, ModelInfo, Payload
 
 FREE_EVIDENCE = "Cohere trial key (1,000 calls/month, non-commercial)"
 LISTING_ROOT = "https://api.cohere.com"

@@ -25,7 +25,7 @@ from django.db import models
 from django.db.models.query_utils import DeferredAttribute
 from django.utils.encoding import force_bytes
 
-from .base import ProviderError
+from .errors import ProviderError
 
 logger = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ def encrypt_secret(plaintext: str) -> bytes:
     return bytes(_fernet(_aes_keys()[0], _signing_keys()[0]).encrypt(pickle.dumps(plaintext)))
 
 
-def unseal(ciphertext: bytes) -> tuple[str, bool]:
+def unseal(ciphertext: bytes | memoryview) -> tuple[str, bool]:
     """(plaintext, written with the current keys?); raises SecretUnreadable."""
     data = bytes(ciphertext)
     for aes_index, aes_key in enumerate(_aes_keys()):
@@ -141,7 +141,7 @@ class _SecretAttribute(DeferredAttribute):
         instance.__dict__[self.field.attname] = value
 
 
-class EncryptedSecretField(models.BinaryField):
+class EncryptedSecretField(models.BinaryField[str | None, str]):
     """A write-mostly secret string, encrypted at rest (see the module docstring)."""
 
     descriptor_class = _SecretAttribute

@@ -10,7 +10,7 @@ from .registry import KIND_CHOICES
 from .services import clean_key, credential_validate
 
 
-class ProviderCredentialForm(forms.ModelForm):
+class ProviderCredentialForm(forms.ModelForm[ProviderCredential]):
     provider = forms.ChoiceField(choices=KIND_CHOICES)
     name = forms.SlugField(
         max_length=40, required=False, help_text="Defaults to the provider's slug."

@@ -21,18 +21,11 @@ import requests
 from django.conf import settings
 
 from . import classify, parsing
-from .base import (
-    SPEECH,
-    TEXT,
-    VISION,
-    ModelInfo,
-    OpenAICompatibleAdapter,
-    Payload,
-    ProviderError,
-    json_body,
-    required_model,
-)
+from .adapter import OpenAICompatibleAdapter, required_model
+from .errors import ProviderError
 from .listing import listed_model, token_paged_rows
+from .transport import json_body
+from .wire import SPEECH, TEXT, VISION, ModelInfo, Payload
 
 FREE_EVIDENCE = "Gemini API free tier (a free-tier model family)"
 # The names Google gives one model over its life: gemini-2.5-flash-latest, -preview,

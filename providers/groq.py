@@ -1,8 +1,9 @@
 """Groq: every active model is on the Free plan; the id tells what a model is."""
 
 from . import classify, parsing
-from .base import SPEECH, ModelInfo, OpenAICompatibleAdapter, Payload
+from .adapter import OpenAICompatibleAdapter
 from .listing import listed_model
+from .wire import SPEECH, ModelInfo, Payload
 
 FREE_EVIDENCE = "Groq Free plan (per-model rate limits)"
 ORPHEUS_ENGLISH_VOICES = ["autumn", "diana", "hannah", "austin", "daniel", "troy"]

@@ -8,9 +8,11 @@ POST https://router.huggingface.co/hf-inference/models/{model} {"inputs": prompt
 import base64
 
 from . import classify, parsing
-from .base import VISION, ModelInfo, Payload, ProviderError, required_model
+from .adapter import required_model
+from .errors import ProviderError
 from .listing import listed_model
 from .native import NativeRootAdapter
+from .wire import VISION, ModelInfo, Payload
 
 FREE_EVIDENCE = "Hugging Face monthly free credits (free while credits last)"
 

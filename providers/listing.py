@@ -10,7 +10,9 @@ from typing import Any
 import requests
 
 from . import parsing
-from .base import ModelInfo, json_body, unexpected_listing
+from .errors import unexpected_listing
+from .transport import json_body
+from .wire import ModelInfo
 
 MAX_PAGES = 20  # a paged listing is cut here rather than followed forever
 

@@ -3,8 +3,9 @@
 from typing import Any
 
 from . import classify, parsing
-from .base import VISION, ModelInfo, OpenAICompatibleAdapter, Payload
+from .adapter import OpenAICompatibleAdapter
 from .listing import listed_model
+from .wire import VISION, ModelInfo, Payload
 
 FREE_EVIDENCE = "Mistral Free mode (monthly API credits)"
 NOT_CHAT = ("ocr", "moderation", "classification")

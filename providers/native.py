@@ -1,6 +1,6 @@
 """Adapters that also call the provider's native API, one level above the OpenAI-compatible /v1."""
 
-from .base import OpenAICompatibleAdapter
+from .adapter import OpenAICompatibleAdapter
 
 
 class NativeRootAdapter(OpenAICompatibleAdapter):

@@ -3,9 +3,11 @@
 from typing import Any
 
 from . import classify, parsing
-from .base import VISION, ModelInfo, Payload, ProviderError, json_body
+from .errors import ProviderError
 from .listing import listed_model, listed_rows
 from .native import NativeRootAdapter
+from .transport import json_body
+from .wire import VISION, ModelInfo, Payload
 
 FREE_EVIDENCE = "local model (self-hosted Ollama)"
 MAX_MODELS = 200  # one /api/show call per model

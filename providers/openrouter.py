@@ -3,8 +3,9 @@
 from typing import Any
 
 from . import classify, parsing
-from .base import ModelInfo, OpenAICompatibleAdapter, Payload
+from .adapter import OpenAICompatibleAdapter
 from .listing import listed_model
+from .wire import ModelInfo, Payload
 
 FREE_EVIDENCE = "OpenRouter free variant (:free, every price 0)"
 DECIDING_PRICES = ("prompt", "completion")

@@ -27,12 +27,12 @@ def model_id(value: Any) -> str | None:
     """An id usable in a URL path and a public id, or None (too long, empty, odd characters)."""
     if not isinstance(value, str):
         return None
-    value = value.strip()
-    if not value or len(value) > MAX_ID or not _ID_PATTERN.match(value):
+    cleaned = value.strip()
+    if not cleaned or len(cleaned) > MAX_ID or not _ID_PATTERN.match(cleaned):
         return None
-    if ".." in value or value.startswith("/"):
+    if ".." in cleaned or cleaned.startswith("/"):
         return None  # ids go into URL paths (Gemini, Cloudflare, Hugging Face)
-    return value
+    return cleaned
 
 
 def text(value: Any, limit: int = MAX_NAME) -> str:
@@ -142,7 +142,7 @@ def price_refusal(
 
 def capabilities(
     category: str, *, tools: bool = False, structured_output: bool = False
-) -> dict[str, bool]:
+) -> dict[str, bool | None]:
     chat = category in (TEXT, VISION)
     return {
         "tools": chat and tools,

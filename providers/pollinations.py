@@ -11,9 +11,12 @@ from urllib.parse import quote
 import requests
 
 from . import classify, parsing
-from .base import SPEECH, ModelInfo, Payload, ProviderError, json_any, required_model
+from .adapter import required_model
+from .errors import ProviderError
 from .listing import listed_model, listed_rows
 from .native import NativeRootAdapter
+from .transport import json_any
+from .wire import SPEECH, ModelInfo, Payload
 
 FREE_EVIDENCE = "free tier allowance (pollen): every price of this model is 0"
 PRICE_LABELS = frozenset({"currency"})

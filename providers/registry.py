@@ -1,22 +1,21 @@
 """The provider registry: one data row per provider. To add a provider, add a row.
 
-Facts (URLs, free rules, limits) come from /work/shared/PROVIDERS.md, dated there. Free tiers
-change monthly: a row whose free tier ended keeps `free_tier=False` and a note, and stays off
-unless an operator lists its slug in OPENPROVIDER_REENABLED_PROVIDERS. Base URLs can be moved
-with OPENPROVIDER_BASE_URL_<SLUG> (proxies, tests).
+Facts (URLs, free rules, limits) are the providers' own documentation, as of the dates noted.
+Free tiers change monthly: a row whose free tier ended keeps `free_tier=False` and a note, and
+stays off unless an operator lists its slug in OPENPROVIDER_REENABLED_PROVIDERS. Base URLs can
+be moved with OPENPROVIDER_BASE_URL_<SLUG> (proxies, tests).
 
 `limits` holds the documented free-tier numbers, for display and planning only (enforcement is
 the provider's): rpm/rph/rpd = requests per minute/hour/day, tpm/tph/tpd = tokens per
 minute/hour/day, plus provider-specific units named in full.
 """
 
-from dataclasses import dataclass, field
+from typing import Protocol
 
-from django.conf import settings
-
-from .base import IMAGE, SPEECH, TEXT, VISION, OpenAICompatibleAdapter, ProviderError
+from .adapter import OpenAICompatibleAdapter
 from .cloudflare import CloudflareAdapter
 from .cohere import CohereAdapter
+from .errors import ProviderError
 from .gemini import GeminiAdapter
 from .groq import GroqAdapter
 from .huggingface import HuggingFaceAdapter
@@ -24,47 +23,10 @@ from .mistral import MistralAdapter
 from .ollama import OllamaAdapter
 from .openrouter import OpenRouterAdapter
 from .pollinations import PollinationsAdapter
+from .spec import ProviderAdapter, ProviderSpec
 from .together import TogetherAdapter
 from .unlisted import UnlistedCapabilitiesAdapter
-
-
-@dataclass(frozen=True)
-class ProviderSpec:
-    slug: str
-    name: str
-    base_url: str
-    adapter: type[OpenAICompatibleAdapter] = OpenAICompatibleAdapter
-    signup_url: str = ""
-    auth: str = "bearer"  # bearer | none | optional
-    categories: tuple[str, ...] = (TEXT,)
-    free_rule: str = ""
-    free_tier: bool = True  # False: the free tier ended; stays off unless an operator re-enables it
-    free_tier_note: str = ""
-    limits: dict[str, int] = field(default_factory=dict)
-    needs_account_id: bool = False
-    needs_base_url: bool = False
-    # Evidence stored with every model the generic parse_model lists (empty: none are free).
-    free_evidence: str = ""
-    # Model families free under the provider's free tier where the listing shows no price
-    # (Gemini): each matches its -latest, -preview, -preview-MM-DD, -exp and -001 aliases.
-    free_families: tuple[str, ...] = ()
-
-    def resolved_base_url(self) -> str:
-        """The base URL, overridable per provider with OPENPROVIDER_BASE_URL_<SLUG>."""
-        return (
-            getattr(settings, f"OPENPROVIDER_BASE_URL_{self.slug.upper()}", None) or self.base_url
-        )
-
-    @property
-    def enabled(self) -> bool:
-        """A provider whose free tier ended stays off unless an operator re-enables it."""
-        return self.free_tier or self.slug in settings.OPENPROVIDER_REENABLED_PROVIDERS
-
-    @property
-    def keyless(self) -> bool:
-        """Whether a credential may have no key (local and self-hosted servers)."""
-        return self.auth in ("none", "optional")
-
+from .wire import IMAGE, SPEECH, TEXT, VISION
 
 _ROWS = [
     ProviderSpec(
@@ -106,7 +68,7 @@ _ROWS = [
         "and -001 aliases. Pro and image models are not free. Google no longer publishes "
         "per-model limits.",
         limits={"rpm": 5, "rpd": 20, "tpm": 250000},
-        # PROVIDERS.md §2.3 (cheahjs hand list, July 2026); GEMINI_EXTRA_FREE_MODELS adds more.
+        # The free-tier families as of July 2026; GEMINI_EXTRA_FREE_MODELS adds more.
         free_families=(
             "gemini-3.5-flash",
             "gemini-3-flash",
@@ -215,6 +177,7 @@ _ROWS = [
         "cerebras",
         "Cerebras",
         "https://api.cerebras.ai/v1",
+        OpenAICompatibleAdapter,
         signup_url="https://cloud.cerebras.ai",
         free_rule="Was: every model. Counts as free only where an operator re-enables it.",
         free_tier=False,
@@ -227,6 +190,7 @@ _ROWS = [
         "sambanova",
         "SambaNova",
         "https://api.sambanova.ai/v1",
+        OpenAICompatibleAdapter,
         signup_url="https://cloud.sambanova.ai/apis",
         free_rule="None: calls answer 402 PAYMENT_METHOD_REQUIRED.",
         free_tier=False,
@@ -247,6 +211,7 @@ _ROWS = [
         "chutes",
         "Chutes",
         "https://llm.chutes.ai/v1",
+        OpenAICompatibleAdapter,
         signup_url="https://chutes.ai/app/api",
         free_rule="None since the Early Access free plan was retired.",
         free_tier=False,
@@ -256,6 +221,7 @@ _ROWS = [
         "github",
         "GitHub Models",
         "https://models.github.ai/inference",
+        OpenAICompatibleAdapter,
         signup_url="https://github.com/settings/tokens",
         free_rule="None: the service is retired and answers 410 Gone.",
         free_tier=False,
@@ -282,24 +248,29 @@ PROVIDERS: dict[str, ProviderSpec] = {spec.slug: spec for spec in _ROWS}
 KIND_CHOICES = [(slug, spec.name) for slug, spec in PROVIDERS.items()]
 
 
-def get_spec(slug: str) -> ProviderSpec:
-    return PROVIDERS[slug]
-
-
 def documented_limits(slug: str) -> dict[str, int]:
     """The provider's documented free-tier limits (a copy); {} for custom and unknown ones."""
     spec = PROVIDERS.get(slug)
     return dict(spec.limits) if spec else {}
 
 
-def adapter_for(credential: "object") -> OpenAICompatibleAdapter:
+class Credential(Protocol):
+    """What an adapter is built from (providers.models.ProviderCredential)."""
+
+    provider: str
+    api_key: str
+    base_url: str
+    account_id: str
+
+
+def adapter_for(credential: Credential) -> ProviderAdapter:
     """The adapter for a ProviderCredential (decrypts its key; SecretUnreadable if it cannot)."""
-    spec = PROVIDERS.get(credential.provider)  # type: ignore[attr-defined]
+    spec = PROVIDERS.get(credential.provider)
     if spec is None:
         raise ProviderError("this provider is no longer supported", kind="unavailable")
     return spec.adapter(
         spec,
-        api_key=credential.api_key,  # type: ignore[attr-defined]
-        base_url=credential.base_url,  # type: ignore[attr-defined]
-        account_id=credential.account_id,  # type: ignore[attr-defined]
+        api_key=credential.api_key,
+        base_url=credential.base_url,
+        account_id=credential.account_id,
     )

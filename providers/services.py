@@ -19,11 +19,12 @@ from django.utils import timezone
 
 from accounts.models import Workspace
 
-from .base import ProviderError, sanitize
 from .encryption import SecretUnreadable, unseal
+from .errors import ProviderError, sanitize
 from .models import ProviderCredential
 from .netguard import is_never_allowed, parse_ip_literal, tenant_may_reach, well_known_addresses
-from .registry import PROVIDERS, ProviderSpec, adapter_for
+from .registry import PROVIDERS, adapter_for
+from .spec import ProviderSpec
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +40,9 @@ STATE_BY_KIND = {
 }
 # `unavailable` errors by HTTP status; without one (a provider slug no longer in the registry)
 # the provider is gone for good.
-STATE_BY_UNAVAILABLE_STATUS = {402: ProviderCredential.State.PAYMENT_REQUIRED}
+STATE_BY_UNAVAILABLE_STATUS: dict[int | None, ProviderCredential.State] = {
+    402: ProviderCredential.State.PAYMENT_REQUIRED
+}
 BASE_URL_MESSAGE = "Enter an http(s) URL. No user name, password, query or fragment."
 NEVER_ALLOWED_MESSAGE = (
     "Link-local, cloud metadata, unspecified and multicast addresses are never allowed."
@@ -225,7 +228,7 @@ def credentials_delete(*, credentials: QuerySet[ProviderCredential]) -> int:
     return len(ids)
 
 
-def state_for_error(error: ProviderError) -> str:
+def state_for_error(error: ProviderError) -> ProviderCredential.State:
     """The credential state an upstream failure proves (down when it proves nothing more)."""
     if error.kind == "unavailable":
         return STATE_BY_UNAVAILABLE_STATUS.get(error.status, ProviderCredential.State.RETIRED)
@@ -300,7 +303,8 @@ def _reencrypt_row(pk: int) -> tuple[str, bool]:
     """(outcome, was the row marked unreadable and decrypts now?). Such a row goes back to
     `unknown` (not checked yet): its models are routed again, the next check confirms."""
     rows = ProviderCredential.objects.select_for_update().filter(pk=pk)
-    ciphertext = rows.values_list("api_key", flat=True).first()
+    # values_list yields from_db_value's ciphertext; the stubs assume the decrypting descriptor
+    ciphertext: bytes | None = rows.values_list("api_key", flat=True).first()  # type: ignore[assignment]
     if ciphertext is None:
         return "gone", False
     try:

@@ -1,8 +1,9 @@
 """Together AI (no free tier since Aug 2025): the historic `-Free` rule, if re-enabled."""
 
 from . import classify, parsing
-from .base import IMAGE, ModelInfo, OpenAICompatibleAdapter, Payload
+from .adapter import OpenAICompatibleAdapter
 from .listing import listed_model
+from .wire import IMAGE, ModelInfo, Payload
 
 FREE_EVIDENCE = "Together free endpoint (-Free id, zero pricing)"
 DECIDING_PRICES = ("input", "output")

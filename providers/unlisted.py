@@ -7,7 +7,8 @@ sent, the auto route does not pick the model for such a request, and an operator
 real values as overrides.
 """
 
-from .base import TEXT, VISION, ModelInfo, OpenAICompatibleAdapter, Payload
+from .adapter import OpenAICompatibleAdapter
+from .wire import TEXT, VISION, ModelInfo, Payload
 
 UNKNOWN_FOR_CHAT = ("tools", "structured_output")
 

@@ -6,6 +6,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.authentication import caller_workspace, key_of
 from gateway.chat import chat_complete, chat_stream
 from gateway.errors import ApiError
 from gateway.requestlog import request_log_as_dict, request_log_get
@@ -22,9 +23,9 @@ class ChatCompletionsView(RateLimitedView):
     def respond(self, request: Request) -> HttpResponseBase:
         payload = request.data
         call = {
-            "workspace": request.user.workspace,
-            "api_key": request.auth,
-            "request_id": request.request_id,
+            "workspace": caller_workspace(request),
+            "api_key": key_of(request),
+            "request_id": request.request_id,  # type: ignore[attr-defined]  # RequestIdMiddleware
             "payload": payload,
         }
         if isinstance(payload, dict) and payload.get("stream") is True:
@@ -47,7 +48,7 @@ class GenerationView(APIView):
         request_id = request.query_params.get("id", "")
         if not request_id:
             raise ApiError("Invalid 'id': a generation id is required.", param="id")
-        log = request_log_get(workspace=request.user.workspace, request_id=request_id)
+        log = request_log_get(workspace=caller_workspace(request), request_id=request_id)
         if log is None:
             raise ApiError(
                 f"No generation '{request_id}' in this workspace.",

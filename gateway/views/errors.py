@@ -50,7 +50,7 @@ def unknown_route(request: HttpRequest, *args: object, **kwargs: object) -> Http
     )
 
 
-def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     """Django's handler400 (SuspiciousOperation, bad Host, body too big outside DRF)."""
     if is_api_path(request.path):
         if isinstance(exception, RequestDataTooBig):
@@ -61,7 +61,7 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
     return defaults.bad_request(request, exception)
 
 
-def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
     if is_api_path(request.path):
         return error_response(ApiError("Permission denied.", status=403, code="permission_denied"))
     return defaults.permission_denied(request, exception)

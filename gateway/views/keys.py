@@ -4,6 +4,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.authentication import key_of
+
 
 class KeyView(APIView):
     """GET /v1/key: the calling key's name, prefix, workspace, dates and limits."""
@@ -22,7 +24,7 @@ class KeyView(APIView):
         )
     )
     def get(self, request: Request) -> Response:
-        key = request.auth
+        key = key_of(request)
         return Response(
             {
                 "object": "api_key",

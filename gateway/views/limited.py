@@ -4,6 +4,7 @@ from django.http import HttpResponseBase
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from accounts.authentication import key_of
 from gateway.errors import ApiError
 from gateway.parsers import SafeJSONParser
 from gateway.ratelimit import rate_limit_api_key
@@ -18,7 +19,7 @@ class RateLimitedView(APIView):
     parser_classes = [SafeJSONParser]
 
     def post(self, request: Request) -> HttpResponseBase:
-        limit = rate_limit_api_key(request.auth)
+        limit = rate_limit_api_key(key_of(request))
         try:
             response = self.respond(request)
         except ApiError as error:

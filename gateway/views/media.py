@@ -1,5 +1,6 @@
 """POST /v1/images/generations, /v1/images/analyze and /v1/audio/speech: thin views."""
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.http import HttpResponse, HttpResponseBase
@@ -12,6 +13,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.authentication import caller_workspace, key_of
 from gateway.errors import ApiError
 from gateway.images import CappedUploadHandler
 from gateway.media import Caller, MediaResult, image_analyze, images_generate, speech_create
@@ -20,8 +22,9 @@ from gateway.views.limited import RateLimitedView
 
 
 def caller_of(request: Request) -> Caller:
+    request_id: str = request.request_id  # type: ignore[attr-defined]  # RequestIdMiddleware's
     return Caller(
-        workspace=request.user.workspace, api_key=request.auth, request_id=request.request_id
+        workspace=caller_workspace(request), api_key=key_of(request), request_id=request_id
     )
 
 
@@ -29,9 +32,10 @@ class JsonWhateverAccepted(DefaultContentNegotiation):
     """Audio and image answers, JSON errors, whatever Accept says (SDKs send octet-stream)."""
 
     def select_renderer(
-        self, request: Request, renderers: list[Any], format_suffix: str | None = None
+        self, request: Request, renderers: Iterable[Any], format_suffix: str | None = None
     ) -> tuple[Any, str]:
-        return renderers[0], renderers[0].media_type
+        renderer = next(iter(renderers))
+        return renderer, renderer.media_type
 
 
 class _MediaView(RateLimitedView):
@@ -78,7 +82,7 @@ class ImageAnalyzeView(_MediaView):
             raise ApiError(
                 "The multipart body could not be parsed.", code="invalid_multipart"
             ) from None
-        if request.content_type.startswith("multipart/"):
+        if isinstance(payload, dict) and request.content_type.startswith("multipart/"):
             check_storable(
                 {name: value for name, value in payload.items() if isinstance(value, str)}
             )

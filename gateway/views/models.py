@@ -8,6 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.authentication import caller_workspace
 from catalog.listing import catalog_listing_json
 from catalog.models import CatalogModel
 from catalog.selectors import (
@@ -57,7 +58,7 @@ class ModelListView(APIView):
         filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
         body = catalog_listing_json(
-            workspace_id=request.user.workspace.pk,
+            workspace_id=caller_workspace(request).pk,
             category=filters.validated_data.get("category"),
             provider=filters.validated_data.get("provider"),
             working=filters.validated_data.get("working"),
@@ -74,7 +75,7 @@ class ModelDetailView(APIView):
         responses={200: OpenApiTypes.OBJECT},
     )
     def get(self, request: Request, model_id: str) -> Response:
-        workspace_id = request.user.workspace.pk
+        workspace_id = caller_workspace(request).pk
         if model_id == AUTO_FREE_ID:
             return Response(auto_entry(working=any_model_working(workspace_id=workspace_id)))
         model = catalog_model_get(workspace_id=workspace_id, public_id=model_id)

@@ -6,6 +6,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.authentication import caller_workspace
 from catalog.selectors import provider_status
 
 
@@ -15,4 +16,4 @@ class ProviderStatusView(APIView):
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request) -> Response:
-        return Response(provider_status(workspace_id=request.user.workspace.pk))
+        return Response(provider_status(workspace_id=caller_workspace(request).pk))

@@ -4,11 +4,18 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    JsonResponse,
+    StreamingHttpResponse,
+)
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from accounts.authentication import signed_in_user
 from accounts.models import Conversation, Message, Workspace
 from catalog.models import CatalogModel
 from catalog.selectors import AUTO_FREE_ID, active_models
@@ -84,7 +91,7 @@ def _form_errors(form: ChatSendForm) -> str:
 
 @login_required
 @require_POST
-def chat_send(request: HttpRequest) -> HttpResponse:
+def chat_send(request: HttpRequest) -> HttpResponseBase:
     """Store the user's message, then answer: streamed (JavaScript) or whole (plain form post)."""
     workspace = workspace_of(request)
     form = ChatSendForm(request.POST)
@@ -99,7 +106,7 @@ def chat_send(request: HttpRequest) -> HttpResponse:
         conversation = conversation_of(request, data["conversation"])
     else:
         conversation = conversation_create(
-            workspace=workspace, user=request.user, model_id=data["model"]
+            workspace=workspace, user=signed_in_user(request), model_id=data["model"]
         )
     user_message_add(conversation=conversation, content=data["content"], model_id=data["model"])
     payload = chat_payload(conversation=conversation, model_id=data["model"], stream=streamed)
@@ -127,7 +134,7 @@ def conversation_rename_view(request: HttpRequest, pk: int) -> HttpResponse:
         conversation_rename(conversation=conversation, title=form.cleaned_data["title"])
         messages.success(request, "Conversation renamed.")
     else:
-        messages.error(request, " ".join(form.errors["title"]))
+        messages.error(request, " ".join(str(error) for error in form.errors["title"]))
     return redirect_back(request, "account-conversations")
 
 

@@ -6,12 +6,13 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from accounts.authentication import signed_in_user
 from accounts.models import Workspace
 from accounts.services import workspace_for_user
 
 
 def workspace_of(request: HttpRequest) -> Workspace:
-    return workspace_for_user(user=request.user)  # type: ignore[arg-type]
+    return workspace_for_user(user=signed_in_user(request))
 
 
 def page(

@@ -1,6 +1,6 @@
 """Forms of the web app: parsing and validation only; the views call services with the result."""
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
@@ -20,7 +20,7 @@ class ModelFilterForm(forms.Form):
     def __init__(self, *args: Any, providers: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         choices = [("", "All providers"), *((name, name) for name in providers)]
-        self.fields["provider"].choices = choices
+        cast(forms.ChoiceField, self.fields["provider"]).choices = choices
 
     def filters(self) -> dict[str, Any]:
         """The valid filters; an invalid value (a stale link) is ignored, not an error page."""

@@ -1,6 +1,7 @@
 """The model browser: the workspace's free catalog, with filters, copyable ids and saving,
 and the per-model override form for the workspace's own models."""
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.contrib import messages
@@ -44,7 +45,7 @@ def _overridden(workspace_id: int) -> dict[str, tuple[dict, dict]]:
     return {public_id: (listed, overrides) for public_id, listed, overrides in rows}
 
 
-def _hidden(workspace_id: int) -> list[dict[str, Any]]:
+def _hidden(workspace_id: int) -> list[Mapping[str, object]]:
     rows = CatalogModel.objects.filter(workspace_id=workspace_id, is_active=True, hidden=True)
     return list(rows.order_by("public_id").values("public_id", "name"))
 

@@ -20,7 +20,8 @@ from catalog.credentials import credential_delete, credential_save, credential_s
 from catalog.models import CatalogModel
 from catalog.selectors import last_sync_results
 from providers.models import ProviderCredential
-from providers.registry import PROVIDERS, ProviderSpec
+from providers.registry import PROVIDERS
+from providers.spec import ProviderSpec
 
 from .common import page, workspace_of
 from .forms import CredentialForm

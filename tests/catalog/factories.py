@@ -3,8 +3,8 @@
 from django.utils import timezone
 
 from catalog.models import CatalogModel
-from providers.base import ModelInfo
 from providers.models import ProviderCredential
+from providers.wire import ModelInfo
 
 GROQ_KEY = "gsk_canaryGROQsecret0123456789abcdef"
 CUSTOM_KEY = "custom-canary-SECRET-key-0123456789"

@@ -9,8 +9,9 @@ from django.core.management.base import CommandError
 
 from catalog.locks import lock_acquire
 from catalog.models import CatalogModel
-from providers.base import ModelInfo, ProviderError
+from providers.errors import ProviderError
 from providers.models import ProviderCredential
+from providers.wire import ModelInfo
 from tests.catalog.factories import CUSTOM_BASE, CUSTOM_MODELS_URL, StubAdapter, free
 
 SECRET = "gsk_commandLINEcanary0123456789abcd"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from catalog.services import catalog_sync, provider_check
-from providers.base import ProviderError
+from providers.errors import ProviderError
 from tests.catalog.factories import models_named
 from tests.metrics_support import METRICS_TOKEN, sample, scrape
 

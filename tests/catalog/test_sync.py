@@ -7,10 +7,11 @@ from django.utils import timezone
 from catalog.locks import lock_acquire
 from catalog.models import CatalogModel, SyncRun
 from catalog.services import catalog_sync, catalog_sync_all, catalog_sync_credential
-from providers.base import CATEGORIES, ModelInfo, ProviderError
 from providers.encryption import Ciphertext
+from providers.errors import ProviderError
 from providers.models import ProviderCredential
 from providers.registry import adapter_for
+from providers.wire import CATEGORIES, ModelInfo
 from tests.catalog.factories import (
     CUSTOM_MODELS_URL,
     GROQ_MODELS_URL,

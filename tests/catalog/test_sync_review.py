@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from catalog.models import CatalogModel, HeldCatalogChange, SyncRun
 from catalog.services import catalog_held_accept, catalog_sync, catalog_sync_credential
-from providers.base import ModelInfo
+from providers.wire import ModelInfo
 from tests.catalog.factories import GROQ_KEY, GROQ_MODELS_URL, free, seed_model
 
 

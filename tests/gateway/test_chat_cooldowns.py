@@ -12,7 +12,7 @@ from catalog.health import route_cooling_down, route_health
 from gateway.cooldowns import route_record_failure, route_record_success
 from gateway.models import RequestLog
 from gateway.tasks import request_log_reap_stale_task
-from providers.base import ProviderError
+from providers.errors import ProviderError
 
 ROUTE = (7, "llama-3.3-70b-versatile")
 

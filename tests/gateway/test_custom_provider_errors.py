@@ -5,7 +5,7 @@ import pytest
 import responses
 
 from catalog.services import catalog_sync, provider_check
-from providers.base import ProviderError
+from providers.errors import ProviderError
 from providers.models import ProviderCredential
 from providers.registry import adapter_for
 from tests.gateway.conftest import ALT_CHAT, HELLO, sse

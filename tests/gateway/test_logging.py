@@ -90,7 +90,7 @@ def test_every_handler_of_every_logger_redacts():
 
 
 def test_redaction_covers_extras_and_tracebacks(json_lines):
-    logger = logging.getLogger("providers.base")
+    logger = logging.getLogger("providers.adapter")
     try:
         raise RuntimeError(f"upstream echoed {PROVIDER_CANARY}")
     except RuntimeError:
@@ -116,7 +116,7 @@ def test_every_line_of_a_failing_v1_request_has_its_request_id_and_no_secret(
     json_lines, api_client, created_key, groq_model, monkeypatch
 ):
     def explode(ctx, request, model):
-        logging.getLogger("providers.base").debug("upstream said key=%s", PROVIDER_CANARY)
+        logging.getLogger("providers.adapter").debug("upstream said key=%s", PROVIDER_CANARY)
         logging.getLogger("catalog.services").info("route of %s", created_key.plaintext)
         raise RuntimeError(f"boom {PROVIDER_CANARY} Bearer {created_key.plaintext} {GEMINI_CANARY}")
 
@@ -131,7 +131,7 @@ def test_every_line_of_a_failing_v1_request_has_its_request_id_and_no_secret(
     assert response.status_code == 500
     lines = json_lines()
     names = {line["name"] for line in lines}
-    assert {"providers.base", "catalog.services", "gateway.errors", "django.request"} <= names
+    assert {"providers.adapter", "catalog.services", "gateway.errors", "django.request"} <= names
     assert {line["request_id"] for line in lines} == {response["x-request-id"]}
     text = "\n".join(json.dumps(line) for line in lines)
     for secret in (PROVIDER_CANARY, GEMINI_CANARY, created_key.plaintext):
@@ -175,7 +175,7 @@ def test_task_log_lines_carry_the_task_id(json_lines, custom_credential_for_logs
 
 class FailingListing:
     def list_models(self):
-        from providers.base import ProviderError
+        from providers.errors import ProviderError
 
         raise ProviderError(
             f"listing failed for key {PROVIDER_CANARY}", kind="upstream", status=502

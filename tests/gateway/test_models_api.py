@@ -10,8 +10,8 @@ from rest_framework.test import APIClient
 from accounts.services import api_key_create
 from catalog.health import cooldown_key
 from catalog.services import catalog_invalidate, catalog_sync
-from providers.base import ModelInfo
 from providers.models import ProviderCredential
+from providers.wire import ModelInfo
 from tests.catalog.factories import (
     CUSTOM_KEY,
     GROQ_KEY,

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 import responses
 
-from providers.base import OpenAICompatibleAdapter, ProviderError
+from providers.adapter import OpenAICompatibleAdapter
+from providers.errors import ProviderError
 from providers.registry import PROVIDERS
 from tests.conftest import provider_fixture
 

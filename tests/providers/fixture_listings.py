@@ -11,8 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from providers.base import CATEGORIES, ModelInfo
 from providers.registry import PROVIDERS
+from providers.wire import CATEGORIES, ModelInfo
 
 # Read directly (not through tests.conftest) so the report also runs outside pytest.
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "providers"

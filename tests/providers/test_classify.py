@@ -240,7 +240,7 @@ KNOWN_VISION = {
 
 @pytest.mark.parametrize("name", LISTINGS)
 def test_every_real_listing_parses_without_dropping_a_row_as_junk(name, caplog):
-    with caplog.at_level(logging.WARNING, logger="providers.base"):
+    with caplog.at_level(logging.WARNING, logger="providers.adapter"):
         models = parsed(name)
 
     assert models

@@ -5,7 +5,7 @@ import base64
 import pytest
 from responses import matchers
 
-from providers.base import ProviderError
+from providers.errors import ProviderError
 
 from .conftest import CANARY, assert_key_in_header_only, by_id, fixture, free_ids, ids, make_adapter
 

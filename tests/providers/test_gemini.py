@@ -8,7 +8,7 @@ import pytest
 from django.test import override_settings
 from responses import matchers
 
-from providers.base import ProviderError
+from providers.errors import ProviderError
 from providers.gemini import is_free
 from providers.registry import PROVIDERS
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from providers.base import ProviderError
+from providers.errors import ProviderError
 from providers.registry import PROVIDERS
 
 from .conftest import make_adapter

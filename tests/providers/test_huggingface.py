@@ -10,7 +10,7 @@ import base64
 import pytest
 from responses import matchers
 
-from providers.base import ProviderError
+from providers.errors import ProviderError
 
 from .conftest import (
     assert_key_in_header_only,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from providers.base import ProviderError
+from providers.errors import ProviderError
 from providers.listing import MAX_PAGES, listed_model, listed_rows, token_paged_rows
 
 from .conftest import make_adapter

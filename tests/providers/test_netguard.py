@@ -18,7 +18,7 @@ import urllib3
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 
-from providers.base import ProviderError
+from providers.errors import ProviderError
 from providers.netguard import is_allowed, is_never_allowed, parse_ip_literal
 from providers.registry import PROVIDERS
 from providers.services import (

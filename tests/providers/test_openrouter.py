@@ -2,7 +2,7 @@
 
 import pytest
 
-from providers.base import ProviderError
+from providers.errors import ProviderError
 from providers.openrouter import not_free_reason
 
 from .conftest import (

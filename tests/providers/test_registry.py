@@ -1,10 +1,16 @@
 """The registry: every row is complete, builds its adapter, and ended tiers stay off."""
 
+import ast
+from pathlib import Path
+
 import pytest
 from django.test import override_settings
 
-from providers.base import CATEGORIES, OpenAICompatibleAdapter, ProviderError
+import providers
+from providers.adapter import OpenAICompatibleAdapter
+from providers.errors import ProviderError
 from providers.registry import KIND_CHOICES, PROVIDERS, adapter_for
+from providers.wire import CATEGORIES
 
 REQUIRED_FREE = {
     "openrouter", "groq", "gemini", "mistral", "cloudflare", "nvidia", "huggingface", "cohere",
@@ -86,3 +92,26 @@ def test_unknown_provider_is_unavailable_not_a_crash():
         adapter_for(Credential("gone-provider"))
 
     assert caught.value.kind == "unavailable"
+
+
+def _provider_imports(module: str) -> set[str]:
+    """The providers modules a module's source imports, TYPE_CHECKING blocks included."""
+    tree = ast.parse((Path(providers.__file__).parent / f"{module}.py").read_text())
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            found |= {node.module} if node.module else {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("providers."):
+            found.add(node.module.removeprefix("providers."))
+    return found
+
+
+def test_nothing_the_registry_imports_imports_the_registry_back():
+    seen, pending = set(), _provider_imports("registry")
+    while pending:
+        module = pending.pop()
+        seen.add(module)
+        pending |= _provider_imports(module) - seen
+
+    assert "registry" not in seen
+    assert {"adapter", "spec", "gemini"} <= seen

@@ -5,9 +5,10 @@ import threading
 
 import pytest
 
-from providers.base import OpenAICompatibleAdapter, http_pool_for
+from providers.adapter import OpenAICompatibleAdapter
 from providers.netguard import tenant_may_reach
 from providers.registry import PROVIDERS
+from providers.transport import http_pool_for
 
 SSE = (
     b'data: {"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,'

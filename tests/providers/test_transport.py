@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from providers import parsing
-from providers.base import ProviderError, parse_retry_after
+from providers.errors import ProviderError, parse_retry_after
 from providers.registry import PROVIDERS
 
 from .conftest import CANARY, assert_key_in_header_only, fixture, make_adapter, register_stream

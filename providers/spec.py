@@ -1,0 +1,77 @@
+"""What a provider is (ProviderSpec, one registry row) and what every adapter offers.
+
+Both the registry and the adapters import this module; it imports neither, so the registry
+(which names each row's adapter class) and the adapters (which read their row) form no cycle.
+"""
+
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from django.conf import settings
+
+from .wire import TEXT, ModelInfo, Payload
+
+
+class ProviderAdapter(Protocol):
+    """The calls the catalog and the gateway make on a provider (providers.adapter has the
+    OpenAI-compatible implementation most providers share)."""
+
+    spec: "ProviderSpec"
+
+    def list_models(self) -> list[ModelInfo]: ...
+
+    def chat(self, payload: Payload) -> Payload: ...
+
+    def chat_stream(self, payload: Payload) -> Generator[Payload, None, None]: ...
+
+    def check(self) -> None: ...
+
+    def speech(self, payload: Payload) -> tuple[bytes, str]: ...
+
+    def generate_image(self, payload: Payload) -> list[Payload]: ...
+
+
+class AdapterClass(Protocol):
+    """An adapter class: built from its row and one credential's key, base URL and account."""
+
+    def __call__(
+        self, spec: "ProviderSpec", *, api_key: str = "", base_url: str = "", account_id: str = ""
+    ) -> ProviderAdapter: ...
+
+
+@dataclass(frozen=True)
+class ProviderSpec:
+    slug: str
+    name: str
+    base_url: str
+    adapter: AdapterClass
+    signup_url: str = ""
+    auth: str = "bearer"  # bearer | none | optional
+    categories: tuple[str, ...] = (TEXT,)
+    free_rule: str = ""
+    free_tier: bool = True  # False: the free tier ended; stays off unless an operator re-enables it
+    free_tier_note: str = ""
+    limits: dict[str, int] = field(default_factory=dict)
+    needs_account_id: bool = False
+    needs_base_url: bool = False
+    # Evidence stored with every model the generic parse_model lists (empty: none are free).
+    free_evidence: str = ""
+    # Model families free under the provider's free tier where the listing shows no price
+    # (Gemini): each matches its -latest, -preview, -preview-MM-DD, -exp and -001 aliases.
+    free_families: tuple[str, ...] = ()
+
+    def resolved_base_url(self) -> str:
+        """The base URL, overridable per provider with OPENPROVIDER_BASE_URL_<SLUG>."""
+        override = getattr(settings, f"OPENPROVIDER_BASE_URL_{self.slug.upper()}", None)
+        return str(override or self.base_url)
+
+    @property
+    def enabled(self) -> bool:
+        """A provider whose free tier ended stays off unless an operator re-enables it."""
+        return self.free_tier or self.slug in settings.OPENPROVIDER_REENABLED_PROVIDERS
+
+    @property
+    def keyless(self) -> bool:
+        """Whether a credential may have no key (local and self-hosted servers)."""
+        return self.auth in ("none", "optional")
