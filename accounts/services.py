@@ -18,7 +18,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from gateway.localcache import LocalCache
+from config.infra.localcache import LocalCache
 
 from .models import ApiKey, Membership, User, Workspace
 

@@ -38,6 +38,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from catalog import metrics
 from catalog.listing import catalog_version_key
 from catalog.locks import held_lock
 from catalog.models import CatalogModel, HeldCatalogChange, SyncRun
@@ -50,7 +51,6 @@ from catalog.overrides import (
 )
 from catalog.selectors import check_candidates, sync_candidates
 from catalog.validation import clean_model_rows
-from gateway import metrics
 from providers.base import ModelInfo, ProviderError, sanitize
 from providers.encryption import SecretUnreadable
 from providers.models import ProviderCredential

@@ -16,7 +16,7 @@ Databases under gevent: CONN_MAX_AGE is 0 (config/settings.py), so a connection 
 request (or less: the gateway closes it before streaming) and greenlets never share one.
 psycopg >= 3.1.14 cooperates with gevent by itself (no psycogreen); config/settings.py puts a
 psycopg pool in front of PostgreSQL (one connection per in-flight greenlet would exceed
-max_connections) and config/redis_pool.py shares one bounded Redis pool per process. SQLite
+max_connections) and config/infra/redis_pool.py shares one bounded Redis pool per process. SQLite
 works (each greenlet gets its own connection), but its calls, lock waits included, block the
 whole worker while they run: fine for one machine, use PostgreSQL for real traffic.
 """
@@ -133,7 +133,7 @@ def post_worker_init(worker: object) -> None:
 
 
 def child_exit(server: object, worker: object) -> None:
-    """With PROMETHEUS_MULTIPROC_DIR set, drop a dead worker's files (see gateway.metrics)."""
+    """With PROMETHEUS_MULTIPROC_DIR set, drop a dead worker's files (see config.infra.metrics)."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 

@@ -108,15 +108,15 @@ CACHE_KEY_PREFIX = env("CACHE_KEY_PREFIX", default="op")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "config.redis_pool.SharedRedisCache",
+            "BACKEND": "config.infra.redis_pool.SharedRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": CACHE_KEY_PREFIX,
             # One bounded pool per process: under gevent each greenlet has its own cache backend
-            # and, without this, its own Redis connection (config/redis_pool.py).
+            # and, without this, its own Redis connection (config/infra/redis_pool.py).
             "OPTIONS": {
                 "socket_timeout": 1,
                 "socket_connect_timeout": 1,
-                "pool_class": "config.redis_pool.SharedBlockingConnectionPool",
+                "pool_class": "config.infra.redis_pool.SharedBlockingConnectionPool",
                 "max_connections": env.int("REDIS_MAX_CONNECTIONS", default=256),
                 "timeout": 20,  # seconds a request waits for a free one (an overloaded worker)
             },
@@ -363,9 +363,9 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
-        "redact": {"()": "gateway.logging.RedactSecretsFilter"},
-        "redact_message": {"()": "gateway.logging.RedactMessageFilter"},
-        "request_id": {"()": "gateway.logging.RequestIdFilter"},
+        "redact": {"()": "config.infra.logfilters.RedactSecretsFilter"},
+        "redact_message": {"()": "config.infra.logfilters.RedactMessageFilter"},
+        "request_id": {"()": "config.infra.logfilters.RequestIdFilter"},
         "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
     },
     "formatters": {

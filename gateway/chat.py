@@ -20,11 +20,11 @@ from typing import Any, TypeVar
 
 from accounts.models import ApiKey, Workspace
 from catalog.models import CatalogModel
+from config.infra.dbconnections import release_db_connections
 from providers.base import ProviderError
 
 from .chat_context import ChatContext, served_headers
 from .chat_request import ChatRequest, parse_chat_request, upstream_payload
-from .dbconnections import release_db_connections
 from .errors import ApiError, api_error_for_exception
 from .fallback import run_with_fallback
 from .normalize import ChunkNormalizer, completion_body

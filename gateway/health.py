@@ -2,10 +2,9 @@
 
 from typing import Any
 
+from celery import current_app as celery_app  # the app config/celery.py made current
 from django.core.cache import cache
 from django.db import connection
-
-from config.celery import app as celery_app
 
 
 def _database() -> None:

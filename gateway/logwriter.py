@@ -39,8 +39,9 @@ from typing import Any
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connections, models, router, transaction
 
-from .dbconnections import release_db_connections
-from .green import gevent_patched
+from config.infra.dbconnections import release_db_connections
+from config.infra.gevent_patch import gevent_patched
+
 from .models import RequestLog
 
 logger = logging.getLogger(__name__)

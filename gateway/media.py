@@ -12,13 +12,13 @@ from collections.abc import Callable
 from typing import Any
 
 from catalog.models import CatalogModel
+from config.infra.dbconnections import release_db_connections
 from providers import parsing
 from providers.base import ProviderError
 
 from . import safe_fetch
 from .chat_context import ChatContext, served_headers
 from .chat_request import ChatRequest, parse_chat_request, upstream_payload
-from .dbconnections import release_db_connections
 from .fallback import run_with_fallback
 from .images import (
     ImageData,

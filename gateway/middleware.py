@@ -10,6 +10,8 @@ from django.contrib.sessions.middleware import SessionMiddleware
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 
+from config.infra.logfilters import current_request_id
+
 from .errors import (
     ApiError,
     api_error_for_exception,
@@ -18,7 +20,6 @@ from .errors import (
     is_api_path,
     request_too_large_error,
 )
-from .logging import current_request_id
 from .metrics import current_route, route_kind
 
 

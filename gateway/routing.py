@@ -7,7 +7,7 @@ a 400 `unsupported_parameter` answers when none is left (an unknown capability p
 request needs (an unknown capability does not qualify): by recent health, then fit, then
 latency, then public id (deterministic).
 
-The model rows behind a choice are cached per process (gateway.localcache) for
+The model rows behind a choice are cached per process (config.infra.localcache) for
 GATEWAY_ROUTE_CACHE_SECONDS under the workspace's catalog version, so a sync, a credential save
 or a catalog edit is seen at once on every node and any other change (a credential check moving
 its state) within that TTL. Cooldowns are read fresh on every request. Adapters are cached per
@@ -28,6 +28,7 @@ from catalog.health import credential_usable
 from catalog.listing import catalog_version
 from catalog.models import CatalogModel
 from catalog.selectors import AUTO_FREE_ID, active_models
+from config.infra.localcache import LocalCache
 from providers.base import OpenAICompatibleAdapter
 from providers.models import ProviderCredential
 from providers.registry import PROVIDERS, adapter_for
@@ -35,7 +36,6 @@ from providers.registry import PROVIDERS, adapter_for
 from .chat_request import ChatRequest, ProviderPrefs
 from .cooldowns import Route, cooldown_until_many, health_many
 from .errors import ApiError
-from .localcache import LocalCache
 
 AUTO_IDS = frozenset({AUTO_FREE_ID, "auto"})
 CHAT_CATEGORIES = (CatalogModel.Category.TEXT, CatalogModel.Category.VISION)

@@ -7,10 +7,10 @@ gateway.audio), else the next candidate is tried and, at the end, 502 upstream_i
 from typing import Any
 
 from catalog.models import CatalogModel
+from config.infra.dbconnections import release_db_connections
 
 from .audio import checked_audio
 from .chat_context import ChatContext, served_headers
-from .dbconnections import release_db_connections
 from .errors import ApiError
 from .fallback import run_with_fallback
 from .media_input import SpeechInput, parse_input

@@ -242,7 +242,7 @@ def _error_message(body: Any) -> str:
 
 def sanitize(text: str, *secrets: str) -> str:
     """Strip secrets and markup from upstream text and keep it short."""
-    from gateway.logging import redact
+    from config.infra.redaction import redact
 
     for secret in secrets:
         if secret:

@@ -5,11 +5,11 @@ import threading
 
 from django.core.cache.backends.redis import RedisCache
 
-from config.redis_pool import SharedBlockingConnectionPool, SharedRedisCache
+from config.infra.redis_pool import SharedBlockingConnectionPool, SharedRedisCache
 
 URL = "redis://127.0.0.1:6399/3"
 OPTIONS = {
-    "pool_class": "config.redis_pool.SharedBlockingConnectionPool",
+    "pool_class": "config.infra.redis_pool.SharedBlockingConnectionPool",
     "max_connections": 8,
     "timeout": 1,
 }

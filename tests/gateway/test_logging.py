@@ -11,7 +11,8 @@ import responses
 from django.conf import settings
 
 from catalog.tasks import catalog_sync_credential_task
-from gateway.logging import RedactMessageFilter, RedactSecretsFilter, redact
+from config.infra.logfilters import RedactMessageFilter, RedactSecretsFilter
+from config.infra.redaction import redact
 from tests.gateway.conftest import GROQ_CHAT, HELLO, groq_completion
 
 PROVIDER_CANARY = f"sk-canary-{uuid.uuid4().hex}"
