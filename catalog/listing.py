@@ -1,6 +1,6 @@
 """The cached /v1/models body: ten thousand models in about a millisecond when warm.
 
-Cached at two levels in the shared cache, both keyed by workspace id (TEN-06), the workspace's
+Cached at two levels in the shared cache, both keyed by workspace id, the workspace's
 catalog version and the filters (plus a small per-process copy of fresh bodies, see
 `_LocalBodies`):
 

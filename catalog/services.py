@@ -8,7 +8,7 @@ Operator overrides (catalog.overrides) are re-applied on top of every listing.
 A failing provider never empties the catalog: any listing error (auth, 429, 5xx, timeout, junk,
 402/410) keeps the previous models and records the sanitized error on the credential and in the
 SyncRun; 401/403, 402 and 410 also move the credential's state (auth_failed, payment_required,
-retired). Empty listing policy (JOB-02): a listing with *no models at all* while the credential
+retired). Empty listing policy: a listing with *no models at all* while the credential
 still has active models is treated as an error too (an outage or a wrong account looks exactly
 like this).
 

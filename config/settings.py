@@ -180,7 +180,7 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-# Error emails mask every secret-named POST field and frame variable (SEC-09).
+# Error emails mask every secret-named POST field and frame variable.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "gateway.error_reports.SecretsExceptionReporterFilter"
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {

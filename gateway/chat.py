@@ -8,8 +8,8 @@ retried elsewhere.
 
 Streams commit late on purpose: the candidates' chunks are read here, before any byte goes out,
 until real content (text, a tool call, a refusal) arrives; role-only, empty and reasoning chunks
-are buffered. Only then is the stream handed back, so a failure before content still falls back
-(STR-04) and when every candidate fails the caller answers with a JSON error, not a 200 (STR-03).
+are buffered. Only then is the stream handed back, so a failure before content still falls back,
+and when every candidate fails the caller answers with a JSON error, not a 200.
 The trade-off: nothing, not even a keep-alive, reaches the client while the first token is
 awaited (the status line is not decided yet); keep-alives start once the stream is committed.
 """

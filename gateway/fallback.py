@@ -68,7 +68,7 @@ def exhausted(ctx: ChatContext, failures: list[ProviderError], *, timed_out: boo
         error.extra = extra
         return error
     if failures and all(f.kind == "unreadable" for f in failures):
-        # SEC-07: no candidate's stored key could be decrypted; nothing was sent upstream.
+        # No candidate's stored key could be decrypted; nothing was sent upstream.
         error = no_model(
             "No candidate model has a usable provider key: the stored key cannot be decrypted. "
             "Enter the key again on the providers page."

@@ -69,7 +69,7 @@ def route_adapter(credential: ProviderCredential) -> OpenAICompatibleAdapter:
 
 
 def workspace_models(workspace: Workspace) -> QuerySet[CatalogModel]:
-    """Only this workspace's models through this workspace's credentials (TEN-03)."""
+    """Only this workspace's models through this workspace's credentials."""
     return (
         active_models(workspace_id=workspace.pk)
         .filter(credential__workspace_id=workspace.pk, provider__in=list(PROVIDERS))

@@ -36,10 +36,6 @@ class RouteUsage:
     errors: int
     avg_latency_ms: int | None
 
-    @property
-    def error_rate(self) -> float:
-        return self.errors / self.requests if self.requests else 0.0
-
 
 def _first_day(days: int) -> date:
     return timezone.localdate() - timedelta(days=days - 1)

@@ -1,9 +1,10 @@
 """The provider registry: one data row per provider. To add a provider, add a row.
 
-Facts (URLs, free rules, limits) come from /work/shared/PROVIDERS.md, dated there. Free tiers
-change monthly: a row whose free tier ended keeps `free_tier=False` and a note, and stays off
-unless an operator lists its slug in OPENPROVIDER_REENABLED_PROVIDERS. Base URLs can be moved
-with OPENPROVIDER_BASE_URL_<SLUG> (proxies, tests).
+Facts (URLs, free rules, limits) come from each provider's own documentation; a row's
+`free_evidence` says where its free tier is stated. Free tiers change monthly: a row whose free
+tier ended keeps `free_tier=False` and a note, and stays off unless an operator lists its slug in
+OPENPROVIDER_REENABLED_PROVIDERS. Base URLs can be moved with OPENPROVIDER_BASE_URL_<SLUG>
+(proxies, tests).
 
 `limits` holds the documented free-tier numbers, for display and planning only (enforcement is
 the provider's): rpm/rph/rpd = requests per minute/hour/day, tpm/tph/tpd = tokens per
@@ -280,10 +281,6 @@ _ROWS = [
 PROVIDERS: dict[str, ProviderSpec] = {spec.slug: spec for spec in _ROWS}
 
 KIND_CHOICES = [(slug, spec.name) for slug, spec in PROVIDERS.items()]
-
-
-def get_spec(slug: str) -> ProviderSpec:
-    return PROVIDERS[slug]
 
 
 def documented_limits(slug: str) -> dict[str, int]:

@@ -1,4 +1,4 @@
-"""One writer process of the SQLite concurrency test (JOB-12): `web` or `worker` role.
+"""One writer process of the SQLite concurrency test: `web` or `worker` role.
 
 `web` does what each /v1 request does (insert a request-log row, then finalize it); `worker`
 runs catalog syncs that rewrite 200 models in one transaction. Each runs for SECONDS and

@@ -1,4 +1,4 @@
-"""Per-key limits: atomic across threads and processes (RL-01/02); Redis down fails closed."""
+"""Per-key limits: atomic across threads and processes; Redis down fails closed."""
 
 import os
 import subprocess

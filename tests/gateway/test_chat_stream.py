@@ -1,4 +1,4 @@
-"""Streaming: re-framing, usage once, tool deltas, and fallback only before content (STR-01..04)."""
+"""Streaming: re-framing, usage once, tool deltas, and fallback only before content."""
 
 import json
 import time

@@ -1,4 +1,4 @@
-"""VAL-08/VAL-09: data URLs and uploads are proven images; generated images are stored a while."""
+"""Data URLs and uploads are proven images; generated images are stored a while."""
 
 import base64
 import io

@@ -1,4 +1,4 @@
-"""DEP-07: JSON log lines carry the request id (and a Celery task's id); secrets are redacted
+"""JSON log lines carry the request id (and a Celery task's id); secrets are redacted
 on every handler, at DEBUG too."""
 
 import io

@@ -206,7 +206,7 @@ def test_an_unknown_or_inactive_model_is_a_404_model_not_found(api_client, homel
 def test_another_workspaces_models_are_never_listed_or_found(
     api_client, other_client, groq, theirs
 ):
-    other_client.get("/v1/models")  # B primes its cached listing first (TEN-06)
+    other_client.get("/v1/models")  # B primes its cached listing first
 
     listing = api_client.get("/v1/models")
     detail = api_client.get("/v1/models/groq/their-secret-model")

@@ -1,4 +1,4 @@
-"""Upstream faults at the byte level (UP-01..12, STR-01..04) against a raw loopback provider.
+"""Upstream faults at the byte level against a raw loopback provider.
 
 Fallback happens only before the first content byte reaches the client; after it, a failure
 ends the stream with one SSE error event and [DONE], never a second provider's output.
