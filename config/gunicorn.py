@@ -141,9 +141,9 @@ def child_exit(server: object, worker: object) -> None:
 
 
 def worker_exit(server: object, worker: object) -> None:
-    """Write the request-log rows still queued (gateway/logwriter.py) before the worker goes."""
+    """Write the request-log rows queued (gateway.requestlog.writer) before the worker exits."""
     try:
-        from gateway.requestlog import request_log_flush
+        from gateway.requestlog.services import request_log_flush
     except Exception:  # the app never loaded (a failed boot): nothing was queued
         return
     request_log_flush()

@@ -350,7 +350,7 @@ GATEWAY_HEALTH_FLUSH_SECONDS = env.float("GATEWAY_HEALTH_FLUSH_SECONDS", default
 # Per-process cache of route candidates and adapters (gateway/routing.py); the catalog version
 # invalidates it at once, this TTL bounds the changes that bump no version (credential checks).
 GATEWAY_ROUTE_CACHE_SECONDS = env.float("GATEWAY_ROUTE_CACHE_SECONDS", default=5.0)
-# Request log write-behind (gateway/logwriter.py): queued rows are written in batches by one
+# Request log write-behind (gateway/requestlog/writer.py): queued rows are written in batches by one
 # background thread per process; past MAX_PENDING queued rows a request writes the batch itself.
 REQUEST_LOG_WRITE_BEHIND = env.bool("REQUEST_LOG_WRITE_BEHIND", default=True)
 REQUEST_LOG_FLUSH_SECONDS = env.float("REQUEST_LOG_FLUSH_SECONDS", default=0.2)

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from accounts.models import ApiKey, Workspace
 from catalog.models import CatalogModel
 from config.infra.dbconnections import release_db_connections
+from gateway.requestlog.services import Status, request_log_start
 from providers.base import ProviderError
 
 from .chat_context import ChatContext, served_headers
@@ -28,7 +29,6 @@ from .chat_request import ChatRequest, parse_chat_request, upstream_payload
 from .errors import ApiError, api_error_for_exception
 from .fallback import run_with_fallback
 from .normalize import ChunkNormalizer, completion_body
-from .requestlog import Status, request_log_start
 from .routing import chat_candidates, route_adapter
 from .streaming import ChatStream, OpenedStream
 

@@ -8,9 +8,8 @@ from typing import Any
 from django.db import DatabaseError
 
 from catalog.models import CatalogModel
+from gateway.requestlog.services import LogOutcome, request_log_finish
 from providers.base import ProviderError, sanitize
-
-from .requestlog import LogOutcome, request_log_finish
 
 PUBLIC_ATTEMPT_KEYS = ("provider", "model", "status", "reason")
 

@@ -16,12 +16,12 @@ from accounts.models import ApiKey, Workspace
 from catalog.health import credential_usable
 from catalog.models import CatalogModel
 from catalog.selectors import AUTO_FREE_ID
+from gateway.requestlog.services import Status, request_log_start
 from providers.registry import PROVIDERS
 
 from .chat_context import ChatContext
 from .chat_request import ChatRequest
 from .errors import ApiError, api_error_for_exception
-from .requestlog import Status, request_log_start
 from .routing import (
     AUTO_IDS,
     category_models,

@@ -1,7 +1,7 @@
 """The gateway's Prometheus metrics, recorded at a few choke points and served at `/metrics`.
 
-Recorded from: the request-log finalize (`gateway.requestlog.request_log_finish`: every /v1 and
-console request ends there exactly once) and the start of a route cooldown
+Recorded from: the request-log finalize (`gateway.requestlog.services.request_log_finish`:
+every /v1 and console request ends there exactly once) and the start of a route cooldown
 (`gateway.cooldowns.route_cool_down`). Label bounds, the exposition and the multiprocess setup
 are config.infra.metrics.
 """
@@ -15,7 +15,7 @@ from catalog.metrics import provider_label
 from config.infra.metrics import LATENCY_BUCKETS, OTHER, code_label, kind_label, model_label
 
 if TYPE_CHECKING:
-    from .requestlog import LogOutcome
+    from gateway.requestlog.services import LogOutcome
 
 # URL prefixes -> route kind; the first match wins.
 ROUTE_KINDS = (

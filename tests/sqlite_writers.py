@@ -22,7 +22,7 @@ from django.db import OperationalError  # noqa: E402
 
 from accounts.models import User  # noqa: E402
 from catalog import services  # noqa: E402
-from gateway.requestlog import LogOutcome, request_log_finish, request_log_start  # noqa: E402
+from gateway.requestlog.services import LogOutcome, request_log_finish, request_log_start  # noqa: E402
 from providers.base import ModelInfo  # noqa: E402
 from providers.models import ProviderCredential  # noqa: E402
 

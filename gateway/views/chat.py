@@ -8,7 +8,7 @@ from rest_framework.views import APIView
 
 from gateway.chat import chat_complete, chat_stream
 from gateway.errors import ApiError
-from gateway.requestlog import request_log_as_dict, request_log_get
+from gateway.requestlog.services import request_log_as_dict, request_log_get
 from gateway.views.limited import RateLimitedView
 
 

@@ -16,7 +16,13 @@ from gateway.conversations import (
     saved_model_delete,
     saved_model_list,
 )
-from gateway.usage import PERIODS, usage_by_day, usage_by_route, usage_filters, usage_logs
+from gateway.requestlog.usage import (
+    PERIODS,
+    usage_by_day,
+    usage_by_route,
+    usage_filters,
+    usage_logs,
+)
 from providers.models import ProviderCredential
 
 from .charts import Series, bar_chart

@@ -41,8 +41,7 @@ from django.db import DatabaseError, IntegrityError, connections, models, router
 
 from config.infra.dbconnections import release_db_connections
 from config.infra.gevent_patch import gevent_patched
-
-from .models import RequestLog
+from gateway.models import RequestLog
 
 logger = logging.getLogger(__name__)
 

@@ -8,8 +8,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from accounts.models import Workspace
-
-from .models import RequestLog
+from gateway.models import RequestLog
 
 PERIODS = (7, 30)
 ERROR_STATUSES = (

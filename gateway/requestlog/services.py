@@ -1,6 +1,6 @@
 """The request log: one row per request, queued when it starts, finalized once when it ends.
 
-The writes go through gateway.logwriter (write-behind, batched, flushed on exit); a request
+The writes go through gateway.requestlog.writer (write-behind, batched, flushed on exit); a request
 shorter than the flush interval costs one INSERT. Prompts and completions are never written here.
 """
 
@@ -12,10 +12,9 @@ from django.conf import settings
 from django.utils import timezone
 
 from accounts.models import ApiKey, Workspace
-
-from . import metrics
-from .logwriter import writer
-from .models import RequestLog
+from gateway import metrics
+from gateway.models import RequestLog
+from gateway.requestlog.writer import writer
 
 Status = RequestLog.Status
 
