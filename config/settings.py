@@ -345,10 +345,11 @@ GATEWAY_BREAKER_WINDOW_SECONDS = env.int("GATEWAY_BREAKER_WINDOW_SECONDS", defau
 GATEWAY_BREAKER_OPEN_SECONDS = env.int("GATEWAY_BREAKER_OPEN_SECONDS", default=120)
 GATEWAY_KEEPALIVE_SECONDS = env.float("GATEWAY_KEEPALIVE_SECONDS", default=15.0)
 # Successes are written to a route's shared health at most this often per process
-# (gateway/cooldowns.py); 0 writes each one.
+# (gateway/routing/cooldowns.py); 0 writes each one.
 GATEWAY_HEALTH_FLUSH_SECONDS = env.float("GATEWAY_HEALTH_FLUSH_SECONDS", default=1.0)
-# Per-process cache of route candidates and adapters (gateway/routing.py); the catalog version
-# invalidates it at once, this TTL bounds the changes that bump no version (credential checks).
+# Per-process cache of route candidates and adapters (gateway/routing/candidates.py); the catalog
+# version invalidates it at once, this TTL bounds the changes that bump no version (credential
+# checks).
 GATEWAY_ROUTE_CACHE_SECONDS = env.float("GATEWAY_ROUTE_CACHE_SECONDS", default=5.0)
 # Request log write-behind (gateway/requestlog/writer.py): queued rows are written in batches by one
 # background thread per process; past MAX_PENDING queued rows a request writes the batch itself.

@@ -1,6 +1,6 @@
 """Chat completions with fallback: the service behind /v1/chat/completions and the web console.
 
-Candidates are tried in order (gateway.fallback) until one answers. A failure (429, 5xx,
+Candidates are tried in order (gateway.routing.fallback) until one answers. A failure (429, 5xx,
 timeout, connection error, in-stream error, empty completion) before anything reached the client
 is recorded and the next candidate is tried, within GATEWAY_MAX_ATTEMPTS and
 GATEWAY_TOTAL_DEADLINE_SECONDS. A 400 caused by the request itself is returned normalized, never
@@ -22,14 +22,14 @@ from accounts.models import ApiKey, Workspace
 from catalog.models import CatalogModel
 from config.infra.dbconnections import release_db_connections
 from gateway.requestlog.services import Status, request_log_start
+from gateway.routing.candidates import chat_candidates, route_adapter
+from gateway.routing.context import ChatContext, served_headers
+from gateway.routing.fallback import run_with_fallback
 from providers.base import ProviderError
 
-from .chat_context import ChatContext, served_headers
 from .chat_request import ChatRequest, parse_chat_request, upstream_payload
 from .errors import ApiError, api_error_for_exception
-from .fallback import run_with_fallback
 from .normalize import ChunkNormalizer, completion_body
-from .routing import chat_candidates, route_adapter
 from .streaming import ChatStream, OpenedStream
 
 ENDPOINT = "chat/completions"

@@ -1,10 +1,11 @@
 """The media workflows: image generation and image analysis here, speech in gateway.speech.
 
 Each request is logged (gateway.requestlog), routed to the workspace's free models of the right
-category (exact id or the auto route, ranked and cooled down by gateway.routing/cooldowns) and
-tried with fallback (gateway.fallback). Whatever an upstream returns is checked before it is
-served: images are decoded and verified, audio must be audio, provider URLs are fetched only
-through the SSRF guard. Image analysis is a chat call with an image part to a vision model.
+category (exact id or the auto route, ranked and cooled down by
+gateway.routing.candidates/cooldowns) and tried with fallback (gateway.routing.fallback). Whatever
+an upstream returns is checked before it is served: images are decoded and verified, audio must be
+audio, provider URLs are fetched only through the SSRF guard. Image analysis is a chat call with an
+image part to a vision model.
 """
 
 import base64
@@ -13,13 +14,14 @@ from typing import Any
 
 from catalog.models import CatalogModel
 from config.infra.dbconnections import release_db_connections
+from gateway.routing.candidates import AUTO_IDS, chat_candidates, route_adapter
+from gateway.routing.context import ChatContext, served_headers
+from gateway.routing.fallback import run_with_fallback
 from providers import parsing
 from providers.base import ProviderError
 
 from . import safe_fetch
-from .chat_context import ChatContext, served_headers
 from .chat_request import ChatRequest, parse_chat_request, upstream_payload
-from .fallback import run_with_fallback
 from .images import (
     ImageData,
     ImageTooLarge,
@@ -41,7 +43,6 @@ from .media_routing import (
     media_candidates,
 )
 from .normalize import completion_body
-from .routing import AUTO_IDS, chat_candidates, route_adapter
 from .speech import speech_create
 
 IMAGES, ANALYZE = "images.generations", "images.analyze"

@@ -1,9 +1,9 @@
 """Shared plumbing of the media workflows: who asks, routing by category, the logged request.
 
-Candidates come from gateway.routing (the workspace's active free models, ranked by health and
-latency, cooling routes skipped) filtered to the endpoint's category; exact ids must exist
-(404) and suit the endpoint (400 model_category_mismatch). Every request writes one request-log
-row at its start and updates it once at its end, whatever happens in between.
+Candidates come from gateway.routing.candidates (the workspace's active free models, ranked by
+health and latency, cooling routes skipped) filtered to the endpoint's category; exact ids must
+exist (404) and suit the endpoint (400 model_category_mismatch). Every request writes one
+request-log row at its start and updates it once at its end, whatever happens in between.
 """
 
 from collections.abc import Callable
@@ -17,12 +17,7 @@ from catalog.health import credential_usable
 from catalog.models import CatalogModel
 from catalog.selectors import AUTO_FREE_ID
 from gateway.requestlog.services import Status, request_log_start
-from providers.registry import PROVIDERS
-
-from .chat_context import ChatContext
-from .chat_request import ChatRequest
-from .errors import ApiError, api_error_for_exception
-from .routing import (
+from gateway.routing.candidates import (
     AUTO_IDS,
     category_models,
     exact_models,
@@ -31,6 +26,11 @@ from .routing import (
     ranked,
     without_cooling,
 )
+from gateway.routing.context import ChatContext
+from providers.registry import PROVIDERS
+
+from .chat_request import ChatRequest
+from .errors import ApiError, api_error_for_exception
 
 # Ranks media routes the way chat ranks them (health, then latency, then id) with no needs.
 NEUTRAL_REQUEST = ChatRequest(model=AUTO_FREE_ID, fallback_models=[], messages=[])

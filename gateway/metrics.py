@@ -2,8 +2,8 @@
 
 Recorded from: the request-log finalize (`gateway.requestlog.services.request_log_finish`:
 every /v1 and console request ends there exactly once) and the start of a route cooldown
-(`gateway.cooldowns.route_cool_down`). Label bounds, the exposition and the multiprocess setup
-are config.infra.metrics.
+(`gateway.routing.cooldowns.route_cool_down`). Label bounds, the exposition and the multiprocess
+setup are config.infra.metrics.
 """
 
 from contextvars import ContextVar

@@ -8,11 +8,12 @@ from typing import Any
 
 from catalog.models import CatalogModel
 from config.infra.dbconnections import release_db_connections
+from gateway.routing.candidates import AUTO_IDS, route_adapter
+from gateway.routing.context import ChatContext, served_headers
+from gateway.routing.fallback import run_with_fallback
 
 from .audio import checked_audio
-from .chat_context import ChatContext, served_headers
 from .errors import ApiError
-from .fallback import run_with_fallback
 from .media_input import SpeechInput, parse_input
 from .media_routing import (
     Caller,
@@ -22,7 +23,6 @@ from .media_routing import (
     logged_call,
     media_candidates,
 )
-from .routing import AUTO_IDS, route_adapter
 
 OPENAI_SPEECH_MODELS = frozenset({"tts-1", "tts-1-hd", "gpt-4o-mini-tts"})
 OPENAI_VOICES = frozenset(

@@ -91,7 +91,7 @@ def _request_log_inline_and_local_caches_empty(settings):
     and the per-process route and auth caches and health buffer start empty (ids are reused
     across tests)."""
     from config.infra.localcache import local_caches_clear
-    from gateway.cooldowns import route_pending_successes_clear
+    from gateway.routing.cooldowns import route_pending_successes_clear
 
     settings.REQUEST_LOG_WRITE_BEHIND = False
     local_caches_clear()

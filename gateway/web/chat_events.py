@@ -19,10 +19,10 @@ from django.urls import reverse
 
 from accounts.models import Conversation, Message, Workspace
 from gateway.chat import chat_complete, chat_stream
-from gateway.chat_context import PUBLIC_ATTEMPT_KEYS
 from gateway.conversations import AssistantReply, assistant_message_save
 from gateway.errors import ApiError
 from gateway.requestlog.services import request_log_get
+from gateway.routing.context import PUBLIC_ATTEMPT_KEYS
 from gateway.streaming import ChatStream
 
 from .markdown import markdown_html

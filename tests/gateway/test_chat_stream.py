@@ -325,7 +325,7 @@ def test_a_failed_final_log_write_does_not_break_a_delivered_stream(
 
     add_stream(http_mock, GROQ_CHAT, provider_fixture("groq/chat_stream.sse"))
     stream = chat_call({**STREAM, "model": groq_model.public_id})
-    monkeypatch.setattr("gateway.chat_context.request_log_finish", broken)
+    monkeypatch.setattr("gateway.routing.context.request_log_finish", broken)
 
     body = read(stream)
 

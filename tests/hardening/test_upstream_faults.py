@@ -391,8 +391,8 @@ def rate_limited(retry_after: str | None):
 def test_a_429_falls_back_and_cools_the_route_for_its_retry_after(
     chat_call, providers, settings, retry_after, expected
 ):
-    from gateway.cooldowns import cooldown_until_many
-    from gateway.routing import route_of
+    from gateway.routing.candidates import route_of
+    from gateway.routing.cooldowns import cooldown_until_many
 
     servers, models = providers(rate_limited(retry_after), good_completion)
 

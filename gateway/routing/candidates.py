@@ -29,13 +29,12 @@ from catalog.listing import catalog_version
 from catalog.models import CatalogModel
 from catalog.selectors import AUTO_FREE_ID, active_models
 from config.infra.localcache import LocalCache
+from gateway.chat_request import ChatRequest, ProviderPrefs
+from gateway.errors import ApiError
+from gateway.routing.cooldowns import Route, cooldown_until_many, health_many
 from providers.base import OpenAICompatibleAdapter
 from providers.models import ProviderCredential
 from providers.registry import PROVIDERS, adapter_for
-
-from .chat_request import ChatRequest, ProviderPrefs
-from .cooldowns import Route, cooldown_until_many, health_many
-from .errors import ApiError
 
 AUTO_IDS = frozenset({AUTO_FREE_ID, "auto"})
 CHAT_CATEGORIES = (CatalogModel.Category.TEXT, CatalogModel.Category.VISION)

@@ -1,8 +1,8 @@
 """The generic fallback loop: try candidate routes in order until one answers.
 
 The same rules as the chat path (gateway/chat.py): a retryable upstream failure is recorded on
-the request context, cools the route down through gateway.cooldowns, and the next candidate is
-tried within GATEWAY_MAX_ATTEMPTS and GATEWAY_TOTAL_DEADLINE_SECONDS; a 400 caused by the
+the request context, cools the route down through gateway.routing.cooldowns, and the next candidate
+is tried within GATEWAY_MAX_ATTEMPTS and GATEWAY_TOTAL_DEADLINE_SECONDS; a 400 caused by the
 request itself is answered at once, never retried elsewhere. Used by the media workflows;
 written so the chat path can adopt it unchanged.
 """
@@ -14,12 +14,11 @@ from typing import TypeVar
 from django.conf import settings
 
 from catalog.models import CatalogModel
+from gateway.errors import ApiError
+from gateway.routing.candidates import no_model, rate_limited_upstream, route_of
+from gateway.routing.context import ChatContext, failure_reason
+from gateway.routing.cooldowns import route_record_failure, route_record_success
 from providers.base import ProviderError
-
-from .chat_context import ChatContext, failure_reason
-from .cooldowns import route_record_failure, route_record_success
-from .errors import ApiError
-from .routing import no_model, rate_limited_upstream, route_of
 
 T = TypeVar("T")
 

@@ -28,9 +28,8 @@ from django.conf import settings
 from django.core.cache import cache
 
 from catalog.health import cooldown_key, health_key
+from gateway import metrics
 from providers.base import ProviderError
-
-from . import metrics
 
 logger = logging.getLogger(__name__)
 
