@@ -14,6 +14,7 @@ from typing import Any
 
 from catalog.models import CatalogModel
 from config.infra.dbconnections import release_db_connections
+from gateway.chat.normalize import completion_body
 from gateway.routing.candidates import AUTO_IDS, chat_candidates, route_adapter
 from gateway.routing.context import ChatContext, served_headers
 from gateway.routing.fallback import run_with_fallback
@@ -42,7 +43,6 @@ from .media_routing import (
     logged_call,
     media_candidates,
 )
-from .normalize import completion_body
 from .speech import speech_create
 
 IMAGES, ANALYZE = "images.generations", "images.analyze"

@@ -1,9 +1,9 @@
 """The generic fallback loop: try candidate routes in order until one answers.
 
-The same rules as the chat path (gateway/chat.py): a retryable upstream failure is recorded on
-the request context, cools the route down through gateway.routing.cooldowns, and the next candidate
-is tried within GATEWAY_MAX_ATTEMPTS and GATEWAY_TOTAL_DEADLINE_SECONDS; a 400 caused by the
-request itself is answered at once, never retried elsewhere. Used by the media workflows;
+The same rules as the chat path (gateway/chat/service.py): a retryable upstream failure is recorded
+on the request context, cools the route down through gateway.routing.cooldowns, and the next
+candidate is tried within GATEWAY_MAX_ATTEMPTS and GATEWAY_TOTAL_DEADLINE_SECONDS; a 400 caused by
+the request itself is answered at once, never retried elsewhere. Used by the media workflows;
 written so the chat path can adopt it unchanged.
 """
 

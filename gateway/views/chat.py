@@ -6,7 +6,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from gateway.chat import chat_complete, chat_stream
+from gateway.chat.service import chat_complete, chat_stream
 from gateway.errors import ApiError
 from gateway.requestlog.services import request_log_as_dict, request_log_get
 from gateway.views.limited import RateLimitedView

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import SavedModel
 from catalog.selectors import AUTO_FREE_ID, active_models
-from gateway.conversations import (
+from gateway.chat.conversations import (
     conversation_list,
     saved_model_delete,
     saved_model_list,

@@ -15,7 +15,7 @@ from catalog.models import CatalogModel
 from catalog.overrides import listed_of
 from catalog.selectors import AUTO_FREE_ID, catalog_listing, catalog_model_get
 from catalog.services import catalog_model_override
-from gateway.conversations import saved_model_ids, saved_model_toggle
+from gateway.chat.conversations import saved_model_ids, saved_model_toggle
 from providers.models import ProviderCredential
 
 from .common import page, redirect_back, workspace_of

@@ -103,7 +103,7 @@ def sent_bodies(mock: responses.RequestsMock, url: str) -> list[dict[str, Any]]:
 @pytest.fixture
 def chat_call(workspace, created_key) -> Callable[..., Any]:
     """Call the chat service as the /v1 view does, with a fresh request id."""
-    from gateway.chat import chat_complete, chat_stream
+    from gateway.chat.service import chat_complete, chat_stream
     from gateway.middleware import new_request_id
 
     def call(payload: dict[str, Any], **overrides: Any) -> Any:

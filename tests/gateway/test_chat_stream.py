@@ -301,7 +301,9 @@ def test_the_db_connection_is_released_before_upstream_is_called(
     chat_call, groq_model, http_mock, monkeypatch
 ):
     order = []
-    monkeypatch.setattr("gateway.chat.release_db_connections", lambda: order.append("release"))
+    monkeypatch.setattr(
+        "gateway.chat.service.release_db_connections", lambda: order.append("release")
+    )
     http_mock.add_callback(
         responses.POST,
         GROQ_CHAT,
