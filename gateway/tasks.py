@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from gateway.images import generated_images_delete_expired
+from gateway.media.images import generated_images_delete_expired
 from gateway.requestlog.services import request_log_reap_stale
 
 

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from PIL import Image
 from rest_framework.test import APIClient
 
-from gateway.images import (
+from gateway.media.images import (
     CappedUploadHandler,
     ImageData,
     ImageTooLarge,

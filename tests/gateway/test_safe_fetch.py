@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from gateway.images import ImageTooLarge
-from gateway.safe_fetch import (
+from gateway.media.images import ImageTooLarge
+from gateway.media.safe_fetch import (
     FETCH_ERROR_MESSAGE,
     ImageFetchError,
     check_url,

@@ -16,7 +16,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from accounts.models import ApiKey, Conversation, Message, SavedModel
 from catalog.models import CatalogModel
-from gateway.images import ImageData, generated_image_store
+from gateway.media.images import ImageData, generated_image_store
 from gateway.models import GeneratedImage, RequestLog
 from providers.models import ProviderCredential
 from tests.security.conftest import Tenant, _model
@@ -514,7 +514,7 @@ def test_fields_naming_another_workspace_or_owner_are_ignored(tenant_a, tenant_b
 # ---- the routes that fetch a URL the caller names ------------------------------------------------
 
 # Every route whose input can make the server open a connection to a caller-chosen URL. They
-# all go through gateway.safe_fetch (SSRF-guarded); a new one must be added here and tested.
+# all go through gateway.media.safe_fetch (SSRF-guarded); a new one must be added here and tested.
 SERVER_SIDE_FETCH = {"v1/images/analyze", "playground/analyze"}
 
 

@@ -24,9 +24,8 @@ from django.utils import timezone
 from PIL import Image
 
 from accounts.models import Workspace
-
-from .errors import ApiError
-from .models import GeneratedImage
+from gateway.errors import ApiError
+from gateway.models import GeneratedImage
 
 EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/gif": "gif", "image/webp": "webp"}
 TYPE_ALIASES = {"image/jpg": "image/jpeg", "image/pjpeg": "image/jpeg"}

@@ -1,4 +1,4 @@
-"""The media workflows: image generation and image analysis here, speech in gateway.speech.
+"""The media workflows: image generation and image analysis here, speech in gateway.media.speech.
 
 Each request is logged (gateway.requestlog), routed to the workspace's free models of the right
 category (exact id or the auto route, ranked and cooled down by
@@ -15,15 +15,9 @@ from typing import Any
 from catalog.models import CatalogModel
 from config.infra.dbconnections import release_db_connections
 from gateway.chat.normalize import completion_body
-from gateway.routing.candidates import AUTO_IDS, chat_candidates, route_adapter
-from gateway.routing.context import ChatContext, served_headers
-from gateway.routing.fallback import run_with_fallback
-from providers import parsing
-from providers.base import ProviderError
-
-from . import safe_fetch
-from .chat_request import ChatRequest, parse_chat_request, upstream_payload
-from .images import (
+from gateway.chat_request import ChatRequest, parse_chat_request, upstream_payload
+from gateway.media import safe_fetch
+from gateway.media.images import (
     ImageData,
     ImageTooLarge,
     InvalidImage,
@@ -33,8 +27,7 @@ from .images import (
     sniff_image_type,
     validate_image,
 )
-from .media_input import ImageAnalysisInput, ImageGenerationInput, parse_input
-from .media_routing import (
+from gateway.media.routing import (
     Caller,
     Endpoint,
     MediaResult,
@@ -43,7 +36,13 @@ from .media_routing import (
     logged_call,
     media_candidates,
 )
-from .speech import speech_create
+from gateway.media.speech import speech_create
+from gateway.media_input import ImageAnalysisInput, ImageGenerationInput, parse_input
+from gateway.routing.candidates import AUTO_IDS, chat_candidates, route_adapter
+from gateway.routing.context import ChatContext, served_headers
+from gateway.routing.fallback import run_with_fallback
+from providers import parsing
+from providers.base import ProviderError
 
 IMAGES, ANALYZE = "images.generations", "images.analyze"
 OPENAI_IMAGE_MODELS = frozenset({"dall-e-2", "dall-e-3", "gpt-image-1", "gpt-image-1-mini"})

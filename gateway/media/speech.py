@@ -1,21 +1,17 @@
 """The speech workflow behind /v1/audio/speech: raw audio from the workspace's free TTS models.
 
 OpenAI voice names map to each model's default voice; what comes back must be audio (see
-gateway.audio), else the next candidate is tried and, at the end, 502 upstream_invalid_response.
+gateway.media.audio), else the next candidate is tried and, at the end, 502
+upstream_invalid_response.
 """
 
 from typing import Any
 
 from catalog.models import CatalogModel
 from config.infra.dbconnections import release_db_connections
-from gateway.routing.candidates import AUTO_IDS, route_adapter
-from gateway.routing.context import ChatContext, served_headers
-from gateway.routing.fallback import run_with_fallback
-
-from .audio import checked_audio
-from .errors import ApiError
-from .media_input import SpeechInput, parse_input
-from .media_routing import (
+from gateway.errors import ApiError
+from gateway.media.audio import checked_audio
+from gateway.media.routing import (
     Caller,
     Endpoint,
     MediaResult,
@@ -23,6 +19,10 @@ from .media_routing import (
     logged_call,
     media_candidates,
 )
+from gateway.media_input import SpeechInput, parse_input
+from gateway.routing.candidates import AUTO_IDS, route_adapter
+from gateway.routing.context import ChatContext, served_headers
+from gateway.routing.fallback import run_with_fallback
 
 OPENAI_SPEECH_MODELS = frozenset({"tts-1", "tts-1-hd", "gpt-4o-mini-tts"})
 OPENAI_VOICES = frozenset(

@@ -16,6 +16,8 @@ from accounts.models import ApiKey, Workspace
 from catalog.health import credential_usable
 from catalog.models import CatalogModel
 from catalog.selectors import AUTO_FREE_ID
+from gateway.chat_request import ChatRequest
+from gateway.errors import ApiError, api_error_for_exception
 from gateway.requestlog.services import Status, request_log_start
 from gateway.routing.candidates import (
     AUTO_IDS,
@@ -28,9 +30,6 @@ from gateway.routing.candidates import (
 )
 from gateway.routing.context import ChatContext
 from providers.registry import PROVIDERS
-
-from .chat_request import ChatRequest
-from .errors import ApiError, api_error_for_exception
 
 # Ranks media routes the way chat ranks them (health, then latency, then id) with no needs.
 NEUTRAL_REQUEST = ChatRequest(model=AUTO_FREE_ID, fallback_models=[], messages=[])
