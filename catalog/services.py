@@ -39,7 +39,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from catalog import metrics
-from catalog.listing import catalog_version_key
+from catalog.listing_cache import catalog_version_key
 from catalog.locks import held_lock
 from catalog.models import CatalogModel, HeldCatalogChange, SyncRun
 from catalog.overrides import (

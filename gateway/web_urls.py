@@ -2,14 +2,14 @@
 
 from django.urls import path
 
-from .web import account, chat, docs, models, playground, providers
+from .web import account, chat, docs, model_browser, playground, providers
 
 urlpatterns = [
     path("", docs.home, name="home"),
     path("docs/", docs.docs, name="docs"),
-    path("models/", models.models_page, name="models"),
-    path("models/save", models.model_save_toggle, name="model-save"),
-    path("models/<path:model_id>/edit", models.model_edit, name="model-edit"),
+    path("models/", model_browser.models_page, name="models"),
+    path("models/save", model_browser.model_save_toggle, name="model-save"),
+    path("models/<path:model_id>/edit", model_browser.model_edit, name="model-edit"),
     path("chat/", chat.chat_page, name="chat"),
     path("chat/send", chat.chat_send, name="chat-send"),
     path("chat/<int:pk>/", chat.chat_page, name="chat-conversation"),

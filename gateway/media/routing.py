@@ -13,8 +13,8 @@ from typing import Any, TypeVar
 from django.conf import settings
 
 from accounts.models import ApiKey, Workspace
-from catalog.health import credential_usable
 from catalog.models import CatalogModel
+from catalog.route_health import credential_usable
 from catalog.selectors import AUTO_FREE_ID
 from gateway.chat_request import ChatRequest
 from gateway.errors import ApiError, api_error_for_exception

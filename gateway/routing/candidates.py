@@ -24,9 +24,9 @@ from django.conf import settings
 from django.db.models import QuerySet
 
 from accounts.models import Workspace
-from catalog.health import credential_usable
-from catalog.listing import catalog_version
+from catalog.listing_cache import catalog_version
 from catalog.models import CatalogModel
+from catalog.route_health import credential_usable
 from catalog.selectors import AUTO_FREE_ID, active_models
 from config.infra.localcache import LocalCache
 from gateway.chat_request import ChatRequest, ProviderPrefs

@@ -1,6 +1,6 @@
 """Route cooldowns, a circuit breaker and health stats, shared by every node through the cache.
 
-A route is one model through one credential. The keys are read by `catalog.health`:
+A route is one model through one credential. The keys are read by `catalog.route_health`:
 
 - `route-cooldown:{credential_id}:{upstream_id}`: unix time until which the route is skipped
   (a 429 until its retry-after; an open breaker for GATEWAY_BREAKER_OPEN_SECONDS).
@@ -27,7 +27,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 
-from catalog.health import cooldown_key, health_key
+from catalog.route_health import cooldown_key, health_key
 from gateway import metrics
 from providers.base import ProviderError
 

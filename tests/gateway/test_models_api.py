@@ -8,7 +8,7 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from accounts.services import api_key_create
-from catalog.health import cooldown_key
+from catalog.route_health import cooldown_key
 from catalog.services import catalog_invalidate, catalog_sync
 from providers.base import ModelInfo
 from providers.models import ProviderCredential
@@ -252,7 +252,7 @@ def test_a_warm_listing_is_served_from_cache_without_queries(
 
 
 def test_working_is_fresh_within_the_listing_ttl(api_client, groq, monkeypatch):
-    monkeypatch.setattr("catalog.listing.LISTING_TTL_SECONDS", 0.2)
+    monkeypatch.setattr("catalog.listing_cache.LISTING_TTL_SECONDS", 0.2)
     assert "groq/orpheus" in ids(api_client.get("/v1/models?working=true"))
     cache.set(cooldown_key(groq.pk, "orpheus"), time.time() + 60, 60)
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from django.core.cache import cache
 
-from catalog.health import cooling_routes, credential_usable
+from catalog.route_health import cooling_routes, credential_usable
 from catalog.selectors import (
     AUTO_STATIC_ENTRY,
     LISTING_FIELDS,

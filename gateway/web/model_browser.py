@@ -16,10 +16,9 @@ from catalog.overrides import listed_of
 from catalog.selectors import AUTO_FREE_ID, catalog_listing, catalog_model_get
 from catalog.services import catalog_model_override
 from gateway.chat.conversations import saved_model_ids, saved_model_toggle
+from gateway.web.common import page, redirect_back, workspace_of
+from gateway.web.forms import ModelFilterForm, SaveModelForm
 from providers.models import ProviderCredential
-
-from .common import page, redirect_back, workspace_of
-from .forms import ModelFilterForm, SaveModelForm
 
 
 def _matches(entry: dict[str, Any], query: str) -> bool:
