@@ -1,3 +1,5 @@
+"""Sign-in, sign-up and sign-out, and the API keys page (under /accounts/)."""
+
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -8,15 +10,15 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from .forms import ApiKeyCreateForm, SignInForm, SignUpForm
-from .selectors import api_key_list
-from .services import api_key_create, api_key_revoke, workspace_for_user
+from accounts.forms import ApiKeyCreateForm, SignInForm, SignUpForm
+from accounts.selectors import api_key_list
+from accounts.services import api_key_create, api_key_revoke, workspace_for_user
 
 
 class SignInView(LoginView):
     """Django's login view: rotates the session key and refuses off-site `next=` targets."""
 
-    template_name = "accounts/signin.html"
+    template_name = "auth/signin.html"
     authentication_form = SignInForm
     redirect_authenticated_user = True
 
@@ -36,7 +38,7 @@ def signup(request: HttpRequest) -> HttpResponse:
         user = form.save()
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         return redirect("home")
-    return render(request, "accounts/signup.html", {"form": form})
+    return render(request, "auth/signup.html", {"form": form})
 
 
 def _render_keys(
@@ -50,7 +52,7 @@ def _render_keys(
         "section": "account",  # highlights Account in the main nav
         "subsection": "keys",
     }
-    return render(request, "accounts/keys.html", context)
+    return render(request, "account/keys.html", context)
 
 
 @never_cache

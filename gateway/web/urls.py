@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .web import account, chat, docs, model_browser, playground, providers
+from . import account, auth, chat, docs, model_browser, playground, providers
 
 urlpatterns = [
     path("", docs.home, name="home"),
@@ -42,4 +42,13 @@ urlpatterns = [
     ),
     path("account/conversations/", account.conversations_page, name="account-conversations"),
     path("account/usage/", account.usage_page, name="account-usage"),
+]
+
+# Mounted under /accounts/ by config/urls.py, in the "accounts" URL namespace.
+accounts_urlpatterns = [
+    path("signin/", auth.SignInView.as_view(), name="signin"),
+    path("signup/", auth.signup, name="signup"),
+    path("signout/", auth.SignOutView.as_view(), name="signout"),
+    path("keys/", auth.api_keys, name="keys"),
+    path("keys/<int:key_id>/revoke/", auth.api_key_revoke_view, name="key-revoke"),
 ]
