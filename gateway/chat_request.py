@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway.media.url_guard import ImageFetchError, check_forwarded_url
+from gateway.url_guard import ImageFetchError, check_forwarded_url
 
 from .errors import ApiError
 

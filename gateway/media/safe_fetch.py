@@ -1,6 +1,6 @@
 """The hardened fetcher for user-supplied image URLs (SSRF-safe GET).
 
-Every hop is checked by gateway.media.url_guard first; the connection then goes to a validated
+Every hop is checked by gateway.url_guard first; the connection then goes to a validated
 address, with Host and TLS SNI set to the original name, so a second DNS answer (rebinding) is
 never used. Redirects are followed by hand, each hop checked again, at most
 IMAGE_FETCH_MAX_REDIRECTS. Bytes (IMAGE_FETCH_MAX_BYTES, no decompression), time (connect,
@@ -23,7 +23,7 @@ from urllib.parse import urljoin
 from django.conf import settings
 
 from gateway.media.images import ImageTooLarge
-from gateway.media.url_guard import (
+from gateway.url_guard import (
     FETCH_ERROR_MESSAGE,
     ImageFetchError,
     Resolver,

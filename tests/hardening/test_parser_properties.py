@@ -13,8 +13,8 @@ from rest_framework.exceptions import ParseError
 
 from gateway.chat_request import parse_chat_request
 from gateway.errors import ApiError
-from gateway.media.url_guard import ImageFetchError, check_forwarded_url
 from gateway.parsers import SafeJSONParser
+from gateway.url_guard import ImageFetchError, check_forwarded_url
 from providers import parsing
 from providers.sse import SSEEvent, SSEParser
 
