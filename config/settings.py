@@ -181,7 +181,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 # Error emails mask every secret-named POST field and frame variable.
-DEFAULT_EXCEPTION_REPORTER_FILTER = "gateway.error_reports.SecretsExceptionReporterFilter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "config.infra.error_reports.SecretsExceptionReporterFilter"
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
