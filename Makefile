@@ -51,6 +51,7 @@ lint: install-dev
 	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # Supply chain and deployment: bandit over the app code (findings fixed or justified inline with
 # `# nosec <id>`), `check --deploy` with production-shaped values, pip-audit (.ci/audit.py: fails

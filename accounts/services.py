@@ -29,7 +29,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from gateway.localcache import LocalCache
+from config.infra.localcache import LocalCache
 
 from .clients import auth_failure_record, auth_failures_check
 from .models import ApiKey, Membership, User, Workspace

@@ -42,7 +42,7 @@ from django.utils import timezone  # noqa: E402
 
 from accounts.models import User  # noqa: E402
 from accounts.services import api_key_create  # noqa: E402
-from catalog import listing  # noqa: E402
+from catalog import listing_cache as listing  # noqa: E402
 from catalog.models import CatalogModel  # noqa: E402
 from catalog.services import catalog_invalidate, catalog_sync_all  # noqa: E402
 from providers.models import ProviderCredential  # noqa: E402

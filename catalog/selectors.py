@@ -6,8 +6,8 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 
-from catalog.health import cooling_routes, credential_usable, route_cooling_down
 from catalog.models import CatalogModel, HeldCatalogChange, SyncRun
+from catalog.route_health import cooling_routes, credential_usable, route_cooling_down
 from providers.models import ProviderCredential
 from providers.registry import PROVIDERS, documented_limits
 
@@ -140,7 +140,7 @@ def catalog_listing(
     provider: str | None = None,
     working: bool | None = None,
 ) -> list[dict[str, Any]]:
-    """The /v1/models entries as dicts (uncached; the API serves catalog.listing's bytes)."""
+    """The /v1/models entries as dicts (uncached; the API serves catalog.listing_cache's bytes)."""
     only_auto, auto_listed = auto_route_filters(category, provider)
     rows = active_models(
         workspace_id=workspace_id,

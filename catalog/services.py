@@ -8,7 +8,7 @@ Operator overrides (catalog.overrides) are re-applied on top of every listing.
 A failing provider never empties the catalog: any listing error (auth, 429, 5xx, timeout, junk,
 402/410) keeps the previous models and records the sanitized error on the credential and in the
 SyncRun; 401/403, 402 and 410 also move the credential's state (auth_failed, payment_required,
-retired). Empty listing policy (JOB-02): a listing with *no models at all* while the credential
+retired). Empty listing policy: a listing with *no models at all* while the credential
 still has active models is treated as an error too (an outage or a wrong account looks exactly
 like this).
 
@@ -38,7 +38,8 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from catalog.listing import catalog_version_key
+from catalog import metrics
+from catalog.listing_cache import catalog_version_key
 from catalog.locks import held_lock
 from catalog.models import CatalogModel, HeldCatalogChange, SyncRun
 from catalog.overrides import (
@@ -50,7 +51,6 @@ from catalog.overrides import (
 )
 from catalog.selectors import check_candidates, sync_candidates
 from catalog.validation import clean_model_rows
-from gateway import metrics
 from providers.encryption import SecretUnreadable
 from providers.errors import ProviderError, sanitize
 from providers.models import ProviderCredential

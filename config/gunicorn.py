@@ -19,7 +19,7 @@ Databases under gevent: CONN_MAX_AGE is 0 (config/settings.py), so a connection 
 request (or less: the gateway closes it before streaming) and greenlets never share one.
 psycopg >= 3.1.14 cooperates with gevent by itself (no psycogreen); config/settings.py puts a
 psycopg pool in front of PostgreSQL (one connection per in-flight greenlet would exceed
-max_connections) and config/redis_pool.py shares one bounded Redis pool per process. SQLite
+max_connections) and config/infra/redis_pool.py shares one bounded Redis pool per process. SQLite
 works (each greenlet gets its own connection), but its calls, lock waits included, block the
 whole worker while they run: fine for one machine, use PostgreSQL for real traffic.
 """
@@ -52,13 +52,13 @@ accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 
 
 class RedactingLogger(Logger):
-    """gunicorn's logger, with the app's redaction (gateway/logging.py) on its error log and its
-    access log: an `opk_live_` key in a URL, a bearer header or any key-shaped text in a
+    """gunicorn's logger, with the app's redaction (config/infra/logfilters.py) on its error log
+    and its access log: an `opk_live_` key in a URL, a bearer header or any key-shaped text in a
     request line gunicorn refused is masked, whatever `access_log_format` prints."""
 
     def setup(self, cfg: Config) -> None:
         super().setup(cfg)
-        from gateway.logging import RedactSecretsFilter
+        from config.infra.logfilters import RedactSecretsFilter
 
         for log in (self.error_log, self.access_log):
             if not any(isinstance(f, RedactSecretsFilter) for f in log.filters):
@@ -141,8 +141,8 @@ def write_json_error(sock: socket.socket, status_int: int, reason: str, mesg: st
     through `gunicorn.util.write_error`, which `post_worker_init` replaces with this. The path
     may not even have been read, so every such answer is JSON; nothing a browser sends gets here.
     """
+    from config.infra.redaction import redact
     from gateway.errors import TYPE_BY_STATUS, envelope
-    from gateway.logging import redact
 
     message = redact(f"{reason}: {mesg}" if mesg else reason)[:ERROR_MESSAGE_CHARS]
     code = reason.lower().replace(" ", "_")
@@ -188,7 +188,7 @@ def post_worker_init(worker: object) -> None:
 
 
 def child_exit(server: object, worker: object) -> None:
-    """With PROMETHEUS_MULTIPROC_DIR set, drop a dead worker's files (see gateway.metrics)."""
+    """With PROMETHEUS_MULTIPROC_DIR set, drop a dead worker's files (see config.infra.metrics)."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 
@@ -196,10 +196,10 @@ def child_exit(server: object, worker: object) -> None:
 
 
 def worker_exit(server: object, worker: object) -> None:
-    """Write the request-log rows still queued (gateway/logwriter.py) before the worker goes,
+    """Write the request-log rows still queued (gateway.requestlog.writer) before the worker goes,
     retrying for up to REQUEST_LOG_EXIT_SECONDS (keep it below graceful_timeout)."""
     try:
-        from gateway.requestlog import request_log_drain
+        from gateway.requestlog.services import request_log_drain
     except Exception:  # the app never loaded (a failed boot): nothing was queued
         return
     request_log_drain()

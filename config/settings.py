@@ -118,15 +118,15 @@ REDIS_URL = _redis_url or embedded_redis.cache_url(VAR_DIR)
 CACHE_KEY_PREFIX = env("CACHE_KEY_PREFIX", default="op")
 CACHES = {
     "default": {
-        "BACKEND": "config.redis_pool.SharedRedisCache",
+        "BACKEND": "config.infra.redis_pool.SharedRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": CACHE_KEY_PREFIX,
         # One bounded pool per process: under gevent each greenlet has its own cache backend
-        # and, without this, its own Redis connection (config/redis_pool.py).
+        # and, without this, its own Redis connection (config/infra/redis_pool.py).
         "OPTIONS": {
             "socket_timeout": 1,
             "socket_connect_timeout": 1,
-            "pool_class": "config.redis_pool.SharedBlockingConnectionPool",
+            "pool_class": "config.infra.redis_pool.SharedBlockingConnectionPool",
             "max_connections": env.int("REDIS_MAX_CONNECTIONS", default=256),
             "timeout": 20,  # seconds a request waits for a free one (an overloaded worker)
         },
@@ -193,8 +193,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-# Error emails mask every secret-named POST field and frame variable (SEC-09).
-DEFAULT_EXCEPTION_REPORTER_FILTER = "gateway.error_reports.SecretsExceptionReporterFilter"
+# Error emails mask every secret-named POST field and frame variable.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "config.infra.error_reports.SecretsExceptionReporterFilter"
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
@@ -374,12 +374,13 @@ GATEWAY_BREAKER_WINDOW_SECONDS = env.int("GATEWAY_BREAKER_WINDOW_SECONDS", defau
 GATEWAY_BREAKER_OPEN_SECONDS = env.int("GATEWAY_BREAKER_OPEN_SECONDS", default=120)
 GATEWAY_KEEPALIVE_SECONDS = env.float("GATEWAY_KEEPALIVE_SECONDS", default=15.0)
 # Successes are written to a route's shared health at most this often per process
-# (gateway/cooldowns.py); 0 writes each one.
+# (gateway/routing/cooldowns.py); 0 writes each one.
 GATEWAY_HEALTH_FLUSH_SECONDS = env.float("GATEWAY_HEALTH_FLUSH_SECONDS", default=1.0)
-# Per-process cache of route candidates and adapters (gateway/routing.py); the catalog version
-# invalidates it at once, this TTL bounds the changes that bump no version (credential checks).
+# Per-process cache of route candidates and adapters (gateway/routing/candidates.py); the catalog
+# version invalidates it at once, this TTL bounds the changes that bump no version (credential
+# checks).
 GATEWAY_ROUTE_CACHE_SECONDS = env.float("GATEWAY_ROUTE_CACHE_SECONDS", default=5.0)
-# Request log write-behind (gateway/logwriter.py): queued rows are written in batches by one
+# Request log write-behind (gateway/requestlog/writer.py): queued rows are written in batches by one
 # background thread per process; past MAX_PENDING queued rows a request writes the batch itself.
 REQUEST_LOG_WRITE_BEHIND = env.bool("REQUEST_LOG_WRITE_BEHIND", default=True)
 REQUEST_LOG_FLUSH_SECONDS = env.float("REQUEST_LOG_FLUSH_SECONDS", default=0.2)
@@ -396,9 +397,9 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
-        "redact": {"()": "gateway.logging.RedactSecretsFilter"},
-        "redact_message": {"()": "gateway.logging.RedactMessageFilter"},
-        "request_id": {"()": "gateway.logging.RequestIdFilter"},
+        "redact": {"()": "config.infra.logfilters.RedactSecretsFilter"},
+        "redact_message": {"()": "config.infra.logfilters.RedactMessageFilter"},
+        "request_id": {"()": "config.infra.logfilters.RequestIdFilter"},
         "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
     },
     "formatters": {

@@ -4,12 +4,13 @@ from drf_spectacular.views import SpectacularAPIView
 
 from gateway.views import health
 from gateway.views.metrics import metrics_view
+from gateway.web.urls import accounts_urlpatterns
 
 # /v1 first: Django tries the patterns in order, and the API is the hot path.
 urlpatterns = [
     path("v1/", include("gateway.urls")),
-    path("", include("gateway.web_urls")),
-    path("accounts/", include("accounts.urls")),
+    path("", include("gateway.web.urls")),
+    path("accounts/", include((accounts_urlpatterns, "accounts"))),
     path("admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),
     path("metrics", metrics_view, name="metrics"),

@@ -10,8 +10,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+from gateway.url_guard import ImageFetchError, check_forwarded_url
+
 from .errors import ApiError
-from .url_guard import ImageFetchError, check_forwarded_url
 
 DATA_IMAGE = re.compile(r"data:image/(?:png|jpe?g|gif|webp)(?:;[^,]{0,100})?,", re.IGNORECASE)
 ROLES = ("system", "developer", "user", "assistant", "tool")

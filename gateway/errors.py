@@ -16,7 +16,7 @@ from gunicorn.http.errors import (
 from rest_framework import exceptions
 from rest_framework.response import Response
 
-from .logging import current_request_id
+from config.infra.logfilters import current_request_id
 
 logger = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from django.conf import settings
 from rest_framework import serializers
 
 from catalog.selectors import AUTO_FREE_ID
+from gateway.media.audio import FORMAT_TYPES
 
-from .audio import FORMAT_TYPES
 from .errors import ApiError
 
 SIZE = re.compile(r"(\d{2,5})x(\d{2,5})")

@@ -11,6 +11,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpRespons
 from django.middleware.csrf import CsrfViewMiddleware
 from django.utils.deprecation import MiddlewareMixin
 
+from config.infra.logfilters import current_request_id
+
 from .errors import (
     ApiError,
     api_error_for_exception,
@@ -20,7 +22,6 @@ from .errors import (
     request_too_large_error,
 )
 from .inflight import inflight_acquire_for
-from .logging import current_request_id
 from .metrics import current_route, route_kind
 from .request_body import declared_length, request_body_read
 

@@ -38,7 +38,7 @@ class RequestLog(models.Model):
     prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
     completion_tokens = models.PositiveIntegerField(null=True, blank=True)
     total_tokens = models.PositiveIntegerField(null=True, blank=True)
-    # Set when the request starts, not when the batched INSERT runs (gateway.logwriter).
+    # Set when the request starts, not when the batched INSERT runs (gateway.requestlog.writer).
     created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

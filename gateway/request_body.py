@@ -27,9 +27,9 @@ from django.conf import settings
 from django.http import HttpRequest
 
 from accounts.clients import client_address
+from config.infra.gevent_patch import gevent_patched
 
 from .errors import ApiError
-from .green import gevent_patched
 
 PIECE_BYTES = 64 * 1024
 

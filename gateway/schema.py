@@ -8,9 +8,10 @@ with the envelope (`default` response), and its content is JSON whatever the sta
 
 from typing import Any
 
-from .audio import FORMAT_TYPES
+from gateway.media.audio import FORMAT_TYPES
+from gateway.media.images import NAME
+
 from .chat_request import ROLES, SCALARS
-from .images import NAME
 from .media_input import MAX_IMAGES
 
 ENVELOPE_REF = {"$ref": "#/components/schemas/ErrorEnvelope"}

@@ -1,4 +1,4 @@
-"""Request-log values fitted to their columns before they are queued (gateway.logwriter).
+"""Request-log values fitted to their columns before they are queued (gateway.requestlog.writer).
 
 Whatever a request carried must never make the database refuse its log row: a NUL byte in a
 form field once made PostgreSQL refuse a batch, and the writer retried it forever while no later

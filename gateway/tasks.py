@@ -1,7 +1,7 @@
 from celery import shared_task
 
-from gateway.images import generated_images_delete_expired
-from gateway.requestlog import request_log_reap_stale
+from gateway.media.images import generated_images_delete_expired
+from gateway.requestlog.services import request_log_reap_stale
 
 
 @shared_task

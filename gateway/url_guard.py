@@ -16,6 +16,7 @@ from urllib.parse import SplitResult, urlsplit
 
 from django.conf import settings
 
+from gateway.errors import ApiError
 from providers.netguard import (
     Address,
     Resolver,
@@ -24,8 +25,6 @@ from providers.netguard import (
     parse_ip_literal,
     system_resolve,
 )
-
-from .errors import ApiError
 
 __all__ = ["ImageFetchError", "Resolver", "Target", "is_denied_address", "system_resolve"]
 

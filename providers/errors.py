@@ -9,6 +9,8 @@ import time
 from email.utils import parsedate_to_datetime
 from typing import Any, NamedTuple
 
+from config.infra.redaction import redact
+
 from . import parsing
 
 
@@ -176,8 +178,6 @@ def error_message(body: Any) -> str:
 
 def sanitize(text: str, *secrets: str) -> str:
     """Strip secrets and markup from upstream text and keep it short."""
-    from gateway.logging import redact
-
     for secret in secrets:
         if secret:
             text = text.replace(secret, "[redacted]")

@@ -1,9 +1,10 @@
 """The provider registry: one data row per provider. To add a provider, add a row.
 
-Facts (URLs, free rules, limits) are the providers' own documentation, as of the dates noted.
-Free tiers change monthly: a row whose free tier ended keeps `free_tier=False` and a note, and
-stays off unless an operator lists its slug in OPENPROVIDER_REENABLED_PROVIDERS. Base URLs can
-be moved with OPENPROVIDER_BASE_URL_<SLUG> (proxies, tests).
+Facts (URLs, free rules, limits) come from each provider's own documentation; a row's
+`free_evidence` says where its free tier is stated. Free tiers change monthly: a row whose free
+tier ended keeps `free_tier=False` and a note, and stays off unless an operator lists its slug in
+OPENPROVIDER_REENABLED_PROVIDERS. Base URLs can be moved with OPENPROVIDER_BASE_URL_<SLUG>
+(proxies, tests).
 
 `limits` holds the documented free-tier numbers, for display and planning only (enforcement is
 the provider's): rpm/rph/rpd = requests per minute/hour/day, tpm/tph/tpd = tokens per

@@ -1,7 +1,7 @@
 """An incremental Server-Sent Events parser (WHATWG rules) that tolerates any split of the bytes."""
 
 import codecs
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 
@@ -77,10 +77,3 @@ def _line_end(text: str) -> int:
     if text[index] == "\r" and index == len(text) - 1:
         return -1
     return index
-
-
-def parse_sse(chunks: Iterable[bytes]) -> Iterator[SSEEvent]:
-    parser = SSEParser()
-    for chunk in chunks:
-        yield from parser.feed(chunk)
-    yield from parser.close()

@@ -90,8 +90,8 @@ def _request_log_inline_and_local_caches_empty(settings):
     write-behind thread cannot see; tests/gateway/test_request_log_writer.py covers that thread),
     and the per-process route and auth caches and health buffer start empty (ids are reused
     across tests)."""
-    from gateway.cooldowns import route_pending_successes_clear
-    from gateway.localcache import local_caches_clear
+    from config.infra.localcache import local_caches_clear
+    from gateway.routing.cooldowns import route_pending_successes_clear
 
     settings.REQUEST_LOG_WRITE_BEHIND = False
     local_caches_clear()

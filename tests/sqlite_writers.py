@@ -1,4 +1,4 @@
-"""One writer process of the SQLite concurrency test (JOB-12): `web` or `worker` role.
+"""One writer process of the SQLite concurrency test: `web` or `worker` role.
 
 `web` does what each /v1 request does (insert a request-log row, then finalize it); `worker`
 runs catalog syncs that rewrite 200 models in one transaction. Each runs for SECONDS and
@@ -22,7 +22,7 @@ from django.db import OperationalError  # noqa: E402
 
 from accounts.models import User  # noqa: E402
 from catalog import services  # noqa: E402
-from gateway.requestlog import LogOutcome, request_log_finish, request_log_start  # noqa: E402
+from gateway.requestlog.services import LogOutcome, request_log_finish, request_log_start  # noqa: E402
 from providers.models import ProviderCredential  # noqa: E402
 from providers.wire import ModelInfo  # noqa: E402
 

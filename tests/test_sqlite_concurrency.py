@@ -1,4 +1,4 @@
-"""JOB-12: embedded mode on a SQLite *file* (WAL): web and worker processes write at once.
+"""Embedded mode on a SQLite *file* (WAL): web and worker processes write at once.
 
 Two processes, for a bounded few seconds: one writes request-log rows like /v1 requests do,
 the other runs catalog syncs (200-row transactions). Neither may see "database is locked":

@@ -7,9 +7,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.authentication import caller_workspace, key_of
-from gateway.chat import chat_complete, chat_stream
+from gateway.chat.service import chat_complete, chat_stream
 from gateway.errors import ApiError
-from gateway.requestlog import request_log_as_dict, request_log_get
+from gateway.requestlog.services import request_log_as_dict, request_log_get
 from gateway.views.limited import RateLimitedView
 
 

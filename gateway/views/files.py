@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from gateway.errors import ApiError
-from gateway.images import generated_image_get
+from gateway.media.images import generated_image_get
 from gateway.views.media import JsonWhateverAccepted
 
 

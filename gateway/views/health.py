@@ -1,7 +1,7 @@
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 
-from gateway.health import health_report
+from gateway.liveness import health_report
 
 
 @require_GET

@@ -7,7 +7,7 @@ from rest_framework.views import APIView
 from accounts.authentication import key_of
 from gateway.errors import ApiError
 from gateway.parsers import SafeJSONParser
-from gateway.ratelimit import rate_limit_api_key
+from gateway.routing.ratelimit import rate_limit_api_key
 
 
 class RateLimitedView(APIView):

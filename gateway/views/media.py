@@ -15,8 +15,8 @@ from rest_framework.response import Response
 
 from accounts.authentication import caller_workspace, key_of
 from gateway.errors import ApiError
-from gateway.images import CappedUploadHandler
-from gateway.media import Caller, MediaResult, image_analyze, images_generate, speech_create
+from gateway.media.images import CappedUploadHandler
+from gateway.media.service import Caller, MediaResult, image_analyze, images_generate, speech_create
 from gateway.parsers import SafeJSONParser, check_storable
 from gateway.views.limited import RateLimitedView
 

@@ -2,7 +2,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from gateway import metrics
+from config.infra import metrics
 
 
 @never_cache

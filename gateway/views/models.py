@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.authentication import caller_workspace
-from catalog.listing import catalog_listing_json
+from catalog.listing_cache import catalog_listing_json
 from catalog.models import CatalogModel
 from catalog.selectors import (
     AUTO_CATEGORY,

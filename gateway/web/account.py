@@ -11,12 +11,18 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import SavedModel
 from catalog.selectors import AUTO_FREE_ID, active_models
-from gateway.conversations import (
+from gateway.chat.conversations import (
     conversation_list,
     saved_model_delete,
     saved_model_list,
 )
-from gateway.usage import PERIODS, usage_by_day, usage_by_route, usage_filters, usage_logs
+from gateway.requestlog.usage import (
+    PERIODS,
+    usage_by_day,
+    usage_by_route,
+    usage_filters,
+    usage_logs,
+)
 from providers.models import ProviderCredential
 
 from .charts import Series, bar_chart

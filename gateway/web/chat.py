@@ -19,7 +19,7 @@ from accounts.authentication import signed_in_user
 from accounts.models import Conversation, Message, Workspace
 from catalog.models import CatalogModel
 from catalog.selectors import AUTO_FREE_ID, active_models
-from gateway.conversations import (
+from gateway.chat.conversations import (
     chat_payload,
     conversation_create,
     conversation_delete,
@@ -29,7 +29,7 @@ from gateway.conversations import (
     saved_model_ids,
     user_message_add,
 )
-from gateway.streaming import SSE_HEADERS
+from gateway.chat.streaming import SSE_HEADERS
 
 from .chat_events import chat_answer, chat_events
 from .common import page, redirect_back, workspace_of

@@ -18,12 +18,12 @@ from typing import Any
 from django.urls import reverse
 
 from accounts.models import Conversation, Message, Workspace
-from gateway.chat import chat_complete, chat_stream
-from gateway.chat_context import PUBLIC_ATTEMPT_KEYS
-from gateway.conversations import AssistantReply, assistant_message_save
+from gateway.chat.conversations import AssistantReply, assistant_message_save
+from gateway.chat.service import chat_complete, chat_stream
+from gateway.chat.streaming import ChatStream
 from gateway.errors import ApiError
-from gateway.requestlog import request_log_get
-from gateway.streaming import ChatStream
+from gateway.requestlog.services import request_log_get
+from gateway.routing.context import PUBLIC_ATTEMPT_KEYS
 
 from .markdown import markdown_html
 

@@ -11,7 +11,7 @@ from drf_spectacular.generators import SchemaGenerator
 
 from accounts.models import Workspace
 from catalog.selectors import AUTO_FREE_ID, active_models
-from gateway.conversations import conversation_list
+from gateway.chat.conversations import conversation_list
 from gateway.errors import envelope
 from providers.models import ProviderCredential
 

@@ -17,9 +17,9 @@ from accounts.models import Workspace
 from catalog.models import CatalogModel
 from catalog.selectors import AUTO_FREE_ID, active_models
 from gateway.errors import ApiError, error_response
-from gateway.images import CappedUploadHandler
-from gateway.media import Caller, MediaResult, image_analyze, images_generate
-from gateway.speech import speech_create
+from gateway.media.images import CappedUploadHandler
+from gateway.media.service import Caller, MediaResult, image_analyze, images_generate
+from gateway.media.speech import speech_create
 
 from .common import page, workspace_of
 from .markdown import markdown_html

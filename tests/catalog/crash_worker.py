@@ -1,4 +1,4 @@
-"""The Celery app of the worker-crash test (JOB-06): the real app, optionally stalled mid-sync.
+"""The Celery app of the worker-crash test: the real app, optionally stalled mid-sync.
 
 With JOB06_STALL_MARKER set, the first catalog sync stops *inside* its transaction, after every
 upsert and the success mark, writes the marker file and sleeps, so the test can kill the worker

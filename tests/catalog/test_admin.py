@@ -6,7 +6,7 @@ from django.contrib.messages.storage.fallback import FallbackStorage
 from django.test import RequestFactory
 
 from catalog.admin import check_now, sync_now
-from catalog.listing import catalog_version
+from catalog.listing_cache import catalog_version
 from catalog.models import CatalogModel, SyncRun
 from providers.models import ProviderCredential
 from tests.catalog.factories import CUSTOM_KEY, make_credential, seed_model

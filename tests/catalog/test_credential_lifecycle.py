@@ -13,7 +13,7 @@ from django.test import Client
 
 from accounts.models import User
 from catalog import credentials as lifecycle
-from catalog.listing import catalog_version
+from catalog.listing_cache import catalog_version
 from catalog.services import provider_check
 from catalog.tasks import catalog_sync_credential_task
 from providers.models import ProviderCredential

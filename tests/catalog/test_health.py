@@ -5,7 +5,7 @@ import time
 import pytest
 from django.core.cache import cache
 
-from catalog.health import (
+from catalog.route_health import (
     cooldown_key,
     cooling_routes,
     health_key,

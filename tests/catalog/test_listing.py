@@ -5,8 +5,8 @@ import time
 
 from django.core.cache import cache
 
-from catalog.health import cooldown_key
-from catalog.listing import _LocalBodies, catalog_listing_json, catalog_version
+from catalog.listing_cache import _LocalBodies, catalog_listing_json, catalog_version
+from catalog.route_health import cooldown_key
 from catalog.selectors import catalog_listing
 from catalog.services import catalog_invalidate
 from providers.models import ProviderCredential
@@ -41,7 +41,7 @@ def test_the_cache_key_holds_the_workspace_and_a_bump_invalidates(custom_credent
 
 
 def test_a_stale_body_is_served_while_another_request_renders(custom_credential, monkeypatch):
-    monkeypatch.setattr("catalog.listing.LISTING_TTL_SECONDS", -1)  # always stale
+    monkeypatch.setattr("catalog.listing_cache.LISTING_TTL_SECONDS", -1)  # always stale
     workspace_id = custom_credential.workspace_id
     seed_model(custom_credential, "a")
     assert working_of(workspace_id) == {"openprovider/auto-free": True, "homelab/a": True}
@@ -56,7 +56,7 @@ def test_a_stale_body_is_served_while_another_request_renders(custom_credential,
 
 
 def test_new_models_appear_with_the_next_version_not_before(custom_credential, monkeypatch):
-    monkeypatch.setattr("catalog.listing.LISTING_TTL_SECONDS", -1)
+    monkeypatch.setattr("catalog.listing_cache.LISTING_TTL_SECONDS", -1)
     workspace_id = custom_credential.workspace_id
     seed_model(custom_credential, "a")
     listed(workspace_id)
@@ -76,7 +76,7 @@ def test_an_evicted_version_restarts_at_a_fresh_value(workspace):
 
 
 def test_credential_changes_without_a_bump_show_at_the_next_render(custom_credential, monkeypatch):
-    monkeypatch.setattr("catalog.listing.LISTING_TTL_SECONDS", -1)
+    monkeypatch.setattr("catalog.listing_cache.LISTING_TTL_SECONDS", -1)
     workspace_id = custom_credential.workspace_id
     seed_model(custom_credential, "a")
     assert working_of(workspace_id)["homelab/a"] is True

@@ -117,7 +117,7 @@ def test_a_redelivered_sync_task_runs_despite_the_lock_its_dead_worker_left(
 def test_a_soft_time_limit_fails_the_run_keeps_the_catalog_and_frees_the_locks(
     stub_adapter, custom_credential
 ):
-    """JOB-10: the soft limit raises inside the sync; cleanup runs before the hard limit."""
+    """The soft limit raises inside the sync; cleanup runs before the hard limit."""
     from celery.exceptions import SoftTimeLimitExceeded
 
     from catalog.models import CatalogModel, SyncRun
@@ -139,7 +139,7 @@ def test_a_soft_time_limit_fails_the_run_keeps_the_catalog_and_frees_the_locks(
 
 @pytest.mark.redis
 def test_on_redis_exactly_one_of_many_concurrent_acquirers_gets_the_lock(redis_url):
-    """JOB-05: two workers or two beat instances starting at once; SET NX decides."""
+    """Two workers or two beat instances starting at once; SET NX decides."""
     from concurrent.futures import ThreadPoolExecutor
     from threading import Barrier
 

@@ -60,11 +60,12 @@ def test_a_status_check_counts_the_resulting_state(client, custom_credential):
 MULTIPROCESS_SCRIPT = """
 import django, sys
 django.setup()
-from gateway import metrics
+from catalog import metrics
+from config.infra.metrics import exposition
 if sys.argv[1] == "record":
     metrics.record_sync("groq", error_kind="", added=2, removed=0, changed=0)
 else:
-    sys.stdout.write(metrics.exposition()[0].decode())
+    sys.stdout.write(exposition()[0].decode())
 """
 
 

@@ -3,7 +3,7 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from catalog.listing import catalog_listing_json, catalog_version
+from catalog.listing_cache import catalog_listing_json, catalog_version
 from catalog.models import CatalogModel
 from catalog.overrides import clean_overrides
 from catalog.services import catalog_model_override, catalog_sync

@@ -1,4 +1,4 @@
-"""JOB-06: a real Celery worker killed with SIGKILL in the middle of a catalog sync.
+"""A real Celery worker killed with SIGKILL in the middle of a catalog sync.
 
 The worker (tests/catalog/crash_worker.py: the real app, stalled inside the sync transaction
 after every upsert) consumes from a real Redis broker and writes to the same database as this
@@ -246,7 +246,7 @@ class TouchOnUnpickle:
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_refuses_a_pickle_message(shared_env, tmp_path, monkeypatch):
-    """JOB-11: accept_content is json only; a pickled task is dropped unread."""
+    """The app accepts JSON messages only; a pickled task is dropped unread."""
     from celery import Celery
 
     monkeypatch.delenv("CELERY_BROKER_URL", raising=False)  # it would win over broker=

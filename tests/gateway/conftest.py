@@ -42,8 +42,8 @@ def make_model(credential: ProviderCredential, upstream_id: str, **fields: Any) 
 def write_behind(settings):
     """The request log's production mode, on a database the writer thread can see (committed
     rows); whatever a test left queued is written at its end."""
-    from gateway.logwriter import writer
-    from gateway.requestlog import request_log_flush
+    from gateway.requestlog.services import request_log_flush
+    from gateway.requestlog.writer import writer
 
     # A fresh writer thread: one started by an earlier test may be asleep for its long interval.
     writer._reset()
@@ -118,7 +118,7 @@ def sent_bodies(mock: responses.RequestsMock, url: str) -> list[dict[str, Any]]:
 @pytest.fixture
 def chat_call(workspace, created_key) -> Callable[..., Any]:
     """Call the chat service as the /v1 view does, with a fresh request id."""
-    from gateway.chat import chat_complete, chat_stream
+    from gateway.chat.service import chat_complete, chat_stream
     from gateway.middleware import new_request_id
 
     def call(payload: dict[str, Any], **overrides: Any) -> Any:

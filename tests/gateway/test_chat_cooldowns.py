@@ -8,9 +8,9 @@ from django.core.cache import cache
 from django.test import override_settings
 from django.utils import timezone
 
-from catalog.health import route_cooling_down, route_health
-from gateway.cooldowns import route_record_failure, route_record_success
+from catalog.route_health import route_cooling_down, route_health
 from gateway.models import RequestLog
+from gateway.routing.cooldowns import route_record_failure, route_record_success
 from gateway.tasks import request_log_reap_stale_task
 from providers.errors import ProviderError
 

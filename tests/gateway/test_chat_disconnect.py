@@ -1,4 +1,4 @@
-"""Client disconnect against live_server (STR-05), and keep-alives once a stream is committed."""
+"""Client disconnect against live_server, and keep-alives once a stream is committed."""
 
 import json
 import re

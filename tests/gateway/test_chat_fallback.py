@@ -1,4 +1,4 @@
-"""Fallback across candidates, cooldowns and the circuit breaker (UP-01, UP-07..09, UP-13..15)."""
+"""Fallback across candidates, cooldowns and the circuit breaker."""
 
 import time
 

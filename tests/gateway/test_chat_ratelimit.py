@@ -1,4 +1,4 @@
-"""Per-key limits: atomic across threads and processes (RL-01/02); Redis down fails closed."""
+"""Per-key limits: atomic across threads and processes; Redis down fails closed."""
 
 import os
 import subprocess
@@ -13,7 +13,7 @@ from django.core.cache import caches
 from django.test import override_settings
 
 from gateway.errors import ApiError
-from gateway.ratelimit import rate_limit_api_key, rate_limit_check
+from gateway.routing.ratelimit import rate_limit_api_key, rate_limit_check
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"

@@ -1,4 +1,4 @@
-"""Streaming: re-framing, usage once, tool deltas, and fallback only before content (STR-01..04)."""
+"""Streaming: re-framing, usage once, tool deltas, and fallback only before content."""
 
 import json
 import time
@@ -301,7 +301,9 @@ def test_the_db_connection_is_released_before_upstream_is_called(
     chat_call, groq_model, http_mock, monkeypatch
 ):
     order = []
-    monkeypatch.setattr("gateway.chat.release_db_connections", lambda: order.append("release"))
+    monkeypatch.setattr(
+        "gateway.chat.service.release_db_connections", lambda: order.append("release")
+    )
     http_mock.add_callback(
         responses.POST,
         GROQ_CHAT,
@@ -325,7 +327,7 @@ def test_a_failed_final_log_write_does_not_break_a_delivered_stream(
 
     add_stream(http_mock, GROQ_CHAT, provider_fixture("groq/chat_stream.sse"))
     stream = chat_call({**STREAM, "model": groq_model.public_id})
-    monkeypatch.setattr("gateway.chat_context.request_log_finish", broken)
+    monkeypatch.setattr("gateway.routing.context.request_log_finish", broken)
 
     body = read(stream)
 

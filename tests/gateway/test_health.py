@@ -5,7 +5,7 @@ import time
 import pytest
 from django.test import override_settings
 
-from gateway import health
+from gateway import liveness as health
 
 UNREACHABLE_REDIS_CACHE = {
     "default": {

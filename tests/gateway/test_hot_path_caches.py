@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 def clock(monkeypatch):
     """The local caches' clock, moved forward by hand instead of waiting."""
     now = [time.monotonic()]
-    monkeypatch.setattr("gateway.localcache.time.monotonic", lambda: now[0])
+    monkeypatch.setattr("config.infra.localcache.time.monotonic", lambda: now[0])
     return now
 
 

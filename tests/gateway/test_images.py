@@ -1,4 +1,4 @@
-"""VAL-08/VAL-09: data URLs and uploads are proven images; generated images are stored a while."""
+"""Data URLs and uploads are proven images; generated images are stored a while."""
 
 import base64
 import io
@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from PIL import Image
 from rest_framework.test import APIClient
 
-from gateway.images import (
+from gateway.media.images import (
     CappedUploadHandler,
     ImageData,
     ImageTooLarge,

@@ -15,7 +15,7 @@ os.environ.update(DJANGO_SETTINGS_MODULE="tests.settings", REDIS_URL="")
 import django
 django.setup()
 import gevent
-from gateway.streaming import KeepAliveReader
+from gateway.chat.streaming import KeepAliveReader
 
 closed = []
 

@@ -1,4 +1,4 @@
-"""DEP-07: JSON log lines carry the request id (and a Celery task's id); secrets are redacted
+"""JSON log lines carry the request id (and a Celery task's id); secrets are redacted
 on every handler, at DEBUG too."""
 
 import io
@@ -11,7 +11,8 @@ import responses
 from django.conf import settings
 
 from catalog.tasks import catalog_sync_credential_task
-from gateway.logging import RedactMessageFilter, RedactSecretsFilter, redact
+from config.infra.logfilters import RedactMessageFilter, RedactSecretsFilter
+from config.infra.redaction import redact
 from tests.gateway.conftest import GROQ_CHAT, HELLO, groq_completion
 
 PROVIDER_CANARY = f"sk-canary-{uuid.uuid4().hex}"
@@ -120,7 +121,7 @@ def test_every_line_of_a_failing_v1_request_has_its_request_id_and_no_secret(
         logging.getLogger("catalog.services").info("route of %s", created_key.plaintext)
         raise RuntimeError(f"boom {PROVIDER_CANARY} Bearer {created_key.plaintext} {GEMINI_CANARY}")
 
-    monkeypatch.setattr("gateway.chat._complete", explode)
+    monkeypatch.setattr("gateway.chat.service._complete", explode)
 
     response = api_client.post(
         f"/v1/chat/completions?key={GEMINI_CANARY}",

@@ -1,4 +1,4 @@
-"""POST /v1/audio/speech (VAL-11): raw audio from each provider, voices mapped, junk refused."""
+"""POST /v1/audio/speech: raw audio from each provider, voices mapped, junk refused."""
 
 import io
 import re

@@ -4,6 +4,8 @@ import pytest
 import responses
 from django.test import Client
 
+from catalog.metrics import provider_label
+from config.infra import metrics as infra_metrics
 from gateway import metrics
 from tests.gateway.conftest import ALT_CHAT, GROQ_CHAT, HELLO, groq_completion
 from tests.metrics_support import METRICS_TOKEN, sample, scrape
@@ -63,16 +65,16 @@ def test_staff_sessions_see_metrics_and_other_users_do_not(settings, user, other
 
 def test_the_token_is_compared_in_constant_time(metrics_token, monkeypatch):
     compared = []
-    real = metrics.hmac.compare_digest
+    real = infra_metrics.hmac.compare_digest
 
     def spy(a, b):
         compared.append((a, b))
         return real(a, b)
 
-    monkeypatch.setattr(metrics.hmac, "compare_digest", spy)
+    monkeypatch.setattr(infra_metrics.hmac, "compare_digest", spy)
 
-    assert metrics.token_matches(f"Bearer {METRICS_TOKEN}")
-    assert not metrics.token_matches("Bearer nope")
+    assert infra_metrics.token_matches(f"Bearer {METRICS_TOKEN}")
+    assert not infra_metrics.token_matches("Bearer nope")
     assert len(compared) == 2
 
 
@@ -160,15 +162,15 @@ def test_metrics_never_name_workspaces_keys_or_credentials(
 
 
 def test_label_values_are_bounded():
-    label = metrics.BoundedLabel(limit=3)
+    label = infra_metrics.BoundedLabel(limit=3)
 
     values = [label(f"model-{i}") for i in range(10)]
 
     assert values[:3] == ["model-0", "model-1", "model-2"]
     assert set(values[3:]) == {"other"}
     assert label("model-1") == "model-1"
-    assert metrics.provider_label("groq") == "groq"
-    assert metrics.provider_label("made-up-provider") == "other"
+    assert provider_label("groq") == "groq"
+    assert provider_label("made-up-provider") == "other"
 
 
 @pytest.mark.parametrize(

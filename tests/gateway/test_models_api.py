@@ -8,7 +8,7 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from accounts.services import api_key_create
-from catalog.health import cooldown_key
+from catalog.route_health import cooldown_key
 from catalog.services import catalog_invalidate, catalog_sync
 from providers.models import ProviderCredential
 from providers.wire import ModelInfo
@@ -206,7 +206,7 @@ def test_an_unknown_or_inactive_model_is_a_404_model_not_found(api_client, homel
 def test_another_workspaces_models_are_never_listed_or_found(
     api_client, other_client, groq, theirs
 ):
-    other_client.get("/v1/models")  # B primes its cached listing first (TEN-06)
+    other_client.get("/v1/models")  # B primes its cached listing first
 
     listing = api_client.get("/v1/models")
     detail = api_client.get("/v1/models/groq/their-secret-model")
@@ -252,7 +252,7 @@ def test_a_warm_listing_is_served_from_cache_without_queries(
 
 
 def test_working_is_fresh_within_the_listing_ttl(api_client, groq, monkeypatch):
-    monkeypatch.setattr("catalog.listing.LISTING_TTL_SECONDS", 0.2)
+    monkeypatch.setattr("catalog.listing_cache.LISTING_TTL_SECONDS", 0.2)
     assert "groq/orpheus" in ids(api_client.get("/v1/models?working=true"))
     cache.set(cooldown_key(groq.pk, "orpheus"), time.time() + 60, 60)
 

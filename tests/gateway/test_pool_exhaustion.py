@@ -37,7 +37,7 @@ def db_pool_timeout() -> Exception:
     ids=["db pool timeout", "redis pool exhausted", "database down"],
 )
 def test_chat_answers_503_envelope(api_client, groq_model, monkeypatch, error, code, retry_after):
-    monkeypatch.setattr("gateway.routing.exact_models", raising(error))
+    monkeypatch.setattr("gateway.routing.candidates.exact_models", raising(error))
 
     response = api_client.post(
         "/v1/chat/completions", {"model": groq_model.public_id, "messages": HELLO}, format="json"

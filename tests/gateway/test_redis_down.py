@@ -18,13 +18,13 @@ def redis_down():
         port = probe.getsockname()[1]
     caches = {
         "default": {
-            "BACKEND": "config.redis_pool.SharedRedisCache",
+            "BACKEND": "config.infra.redis_pool.SharedRedisCache",
             "LOCATION": f"redis://127.0.0.1:{port}/0",
             "KEY_PREFIX": settings.CACHE_KEY_PREFIX,
             "OPTIONS": {
                 "socket_timeout": 1,
                 "socket_connect_timeout": 1,
-                "pool_class": "config.redis_pool.SharedBlockingConnectionPool",
+                "pool_class": "config.infra.redis_pool.SharedBlockingConnectionPool",
                 "max_connections": 8,
                 "timeout": 1,
             },

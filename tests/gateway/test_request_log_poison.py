@@ -10,9 +10,14 @@ from django.db import OperationalError
 from django.test import Client
 
 from gateway import logwriter, metrics
-from gateway.logwriter import writer
 from gateway.models import RequestLog
-from gateway.requestlog import LogOutcome, request_log_finish, request_log_flush, request_log_start
+from gateway.requestlog.services import (
+    LogOutcome,
+    request_log_finish,
+    request_log_flush,
+    request_log_start,
+)
+from gateway.requestlog.writer import writer
 from tests.gateway.conftest import GROQ_CHAT, HELLO, groq_completion
 
 DONE = LogOutcome(status="success", http_status=200, served_model="m/x", provider="m")
@@ -105,7 +110,7 @@ def test_a_refused_change_is_dropped_alone_and_logged_with_its_request_id(
     refused_before = dropped("refused")
 
     # when the batch is written
-    with caplog.at_level(logging.ERROR, logger="gateway.logwriter"):
+    with caplog.at_level(logging.ERROR, logger="gateway.requestlog.writer"):
         assert request_log_flush()
 
     # then every other change is written, and only the refused one is dropped and reported
@@ -144,7 +149,7 @@ def test_while_the_database_fails_requests_never_write_and_the_queue_is_bounded(
     overflow_before = dropped("overflow")
 
     # when requests go on past both bounds
-    with caplog.at_level(logging.ERROR, logger="gateway.logwriter"):
+    with caplog.at_level(logging.ERROR, logger="gateway.requestlog.writer"):
         for i in range(1, 10):
             start(workspace, f"gen-down-{i}")
 

@@ -1,4 +1,4 @@
-"""The request log's write-behind (gateway/logwriter.py): batched, never losing a row."""
+"""The request log's write-behind (gateway/requestlog/writer.py): batched, never losing a row."""
 
 import subprocess
 import sys
@@ -9,16 +9,16 @@ from pathlib import Path
 import pytest
 from django.db import OperationalError
 
-from gateway import logwriter
-from gateway.logwriter import writer
 from gateway.models import RequestLog
-from gateway.requestlog import (
+from gateway.requestlog import writer as logwriter
+from gateway.requestlog.services import (
     LogOutcome,
     request_log_finish,
     request_log_flush,
     request_log_get,
     request_log_start,
 )
+from gateway.requestlog.writer import writer
 
 ROOT = Path(__file__).resolve().parents[2]
 DONE = LogOutcome(status="success", http_status=200, served_model="m/x", provider="m")
@@ -208,8 +208,8 @@ django.setup()
 from django.core.management import call_command
 call_command("migrate", verbosity=0)
 from accounts.models import Workspace
-from gateway.logwriter import writer
-from gateway.requestlog import LogOutcome, request_log_finish, request_log_start
+from gateway.requestlog.writer import writer
+from gateway.requestlog.services import LogOutcome, request_log_finish, request_log_start
 """
 
 
@@ -335,7 +335,7 @@ def test_the_gunicorn_worker_exit_hook_flushes_the_request_log(monkeypatch):
     import config.gunicorn as gunicorn_config
 
     flushed = []
-    monkeypatch.setattr("gateway.requestlog.request_log_drain", lambda: flushed.append(1))
+    monkeypatch.setattr("gateway.requestlog.services.request_log_drain", lambda: flushed.append(1))
 
     gunicorn_config.worker_exit(None, None)
 

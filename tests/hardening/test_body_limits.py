@@ -1,4 +1,4 @@
-"""Body caps per route (VAL-01, VAL-03), Django's 400 handler on /v1, and unstorable text.
+"""Body caps per route, Django's 400 handler on /v1, and unstorable text.
 
 The 413 check runs before authentication and before any view reads the body: on the declared
 Content-Length, and on a chunked body (no Content-Length) read with the same cap.

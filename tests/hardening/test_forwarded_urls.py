@@ -1,4 +1,4 @@
-"""URLs that leave OpenProvider without being fetched by it (SSRF-10 and chat image parts).
+"""URLs that leave OpenProvider without being fetched by it (chat image parts).
 
 Chat `image_url` parts are forwarded to the provider, which fetches them itself: OpenProvider
 never connects, but internal hosts written as literals or well-known names are refused (400

@@ -1,4 +1,4 @@
-"""VAL-01/VAL-03 through the deployed server: a real gunicorn on loopback, raw sockets.
+"""Body caps through the deployed server: a real gunicorn on loopback, raw sockets.
 
 gunicorn de-chunks a `Transfer-Encoding: chunked` body and passes no Content-Length; the
 /v1 body cap must still hold (413 envelope) without the worker reading the whole body.

@@ -1,4 +1,4 @@
-"""Hostile input on every /v1 route (VAL-01..10, ENV-01): always the envelope, never a 500.
+"""Hostile input on every /v1 route: always the envelope, never a 500.
 
 The routes come from the URLconf (tests/hardening/conftest.py), so a new /v1 route is covered
 by every case here without being listed.

@@ -1,4 +1,4 @@
-"""Upstream faults at the byte level (UP-01..12, STR-01..04) against a raw loopback provider.
+"""Upstream faults at the byte level against a raw loopback provider.
 
 Fallback happens only before the first content byte reaches the client; after it, a failure
 ends the stream with one SSE error event and [DONE], never a second provider's output.
@@ -391,8 +391,8 @@ def rate_limited(retry_after: str | None):
 def test_a_429_falls_back_and_cools_the_route_for_its_retry_after(
     chat_call, providers, settings, retry_after, expected
 ):
-    from gateway.cooldowns import cooldown_until_many
-    from gateway.routing import route_of
+    from gateway.routing.candidates import route_of
+    from gateway.routing.cooldowns import cooldown_until_many
 
     servers, models = providers(rate_limited(retry_after), good_completion)
 

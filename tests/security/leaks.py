@@ -100,7 +100,7 @@ class LeakDetector:
 
 def _flush_queued_writes() -> None:
     """Rows the gateway writes behind the request (the request log) must be scanned too."""
-    from gateway import requestlog
+    from gateway.requestlog import services as requestlog
 
     flush = getattr(requestlog, "request_log_flush", None)
     if flush is not None:

@@ -1,4 +1,4 @@
-"""ADM-01..04 gaps and catalog/provider integration: the credential admin's job actions through
+"""Admin gaps and catalog/provider integration: the credential admin's job actions through
 the real changelist (CSRF-protected, staff only), staff without model permissions, and
 credential names that would collide with OpenProvider's own model ids."""
 
@@ -55,7 +55,7 @@ def test_credential_job_actions_run_from_the_changelist(
 
 
 def test_staff_without_credential_permissions_cannot_open_or_act_on_credentials(tenant_a, queued):
-    """ADM-01: staff is not enough; the credential admin needs its model permissions."""
+    """Staff is not enough; the credential admin needs its model permissions."""
     staff = User.objects.create_user("staff@example.com", password="x", is_staff=True)
     staff.user_permissions.add(Permission.objects.get(codename="view_catalogmodel"))
     client = Client()

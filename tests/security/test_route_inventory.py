@@ -1,4 +1,4 @@
-"""INV-01, TEN-01, BFLA-01: every URL pattern is classified, and every route that names an
+"""Every URL pattern is classified, and every route that names an
 object (in its path, query or body) answers another workspace's id exactly like a missing one.
 
 The tables below are the contract: a new route fails here until it is classified, and a new
@@ -16,7 +16,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from accounts.models import ApiKey, Conversation, Message, SavedModel
 from catalog.models import CatalogModel
-from gateway.images import ImageData, generated_image_store
+from gateway.media.images import ImageData, generated_image_store
 from gateway.models import GeneratedImage, RequestLog
 from providers.models import ProviderCredential
 from tests.security.conftest import Tenant, _model
@@ -99,7 +99,7 @@ def takes_arguments(route: str) -> bool:
     return "<" in route or "(?P" in route
 
 
-# ---- INV-01 ---------------------------------------------------------------------------------
+# ---- every route is classified -------------------------------------------------------------------
 
 
 def test_every_route_is_classified():
@@ -145,7 +145,7 @@ def test_key_routes_refuse_requests_without_a_key(client, route, http_mock):
 
 
 def test_key_routes_refuse_a_signed_in_browser_without_a_key(tenant_a, http_mock):
-    """AUTH-11: the console's session does not open /v1."""
+    """The console's session does not open /v1."""
     browser = tenant_a.web()
     for route, kind in ROUTES.items():
         if kind == KEY and route != "v1/^.*$":
@@ -156,7 +156,7 @@ def test_key_routes_refuse_a_signed_in_browser_without_a_key(tenant_a, http_mock
 
 @pytest.mark.parametrize("route", sorted(r for r, kind in ROUTES.items() if kind == STAFF))
 def test_staff_routes_refuse_visitors_users_and_api_keys(client, tenant_a, route):
-    """BFLA-01: operator endpoints are closed to workspace users and their keys."""
+    """Operator endpoints are closed to workspace users and their keys."""
     for who in (client, tenant_a.web(), tenant_a.api()):
         for method in ("get", "post"):
             response = getattr(who, method)(_sample_url(route))
@@ -164,7 +164,7 @@ def test_staff_routes_refuse_visitors_users_and_api_keys(client, tenant_a, route
 
 
 def test_admin_routes_need_staff(client, tenant_a):
-    """ADM-01 and BFLA-01 over the whole admin site: anonymous and plain users get the login."""
+    """Over the whole admin site: anonymous and plain users get the login."""
     signed_in = tenant_a.web()
     for route, _ in all_routes():
         if not is_admin(route) or route in ("admin/login/", "admin/logout/"):
@@ -180,7 +180,7 @@ def test_admin_routes_need_staff(client, tenant_a):
                 assert response["Location"].startswith("/admin/login/"), route
 
 
-# ---- TEN-01: ids in the path ------------------------------------------------------------------
+# ---- ids in the path -----------------------------------------------------------------------------
 
 
 def _conversation(t: Tenant) -> int:
@@ -313,7 +313,7 @@ def test_an_unknown_or_malformed_image_name_is_not_found(client):
     assert client.get("/v1/files/images/..%2F..%2Fsettings.py").status_code == 404
 
 
-# ---- TEN-01: ids in the query or the body -----------------------------------------------------
+# ---- ids in the query or the body ----------------------------------------------------------------
 
 
 def test_generation_of_another_workspace_is_answered_like_a_missing_one(tenant_a, tenant_b):
@@ -407,7 +407,7 @@ def test_a_session_post_naming_another_workspaces_object_changes_nothing_of_thei
 def test_a_v1_call_naming_a_model_only_another_workspace_has_is_not_found(
     route, tenant_a, tenant_b, upstream
 ):
-    """TEN-03 on every /v1 workflow: 404, and not one call with B's key."""
+    """Another workspace's resources on every /v1 workflow: 404, and not one call with B's key."""
     response = tenant_a.api().post("/" + route, API_BODY_CASES[route](tenant_b), format="json")
 
     assert response.status_code in (404, 503), response.content[:300]
@@ -436,7 +436,7 @@ def test_auto_routing_only_ever_uses_the_callers_credentials(tenant_a, tenant_b,
     assert upstream.keys_used() == {tenant_a.provider_key}
 
 
-# ---- TEN-04, TEN-06: listings -------------------------------------------------------------------
+# ---- listings ------------------------------------------------------------------------------------
 
 
 def test_models_and_status_list_only_the_callers_and_never_anothers_errors(tenant_a, tenant_b):
@@ -462,7 +462,7 @@ def test_models_and_status_list_only_the_callers_and_never_anothers_errors(tenan
         assert "b.relay.test" not in text
 
 
-# ---- TEN-02, BOPLA-01: filters and extra fields naming another workspace ---------------------
+# ---- filters and extra fields naming another workspace -------------------------------------------
 
 
 def test_list_filters_naming_another_workspace_are_ignored(tenant_a, tenant_b):
@@ -511,10 +511,10 @@ def test_fields_naming_another_workspace_or_owner_are_ignored(tenant_a, tenant_b
     assert SavedModel.objects.filter(workspace=tenant_b.workspace).count() == 1
 
 
-# ---- INV-01: the routes that fetch a URL the caller names --------------------------------------
+# ---- the routes that fetch a URL the caller names ------------------------------------------------
 
 # Every route whose input can make the server open a connection to a caller-chosen URL. They
-# all go through gateway.safe_fetch (SSRF-guarded); a new one must be added here and tested.
+# all go through gateway.media.safe_fetch (SSRF-guarded); a new one must be added here and tested.
 SERVER_SIDE_FETCH = {"v1/images/analyze", "playground/analyze"}
 
 

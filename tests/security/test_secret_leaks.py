@@ -1,4 +1,4 @@
-"""SEC-01/02/04: a canary provider key and a canary opk_live_ key pushed through every upstream
+"""A canary provider key and a canary opk_live_ key pushed through every upstream
 fault of every workflow never show up anywhere the leak detector looks (logs at DEBUG,
 responses, mail, cache, every table), nor in the pages and API answers that render the
 stored errors afterwards."""
@@ -218,7 +218,7 @@ ADAPTER_FAULTS: dict[str, Callable[[Any], Any]] = {
 def test_no_adapter_leaks_its_key_on_chat_faults(
     provider, fault, tenant_a, leak_detector: LeakDetector, http_mock
 ):
-    """SEC-01 for every keyed provider adapter (the matrix above runs every workflow on one)."""
+    """No leak for every keyed provider adapter (the matrix above runs every workflow on one)."""
     key = canary(provider)
     leak_detector.register(key, tenant_a.api_key_plaintext)
     credential = ProviderCredential.objects.create(

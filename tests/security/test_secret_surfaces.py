@@ -1,6 +1,6 @@
-"""Where keys could surface besides upstream faults: admin pages and history (ADM-02, ADM-04),
-provider setup pages and API answers (SEC-04, AUTH-09), error emails (SEC-09), client-chosen
-upstream hosts (SEC-03) and provider redirects to another origin (SEC-03b)."""
+"""Where keys could surface besides upstream faults: admin pages and history,
+provider setup pages and API answers, error emails, client-chosen
+upstream hosts and provider redirects to another origin."""
 
 import json
 import re
@@ -120,7 +120,7 @@ def test_provider_setup_pages_and_api_answers_never_show_a_key(
 
 
 def test_an_api_key_is_shown_once_and_then_only_by_prefix(tenant_a, leak_detector):
-    """AUTH-08/09: the create answer holds the key; nothing after it, nothing stored."""
+    """The create answer holds the key; nothing after it, nothing stored."""
     web = tenant_a.web()
     created = web.post("/accounts/keys/", {"name": "ci"})
     plaintext = _created_key(created.content.decode())
@@ -137,7 +137,7 @@ def _created_key(page: str) -> str:
     return max(re.findall(r"opk_live_[A-Za-z0-9_-]+", page), key=len)
 
 
-# ---- SEC-09: error emails -------------------------------------------------------------------
+# ---- error emails --------------------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -205,7 +205,7 @@ def test_a_crash_in_a_v1_view_mails_no_key(
     leak_detector.assert_clean()
 
 
-# ---- SEC-03: the client cannot choose the upstream ------------------------------------------
+# ---- the client cannot choose the upstream -------------------------------------------------------
 
 HOSTILE_FIELDS = {
     "api_base": "https://evil.test/v1",
@@ -252,7 +252,7 @@ def test_client_supplied_upstream_urls_and_headers_are_never_used(tenant_a, upst
         assert auth == f"Bearer {tenant_a.provider_key}"
 
 
-# ---- SEC-03b: a redirect to another origin is not followed ---------------------------------
+# ---- a redirect to another origin is not followed ------------------------------------------------
 
 
 class RecordingServer(LoopbackServer):

@@ -1,5 +1,6 @@
-"""SEC-05..07 beyond tests/providers/test_encryption.py: random IVs, a corrupted row end to end
-(status, routing, no ciphertext ever used as a key) and a re-encryption that dies halfway."""
+"""Encryption at rest beyond tests/providers/test_encryption.py: random IVs, a corrupted row end
+to end (status, routing, no ciphertext ever used as a key) and a re-encryption that dies
+halfway."""
 
 import base64
 
@@ -119,7 +120,7 @@ def test_reencryption_that_dies_halfway_is_completed_by_a_rerun(tenant_a, monkey
 def test_a_replaced_key_is_used_on_the_very_next_request(
     tenant_a, upstream, how, django_capture_on_commit_callbacks, db
 ):
-    """SEC-08: no cached adapter or plaintext keeps the old key alive."""
+    """No cached adapter or plaintext keeps the old key alive."""
     from django.test import Client
 
     from accounts.models import User

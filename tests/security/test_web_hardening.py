@@ -1,4 +1,4 @@
-"""WEB-01/02/03/05/08/09 over the whole URLconf (tests/web and tests/accounts cover single pages):
+"""Web hardening over the whole URLconf (tests/web and tests/accounts cover single pages):
 CSRF on every POST outside /v1, security headers on every HTML answer, open redirects through
 `next`, hostile Host headers, session rotation and cookie flags under production settings."""
 
@@ -33,7 +33,7 @@ def _site_routes() -> list[str]:
     )
 
 
-# ---- WEB-01 -----------------------------------------------------------------------------------
+# ---- CSRF on every POST --------------------------------------------------------------------------
 
 
 def test_every_post_outside_v1_needs_a_csrf_token(tenant_a, superuser_client_factory):
@@ -68,7 +68,7 @@ def test_csrf_refusals_change_nothing(tenant_a, upstream):
     assert upstream.calls == []
 
 
-# ---- WEB-05 -----------------------------------------------------------------------------------
+# ---- security headers ----------------------------------------------------------------------------
 
 
 def _assert_security_headers(response, where: str) -> None:
@@ -97,7 +97,7 @@ def test_every_html_answer_carries_the_security_headers(client, tenant_a, superu
     assert checked > 40
 
 
-# ---- WEB-08 -----------------------------------------------------------------------------------
+# ---- open redirects through next -----------------------------------------------------------------
 
 
 @pytest.mark.parametrize("target", OFF_SITE)
@@ -122,7 +122,7 @@ def test_sign_in_page_links_never_carry_an_off_site_next(client, target):
     assert 'action="//evil.com' not in page
 
 
-# ---- WEB-09 -----------------------------------------------------------------------------------
+# ---- hostile Host headers ------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -136,7 +136,7 @@ def test_a_hostile_host_header_is_refused(client, host, url):
     assert b"evil.com" not in response.content
 
 
-# ---- WEB-02 -----------------------------------------------------------------------------------
+# ---- sessions ------------------------------------------------------------------------------------
 
 
 def test_sign_out_deletes_the_session_server_side(tenant_a):
@@ -170,7 +170,7 @@ def test_a_session_fixed_before_sign_in_is_not_kept(tenant_a):
     assert client.get("/account/").status_code == 200
 
 
-# ---- WEB-03 -----------------------------------------------------------------------------------
+# ---- cookie flags under production settings ------------------------------------------------------
 
 PRODUCTION_COOKIE_PROBE = """
 from django.conf import settings

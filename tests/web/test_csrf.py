@@ -1,4 +1,4 @@
-"""WEB-01: every POST of the web app (forms and the chat's JSON/SSE endpoint) needs a CSRF token."""
+"""Every POST of the web app (forms and the chat's JSON/SSE endpoint) needs a CSRF token."""
 
 import pytest
 

@@ -4,7 +4,7 @@ import pytest
 from django.core.cache import cache
 
 from accounts.models import SavedModel
-from catalog.health import cooldown_key
+from catalog.route_health import cooldown_key
 from tests.catalog.factories import seed_model
 from tests.web.conftest import XSS
 

@@ -1,4 +1,4 @@
-"""gateway.usage: per-day and per-route aggregation of the request log."""
+"""gateway.requestlog.usage: per-day and per-route aggregation of the request log."""
 
 from datetime import timedelta
 
@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from gateway.models import RequestLog
-from gateway.usage import usage_by_day, usage_by_route, usage_filters, usage_logs
+from gateway.requestlog.usage import usage_by_day, usage_by_route, usage_filters, usage_logs
 
 pytestmark = pytest.mark.django_db
 

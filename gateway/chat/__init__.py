@@ -1,0 +1,3 @@
+"""Chat completions behind /v1/chat/completions and the console chat: the workflow over the
+candidates (service), the late-committing stream relay (streaming), provider chunks and bodies
+made OpenAI-shaped (normalize), and the console's saved conversations (conversations)."""

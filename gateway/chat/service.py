@@ -1,0 +1,164 @@
+"""Chat completions with fallback: the service behind /v1/chat/completions and the web console.
+
+Candidates are tried in order (gateway.routing.fallback) until one answers. A failure (429, 5xx,
+timeout, connection error, in-stream error, empty completion) before anything reached the client
+is recorded and the next candidate is tried, within GATEWAY_MAX_ATTEMPTS and
+GATEWAY_TOTAL_DEADLINE_SECONDS. A 400 caused by the request itself is returned normalized, never
+retried elsewhere.
+
+Streams commit late on purpose: the candidates' chunks are read here, before any byte goes out,
+until real content (text, a tool call, a refusal) arrives; role-only, empty and reasoning chunks
+are buffered. Only then is the stream handed back, so a failure before content still falls back,
+and when every candidate fails the caller answers with a JSON error, not a 200.
+The trade-off: nothing, not even a keep-alive, reaches the client while the first token is
+awaited (the status line is not decided yet); keep-alives start once the stream is committed.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from accounts.models import ApiKey, Workspace
+from catalog.models import CatalogModel
+from config.infra.dbconnections import release_db_connections
+from gateway.chat.normalize import ChunkNormalizer, completion_body
+from gateway.chat.streaming import ChatStream, OpenedStream
+from gateway.chat_request import ChatRequest, parse_chat_request, upstream_payload
+from gateway.errors import ApiError, api_error_for_exception
+from gateway.requestlog.services import Status, request_log_start
+from gateway.routing.candidates import chat_candidates, route_adapter
+from gateway.routing.context import ChatContext, served_headers
+from gateway.routing.fallback import run_with_fallback
+from providers.errors import ProviderError
+
+ENDPOINT = "chat/completions"
+
+T = TypeVar("T")
+
+
+@dataclass
+class ChatResult:
+    body: dict[str, Any]
+    headers: dict[str, str]
+
+
+def chat_complete(
+    *,
+    workspace: Workspace,
+    api_key: ApiKey | None,
+    request_id: str,
+    payload: Any,
+    source: str = "api",
+) -> ChatResult:
+    """A non-streamed completion; raises ApiError (the request log is finalized either way)."""
+    ctx = _start(workspace, api_key, request_id, payload, source, streamed=False)
+    _, model, body = _route(ctx, workspace, payload, _complete)
+    ctx.finish(Status.SUCCESS, 200, model=model, usage=body.get("usage"))
+    return ChatResult(body=body, headers=served_headers(model))
+
+
+def chat_stream(
+    *,
+    workspace: Workspace,
+    api_key: ApiKey | None,
+    request_id: str,
+    payload: Any,
+    source: str = "api",
+) -> ChatStream:
+    """A committed stream (its first content already read), or ApiError before any byte."""
+    ctx = _start(workspace, api_key, request_id, payload, source, streamed=True)
+    request, _, opened = _route(ctx, workspace, payload, _open)
+    ctx.ttft_ms = ctx.elapsed_ms()
+    return ChatStream(ctx, request, opened)
+
+
+def _start(
+    workspace: Workspace,
+    api_key: ApiKey | None,
+    request_id: str,
+    payload: Any,
+    source: str,
+    *,
+    streamed: bool,
+) -> ChatContext:
+    model = payload.get("model") if isinstance(payload, dict) else None
+    request_log_start(
+        request_id=request_id,
+        workspace=workspace,
+        api_key=api_key,
+        endpoint=ENDPOINT,
+        requested_model=model if isinstance(model, str) else "",
+        streamed=streamed,
+        source=source,
+    )
+    return ChatContext(request_id=request_id)
+
+
+def _plan(workspace: Workspace, payload: Any) -> tuple[ChatRequest, list[CatalogModel]]:
+    """Validate and pick candidates, then let go of the DB connection before calling upstream."""
+    request = parse_chat_request(payload)
+    candidates = chat_candidates(workspace=workspace, request=request)
+    release_db_connections()
+    return request, candidates
+
+
+def _complete(ctx: ChatContext, request: ChatRequest, model: CatalogModel) -> dict[str, Any]:
+    body = upstream_payload(request, upstream_id=model.upstream_id, model=model)
+    body.pop("stream_options", None)  # a non-streamed call (the console may ask for one)
+    data = route_adapter(model.credential).chat(body)
+    return completion_body(
+        data,
+        request_id=ctx.request_id,
+        created=ctx.created,
+        model=model.public_id,
+        provider=model.credential.name,
+    )
+
+
+def _open(ctx: ChatContext, request: ChatRequest, model: CatalogModel) -> OpenedStream:
+    """Read one candidate's stream up to its first content; ProviderError if it fails first."""
+    body = upstream_payload(request, upstream_id=model.upstream_id, model=model)
+    upstream = route_adapter(model.credential).chat_stream(body)
+    normalizer = ChunkNormalizer(
+        request_id=ctx.request_id, created=ctx.created, model=model.public_id
+    )
+    buffered: list[dict[str, Any]] = []
+    try:
+        for raw in upstream:
+            chunk = normalizer.feed(raw)
+            if chunk is not None:
+                buffered.append(chunk)
+            if normalizer.has_content:
+                return OpenedStream(model, upstream, normalizer, buffered)
+    except BaseException:
+        upstream.close()
+        raise
+    raise ProviderError("upstream returned an empty completion", kind="empty", retryable=True)
+
+
+def _route(
+    ctx: ChatContext,
+    workspace: Workspace,
+    payload: Any,
+    attempt: Callable[[ChatContext, ChatRequest, CatalogModel], T],
+) -> tuple[ChatRequest, CatalogModel, T]:
+    """Plan the request and run `attempt` over its candidates until one serves.
+
+    Any failure before a byte went out is logged and raised as the ApiError to answer with.
+    """
+    try:
+        request, candidates = _plan(workspace, payload)
+        model, result = run_with_fallback(ctx, candidates, lambda m: attempt(ctx, request, m))
+    except Exception as exc:
+        error = _failed(ctx, exc)
+        if error is exc:
+            raise
+        raise error from exc
+    return request, model, result
+
+
+def _failed(ctx: ChatContext, exc: Exception) -> ApiError:
+    """Log a request that ended before any byte went out; the ApiError to answer with."""
+    error = api_error_for_exception(exc)
+    ctx.finish(Status.ERROR, error.status_code, error_code=error.code)
+    return error

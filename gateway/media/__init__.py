@@ -1,0 +1,4 @@
+"""Media workflows behind /v1/images and /v1/audio and the console playground: image generation
+and analysis (service), speech (speech), routing by category and the logged request (routing),
+proven images and their storage (images), audio checks (audio), and the fetch of image URLs a
+client names (safe_fetch, each hop checked by gateway.url_guard)."""

@@ -1,0 +1,127 @@
+"""Usage of a workspace from its request log: per day, and per model and provider."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from django.db.models import Avg, Count, Q, QuerySet
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from accounts.models import Workspace
+from gateway.models import RequestLog
+
+PERIODS = (7, 30)
+ERROR_STATUSES = (
+    RequestLog.Status.ERROR,
+    RequestLog.Status.PARTIAL,
+    RequestLog.Status.ABORTED,
+)
+ERRORS = Count("id", filter=Q(status__in=ERROR_STATUSES))
+
+
+@dataclass(frozen=True)
+class DayUsage:
+    day: date
+    requests: int
+    errors: int
+    avg_latency_ms: int | None
+
+
+@dataclass(frozen=True)
+class RouteUsage:
+    model: str
+    provider: str
+    requests: int
+    errors: int
+    avg_latency_ms: int | None
+
+
+def _first_day(days: int) -> date:
+    return timezone.localdate() - timedelta(days=days - 1)
+
+
+def usage_logs(
+    *, workspace: Workspace, days: int, model: str = "", provider: str = ""
+) -> QuerySet[RequestLog]:
+    """The workspace's log rows of the last `days` days (today included), optionally narrowed."""
+    logs = RequestLog.objects.filter(workspace=workspace, created_at__date__gte=_first_day(days))
+    if model:
+        logs = logs.filter(Q(served_model=model) | Q(served_model="", requested_model=model))
+    if provider:
+        logs = logs.filter(provider=provider)
+    return logs
+
+
+def _ms(value: float | None) -> int | None:
+    return round(value) if value is not None else None
+
+
+def usage_by_day(*, logs: QuerySet[RequestLog], days: int) -> list[DayUsage]:
+    """One entry per day, oldest first; days without traffic are zeros."""
+    rows = (
+        logs.annotate(day=TruncDate("created_at"))
+        .values("day")
+        .annotate(requests=Count("id"), errors=ERRORS, latency=Avg("latency_ms"))
+    )
+    by_day = {row["day"]: row for row in rows}
+    first = _first_day(days)
+    result = []
+    for offset in range(days):
+        day = first + timedelta(days=offset)
+        row: Mapping[str, Any] = by_day.get(day, {})
+        result.append(
+            DayUsage(
+                day=day,
+                requests=row.get("requests", 0),
+                errors=row.get("errors", 0),
+                avg_latency_ms=_ms(row.get("latency")),
+            )
+        )
+    return result
+
+
+def usage_by_route(*, logs: QuerySet[RequestLog]) -> list[RouteUsage]:
+    """Requests, errors and mean latency per (model, provider), busiest first.
+
+    A request that no model served counts under the model it asked for.
+    """
+    rows = (
+        logs.values("served_model", "requested_model", "provider")
+        .annotate(
+            requests=Count("id"),
+            errors=ERRORS,
+            latency=Avg("latency_ms"),
+            timed=Count("latency_ms"),
+        )
+        .order_by()
+    )
+    merged: dict[tuple[str, str], list[float]] = {}
+    for row in rows:
+        key = (row["served_model"] or row["requested_model"] or "—", row["provider"])
+        total = merged.setdefault(key, [0, 0, 0.0, 0])
+        total[0] += row["requests"]
+        total[1] += row["errors"]
+        if row["latency"] is not None:
+            total[2] += row["latency"] * row["timed"]
+            total[3] += row["timed"]
+    routes = [
+        RouteUsage(
+            model=model,
+            provider=provider,
+            requests=int(requests),
+            errors=int(errors),
+            avg_latency_ms=round(latency_sum / weight) if weight else None,
+        )
+        for (model, provider), (requests, errors, latency_sum, weight) in merged.items()
+    ]
+    return sorted(routes, key=lambda route: (-route.requests, route.model, route.provider))
+
+
+def usage_filters(*, workspace: Workspace, days: int) -> tuple[list[str], list[str]]:
+    """The models and providers seen in the period, for the filter pickers."""
+    logs = usage_logs(workspace=workspace, days=days)
+    models = logs.exclude(served_model="").values_list("served_model", flat=True).distinct()
+    providers = logs.exclude(provider="").values_list("provider", flat=True).distinct()
+    return sorted(set(models)), sorted(set(providers))

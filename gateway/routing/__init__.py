@@ -1,0 +1,4 @@
+"""Choosing and trying routes (a route is one catalog model through one credential): the
+candidates for a request (candidates), route cooldowns and the circuit breaker (cooldowns), the
+fallback loop over candidates (fallback), the attempts of one request in flight and its final
+request-log write (context), and the per-key rate limits checked before any of it (ratelimit)."""

@@ -1,0 +1,307 @@
+"""Candidate selection: the ordered routes a chat request may try.
+
+Exact ids (plus `models: [...]` fallbacks) must be active free models of the caller's workspace;
+one known not to support `tools` or `response_format` that the request relies on is skipped, and
+a 400 `unsupported_parameter` answers when none is left (an unknown capability passes through).
+`openprovider/auto-free` ranks the workspace's working free models KNOWN to support what the
+request needs (an unknown capability does not qualify): by recent health, then fit, then
+latency, then public id (deterministic).
+
+The model rows behind a choice are cached per process (config.infra.localcache) for
+GATEWAY_ROUTE_CACHE_SECONDS under the workspace's catalog version, so a sync, a credential save
+or a catalog edit is seen at once on every node and any other change (a credential check moving
+its state) within that TTL. Cooldowns are read fresh on every request. Adapters are cached per
+credential row version, so a stored key is decrypted once per process, not per request.
+"""
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.conf import settings
+from django.db.models import QuerySet
+
+from accounts.models import Workspace
+from catalog.listing_cache import catalog_version
+from catalog.models import CatalogModel
+from catalog.route_health import credential_usable
+from catalog.selectors import AUTO_FREE_ID, active_models
+from config.infra.localcache import LocalCache
+from gateway.chat_request import ChatRequest, ProviderPrefs
+from gateway.errors import ApiError
+from gateway.routing.cooldowns import Route, cooldown_until_many, health_many
+from providers.models import ProviderCredential
+from providers.registry import PROVIDERS, adapter_for
+from providers.spec import ProviderAdapter
+
+AUTO_IDS = frozenset({AUTO_FREE_ID, "auto"})
+CHAT_CATEGORIES = (CatalogModel.Category.TEXT, CatalogModel.Category.VISION)
+UNKNOWN_LATENCY_MS = 60_000.0
+T = TypeVar("T")
+logger = logging.getLogger(__name__)
+
+ROUTE_MODELS = LocalCache("route-models", ttl=lambda: settings.GATEWAY_ROUTE_CACHE_SECONDS)
+ADAPTERS = LocalCache(
+    "adapters", ttl=lambda: settings.GATEWAY_ROUTE_CACHE_SECONDS, max_entries=1024
+)
+
+
+def route_of(model: CatalogModel) -> Route:
+    return (model.credential_id, model.upstream_id)
+
+
+def chat_candidates(*, workspace: Workspace, request: ChatRequest) -> list[CatalogModel]:
+    """The routes to try, best first, at most GATEWAY_MAX_ATTEMPTS; raises ApiError otherwise."""
+    if request.model in AUTO_IDS:
+        candidates = _auto_candidates(workspace, request)
+    else:
+        candidates = _exact_candidates(workspace, request)
+    return without_cooling(candidates)[: settings.GATEWAY_MAX_ATTEMPTS]
+
+
+def route_adapter(credential: ProviderCredential) -> ProviderAdapter:
+    """The credential's adapter, built (and its key decrypted) once per row version."""
+    key = (credential.pk, credential.updated_at, credential.provider)
+    return ADAPTERS.get_or_set(key, lambda: adapter_for(credential))
+
+
+def workspace_models(workspace: Workspace) -> QuerySet[CatalogModel]:
+    """Only this workspace's models through this workspace's credentials."""
+    return (
+        active_models(workspace_id=workspace.pk)
+        .filter(credential__workspace_id=workspace.pk, provider__in=list(PROVIDERS))
+        .select_related("credential")
+    )
+
+
+def _exact_candidates(workspace: Workspace, request: ChatRequest) -> list[CatalogModel]:
+    ids = [request.model, *request.fallback_models]
+    if any(public_id in AUTO_IDS for public_id in ids[1:]):
+        raise ApiError(
+            "Invalid 'models': list exact model ids; the auto route cannot be a fallback.",
+            param="models",
+        )
+    found = exact_models(workspace, ids)
+    for position, public_id in enumerate(ids):
+        _check_model(found.get(public_id), public_id, "model" if position == 0 else "models")
+    return _allowed_by_prefs(
+        _supporting([found[public_id] for public_id in ids], request), request.provider
+    )
+
+
+def exact_models(workspace: Workspace, ids: list[str]) -> dict[str, CatalogModel]:
+    """The workspace's models with these public ids (cached, see the module docstring)."""
+    wanted = tuple(sorted(set(ids)))
+    return _cached(
+        workspace,
+        ("exact", wanted),
+        lambda: {m.public_id: m for m in workspace_models(workspace).filter(public_id__in=wanted)},
+    )
+
+
+def category_models(workspace: Workspace, categories: tuple[str, ...]) -> list[CatalogModel]:
+    """The workspace's models in these categories (cached, see the module docstring)."""
+    return _cached(
+        workspace,
+        ("category", categories),
+        lambda: list(workspace_models(workspace).filter(category__in=categories)),
+    )
+
+
+def _cached(workspace: Workspace, what: tuple[Any, ...], load: Callable[[], T]) -> T:
+    """`load()` cached under the workspace's catalog version; uncached if the cache is down."""
+    try:
+        version = catalog_version(workspace.pk)
+    except Exception:
+        logger.warning("catalog version unavailable (cache error); routing from the database")
+        return load()
+    return ROUTE_MODELS.get_or_set((workspace.pk, version, *what), load)
+
+
+def model_not_found(public_id: str, param: str) -> ApiError:
+    return ApiError(
+        f"The model '{public_id}' is not in this workspace's free model registry. "
+        "List the available ids with GET /v1/models.",
+        status=404,
+        code="model_not_found",
+        param=param,
+    )
+
+
+def _check_model(model: CatalogModel | None, public_id: str, param: str) -> None:
+    if model is None or not PROVIDERS[model.provider].enabled:
+        raise model_not_found(public_id, param)
+    if model.category not in CHAT_CATEGORIES:
+        raise ApiError(
+            f"The model '{public_id}' is a {model.category} model; "
+            "/v1/chat/completions needs a text or vision model.",
+            status=400,
+            code="model_category_mismatch",
+            param=param,
+        )
+
+
+def _auto_candidates(workspace: Workspace, request: ChatRequest) -> list[CatalogModel]:
+    working = [
+        model
+        for model in category_models(workspace, CHAT_CATEGORIES)
+        if credential_usable(model.credential.state) and PROVIDERS[model.provider].enabled
+    ]
+    fitting = [m for m in working if _fits(m, request)]
+    candidates = _allowed_by_prefs(ranked(fitting, request), request.provider)
+    if not candidates:
+        raise no_model(_why_nothing_fits(working, request))
+    return candidates
+
+
+def _capabilities(model: CatalogModel) -> dict[str, Any]:
+    return model.capabilities if isinstance(model.capabilities, dict) else {}
+
+
+def _known_unsupported(model: CatalogModel, request: ChatRequest) -> str | None:
+    """The request parameter this model is KNOWN (false, not unknown) not to support."""
+    capabilities = _capabilities(model)
+    if request.needs_tools and capabilities.get("tools") is False:
+        return "tools"
+    if request.needs_structured_output and capabilities.get("structured_output") is False:
+        return "response_format"
+    return None
+
+
+def _supporting(models: list[CatalogModel], request: ChatRequest) -> list[CatalogModel]:
+    """Requested models that may serve the request's features, in order; an unknown capability
+    is the caller's call (passed through unchanged). Raises 400 when none may: a feature the
+    caller relies on is never silently dropped."""
+    supporting = [model for model in models if _known_unsupported(model, request) is None]
+    if supporting:
+        return supporting
+    param = _known_unsupported(models[0], request)
+    others = " (nor do the fallback models in 'models')" if len(models) > 1 else ""
+    raise ApiError(
+        f"The model '{models[0].public_id}' does not support '{param}'{others}. Remove "
+        f"'{param}' or choose a model that supports it (GET /v1/models lists capabilities).",
+        status=400,
+        code="unsupported_parameter",
+        param=param,
+    )
+
+
+def _fits_features(model: CatalogModel, request: ChatRequest) -> bool:
+    capabilities = _capabilities(model)
+    if request.needs_vision and not (
+        model.category == CatalogModel.Category.VISION or capabilities.get("vision")
+    ):
+        return False
+    if request.needs_tools and capabilities.get("tools") is not True:
+        return False
+    if request.needs_structured_output and capabilities.get("structured_output") is not True:
+        return False
+    return not (request.stream and capabilities.get("streaming") is False)
+
+
+def _fits_context(model: CatalogModel, request: ChatRequest) -> bool:
+    if not model.context_length:
+        return True
+    needed = request.prompt_tokens_estimate() + request.max_output_tokens
+    return needed <= model.context_length
+
+
+def _fits(model: CatalogModel, request: ChatRequest) -> bool:
+    return _fits_features(model, request) and _fits_context(model, request)
+
+
+def _why_nothing_fits(models: list[CatalogModel], request: ChatRequest) -> str:
+    kind = "vision" if request.needs_vision else "text"
+    features = [
+        name
+        for name, needed in (
+            ("tools", request.needs_tools),
+            ("structured output", request.needs_structured_output),
+        )
+        if needed
+    ]
+    wanted = f"no free {kind} model" + (f" with {' and '.join(features)}" if features else "")
+    if any(_fits_features(m, request) for m in models):
+        needed = request.prompt_tokens_estimate() + request.max_output_tokens
+        wanted += f" with a context window of {needed} tokens"
+    return f"No available model: {wanted} is working in this workspace."
+
+
+def ranked(models: list[CatalogModel], request: ChatRequest) -> list[CatalogModel]:
+    health = health_many([route_of(m) for m in models])
+    wanted = CatalogModel.Category.VISION if request.needs_vision else CatalogModel.Category.TEXT
+
+    def rank(model: CatalogModel) -> tuple[float, int, float, str]:
+        stats = health.get(route_of(model)) or {}
+        ok, fail = int(stats.get("ok") or 0), int(stats.get("fail") or 0)
+        score = round((ok + 1) / (ok + fail + 2), 1)  # coarse, so latency decides among peers
+        latency = float(stats.get("latency_ms") or UNKNOWN_LATENCY_MS)
+        return (-score, 0 if model.category == wanted else 1, latency, model.public_id)
+
+    return sorted(models, key=rank)
+
+
+def _named(model: CatalogModel, names: tuple[str, ...]) -> bool:
+    return model.credential.name in names or model.provider in names
+
+
+def _allowed_by_prefs(models: list[CatalogModel], prefs: ProviderPrefs) -> list[CatalogModel]:
+    """The models the request's `provider` settings allow; a 400 if they exclude every one (the
+    same request can never succeed, so a 503 would only be retried)."""
+    allowed = _apply_provider_prefs(models, prefs)
+    if models and not allowed:
+        raise ApiError(
+            "Invalid 'provider': its settings exclude every provider that serves the requested "
+            "model.",
+            code="no_allowed_provider",
+            param="provider",
+        )
+    return allowed
+
+
+def _apply_provider_prefs(models: list[CatalogModel], prefs: ProviderPrefs) -> list[CatalogModel]:
+    if prefs.only:
+        models = [m for m in models if _named(m, prefs.only)]
+    models = [m for m in models if not _named(m, prefs.ignore)]
+    if prefs.order:
+        position = {name: i for i, name in reversed(list(enumerate(prefs.order)))}
+
+        def order(model: CatalogModel) -> int:
+            return min(
+                position.get(model.credential.name, len(prefs.order)),
+                position.get(model.provider, len(prefs.order)),
+            )
+
+        models = sorted(models, key=order)
+        if not prefs.allow_fallbacks:
+            models = [m for m in models if _named(m, prefs.order)]
+    elif not prefs.allow_fallbacks:
+        models = models[:1]
+    return models
+
+
+def without_cooling(models: list[CatalogModel]) -> list[CatalogModel]:
+    cooling = cooldown_until_many([route_of(m) for m in models])
+    ready = [m for m in models if route_of(m) not in cooling]
+    if models and not ready:
+        wait = min(cooling.values()) - time.time()
+        raise rate_limited_upstream(
+            wait, "Every candidate model is cooling down after upstream limits."
+        )
+    return ready
+
+
+def rate_limited_upstream(wait_seconds: float, message: str) -> ApiError:
+    retry_after = str(min(max(math.ceil(wait_seconds), 1), 60))
+    return ApiError(
+        f"{message} Retry after {retry_after} s.",
+        status=429,
+        code="rate_limited_upstream",
+        headers={"Retry-After": retry_after},
+    )
+
+
+def no_model(message: str) -> ApiError:
+    return ApiError(message, status=503, code="no_available_model", headers={"Retry-After": "30"})

@@ -1,0 +1,199 @@
+"""Route cooldowns, a circuit breaker and health stats, shared by every node through the cache.
+
+A route is one model through one credential. The keys are read by `catalog.route_health`:
+
+- `route-cooldown:{credential_id}:{upstream_id}`: unix time until which the route is skipped
+  (a 429 until its retry-after; an open breaker for GATEWAY_BREAKER_OPEN_SECONDS).
+- `route-health:{credential_id}:{upstream_id}`: {ok, fail, latency_ms (EWMA)}.
+
+Health updates are read-modify-write and may lose an update under a race; they only rank
+candidates, so that is accepted. The breaker counter uses cache.add + cache.incr (atomic).
+A cache outage never fails a request here: routing just runs without health data.
+
+Successes are the common case, so each process adds them up per route and writes them at most
+every GATEWAY_HEALTH_FLUSH_SECONDS (two round trips then, none for the requests in between): a
+busy route costs a couple of cache calls a second instead of two per request. A failure of the
+route writes its pending successes first, so this process's order of events is kept; other
+nodes see a success (and its breaker reset) up to that interval late.
+"""
+
+import logging
+import math
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+
+from catalog.route_health import cooldown_key, health_key
+from gateway import metrics
+from providers.errors import ProviderError
+
+logger = logging.getLogger(__name__)
+
+Route = tuple[int, str]  # (credential_id, upstream_id)
+HEALTH_TTL_SECONDS = 24 * 3600
+HEALTH_HALVE_AT = 100  # halve the counters past this many calls, so health stays recent
+LATENCY_WEIGHT = 0.3
+BREAKER_KINDS = frozenset({"upstream", "timeout", "connection", "invalid_response", "empty"})
+COOL_KINDS = frozenset({"auth", "unavailable", "not_found", "unreadable"})
+
+
+def cooldown_until_many(routes: list[Route]) -> dict[Route, float]:
+    """Routes cooling down now, with the unix time each cools down until."""
+    keys = {cooldown_key(*route): route for route in routes}
+    found = _safe(lambda: cache.get_many(list(keys)), {}) if keys else {}
+    now = time.time()
+    until: dict[Route, float] = {}
+    for key, value in found.items():
+        if isinstance(value, (int, float)) and value > now:
+            until[keys[key]] = float(value)
+    return until
+
+
+def health_many(routes: list[Route]) -> dict[Route, dict[str, Any]]:
+    keys = {health_key(*route): route for route in routes}
+    found = _safe(lambda: cache.get_many(list(keys)), {}) if keys else {}
+    return {keys[key]: value for key, value in found.items() if isinstance(value, dict)}
+
+
+def route_cool_down(route: Route, seconds: float, reason: str = "") -> None:
+    """Skip this route for `seconds` (never shortens a longer cooldown already set)."""
+    seconds = max(float(seconds), 1.0)
+    key = cooldown_key(*route)
+    until = time.time() + seconds
+    current = _safe(lambda: cache.get(key), None)
+    if isinstance(current, (int, float)) and current >= until:
+        return
+    _safe(lambda: cache.set(key, until, math.ceil(seconds)), None)
+    metrics.record_cooldown(reason)
+
+
+class _PendingSuccesses:
+    """This process's successes per route not written to the cache yet."""
+
+    MAX_LATENCIES = 32  # older samples weigh (1 - LATENCY_WEIGHT) ** 32 < 1e-4 in the EWMA
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._latencies: dict[Route, list[float]] = {}
+        self._written_at: dict[Route, float] = {}
+
+    def add(self, route: Route, latency_ms: float) -> list[float] | None:
+        """Queue one success; the route's queued latencies when they are due to be written."""
+        now = time.monotonic()
+        with self._lock:
+            latencies = self._latencies.setdefault(route, [])
+            latencies.append(latency_ms)
+            del latencies[: -self.MAX_LATENCIES]
+            if now - self._written_at.get(route, -math.inf) < settings.GATEWAY_HEALTH_FLUSH_SECONDS:
+                return None
+            self._written_at[route] = now
+            return self._latencies.pop(route)
+
+    def take(self, route: Route) -> list[float]:
+        with self._lock:
+            return self._latencies.pop(route, [])
+
+    def clear(self) -> None:
+        with self._lock:
+            self._latencies.clear()
+            self._written_at.clear()
+
+
+_pending_successes = _PendingSuccesses()
+
+
+def route_pending_successes_clear() -> None:
+    """Forget the successes not written yet (tests: route ids are reused)."""
+    _pending_successes.clear()
+
+
+def route_record_success(route: Route, latency_ms: float) -> None:
+    """Count the success (written with the route's other recent ones, see the module doc)."""
+    latencies = _pending_successes.add(route, latency_ms)
+    if latencies:
+        _write_successes(route, latencies)
+
+
+def _write_successes(route: Route, latencies: list[float]) -> None:
+    """Add the successes to the route's health; reset the breaker if a failure was counted."""
+    health, breaker = health_key(*route), _breaker_key(route)
+    found = _safe(lambda: cache.get_many([health, breaker]), {})
+    _update_health(route, latencies=latencies, current=found.get(health))
+    if breaker in found:
+        _safe(lambda: cache.delete(breaker), None)
+
+
+def route_record_failure(route: Route, error: ProviderError) -> None:
+    """Count the failure; cool the route down on 429 / auth, open the breaker on repeated 5xx."""
+    pending = _pending_successes.take(route)
+    if pending:  # they came first: let them reset the breaker before this failure counts
+        _write_successes(route, pending)
+    _update_health(route, fail=1)
+    if error.kind == "rate_limited":
+        route_cool_down(
+            route, error.retry_after or settings.GATEWAY_COOLDOWN_SECONDS, reason=error.kind
+        )
+    elif error.kind in COOL_KINDS:
+        route_cool_down(route, settings.GATEWAY_COOLDOWN_SECONDS, reason=error.kind)
+    elif error.kind in BREAKER_KINDS and _breaker_trips(route):
+        route_cool_down(route, settings.GATEWAY_BREAKER_OPEN_SECONDS, reason="breaker_open")
+
+
+def _breaker_key(route: Route) -> str:
+    return f"route-breaker:{route[0]}:{route[1]}"
+
+
+def _breaker_trips(route: Route) -> bool:
+    """Count a failure in the breaker window; True once the threshold is reached."""
+    key = _breaker_key(route)
+
+    def count() -> int:
+        cache.add(key, 0, settings.GATEWAY_BREAKER_WINDOW_SECONDS)
+        return cache.incr(key)
+
+    failures = _safe(count, 0)
+    if failures >= settings.GATEWAY_BREAKER_THRESHOLD:
+        _safe(lambda: cache.delete(key), None)  # half-open after the cooldown: start over
+        return True
+    return False
+
+
+_UNREAD = object()
+
+
+def _update_health(
+    route: Route,
+    *,
+    latencies: Sequence[float] = (),
+    fail: int = 0,
+    current: Any = _UNREAD,
+) -> None:
+    key = health_key(*route)
+    if current is _UNREAD:
+        current = _safe(lambda: cache.get(key), None)
+    stats = current if isinstance(current, dict) else {"ok": 0, "fail": 0, "latency_ms": 0.0}
+    stats = {
+        "ok": int(stats.get("ok") or 0) + len(latencies),
+        "fail": int(stats.get("fail") or 0) + fail,
+        "latency_ms": float(stats.get("latency_ms") or 0.0),
+    }
+    for latency_ms in latencies:
+        previous = stats["latency_ms"]
+        stats["latency_ms"] = (
+            latency_ms if not previous else previous + LATENCY_WEIGHT * (latency_ms - previous)
+        )
+    if stats["ok"] + stats["fail"] > HEALTH_HALVE_AT:
+        stats["ok"], stats["fail"] = stats["ok"] // 2, stats["fail"] // 2
+    _safe(lambda: cache.set(key, stats, HEALTH_TTL_SECONDS), None)
+
+
+def _safe(call: Any, default: Any) -> Any:
+    try:
+        return call()
+    except Exception:  # the cache being down must not fail the request
+        logger.warning("route state unavailable (cache error)")
+        return default

@@ -1,0 +1,93 @@
+"""The generic fallback loop: try candidate routes in order until one answers.
+
+The same rules as the chat path (gateway/chat/service.py): a retryable upstream failure is recorded
+on the request context, cools the route down through gateway.routing.cooldowns, and the next
+candidate is tried within GATEWAY_MAX_ATTEMPTS and GATEWAY_TOTAL_DEADLINE_SECONDS; a 400 caused by
+the request itself is answered at once, never retried elsewhere. Used by the media workflows;
+written so the chat path can adopt it unchanged.
+"""
+
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from django.conf import settings
+
+from catalog.models import CatalogModel
+from gateway.errors import ApiError
+from gateway.routing.candidates import no_model, rate_limited_upstream, route_of
+from gateway.routing.context import ChatContext, failure_reason
+from gateway.routing.cooldowns import route_record_failure, route_record_success
+from providers.errors import ProviderError
+
+T = TypeVar("T")
+
+
+def run_with_fallback(
+    ctx: ChatContext, candidates: list[CatalogModel], call: Callable[[CatalogModel], T]
+) -> tuple[CatalogModel, T]:
+    """The first candidate whose `call` succeeds, with its result; ApiError when none does."""
+    deadline = ctx.started + settings.GATEWAY_TOTAL_DEADLINE_SECONDS
+    failures: list[ProviderError] = []
+    for model in candidates:
+        if time.monotonic() >= deadline:
+            break
+        began = time.monotonic()
+        try:
+            result = call(model)
+        except ProviderError as error:
+            ctx.record_attempt(model, began, error)
+            route_record_failure(route_of(model), error)
+            failures.append(error)
+            if error.kind == "bad_request":
+                raise upstream_bad_request(ctx, error) from None
+            continue
+        ctx.record_attempt(model, began)
+        route_record_success(route_of(model), (time.monotonic() - began) * 1000)
+        return model, result
+    raise exhausted(ctx, failures, timed_out=time.monotonic() >= deadline)
+
+
+def upstream_bad_request(ctx: ChatContext, error: ProviderError) -> ApiError:
+    reason = failure_reason(error).removeprefix("upstream rejected the request: ")
+    return ApiError(
+        f"The provider rejected the request: {reason}",
+        status=400,
+        code="upstream_bad_request",
+        extra={"attempts": ctx.public_attempts()},
+    )
+
+
+def exhausted(ctx: ChatContext, failures: list[ProviderError], *, timed_out: bool) -> ApiError:
+    """429 if every failure was a rate limit, 504 on timeout, 502 otherwise."""
+    extra = {"attempts": ctx.public_attempts()}
+    if failures and all(f.kind == "rate_limited" for f in failures):
+        wait = min(f.retry_after or settings.GATEWAY_COOLDOWN_SECONDS for f in failures)
+        error = rate_limited_upstream(wait, "Every candidate model is rate limited upstream.")
+        error.extra = extra
+        return error
+    if failures and all(f.kind == "unreadable" for f in failures):
+        # No candidate's stored key could be decrypted; nothing was sent upstream.
+        error = no_model(
+            "No candidate model has a usable provider key: the stored key cannot be decrypted. "
+            "Enter the key again on the providers page."
+        )
+        error.extra = extra
+        return error
+    if timed_out or not failures or failures[-1].kind == "timeout":
+        return ApiError(
+            "The upstream provider timed out.", status=504, code="upstream_timeout", extra=extra
+        )
+    if all(f.kind == "invalid_response" for f in failures):
+        return ApiError(
+            f"Every candidate answered with an invalid response ({len(failures)} attempt(s)).",
+            status=502,
+            code="upstream_invalid_response",
+            extra=extra,
+        )
+    return ApiError(
+        f"Every candidate failed upstream ({len(failures)} attempt(s)).",
+        status=502,
+        code="upstream_error",
+        extra=extra,
+    )

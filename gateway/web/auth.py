@@ -1,0 +1,82 @@
+"""Sign-in, sign-up and sign-out, and the API keys page (under /accounts/)."""
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import LoginView, LogoutView
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.authentication import signed_in_user
+from accounts.forms import ApiKeyCreateForm, SignInForm, SignUpForm
+from accounts.selectors import api_key_list
+from accounts.services import api_key_create, api_key_revoke, workspace_for_user
+
+
+class SignInView(LoginView):
+    """Django's login view: rotates the session key and refuses off-site `next=` targets."""
+
+    template_name = "auth/signin.html"
+    authentication_form = SignInForm
+    redirect_authenticated_user = True
+
+
+class SignOutView(LogoutView):
+    """POST only (a link or image cannot sign anyone out); flushes the session."""
+
+    http_method_names = ["post", "options"]
+
+
+@sensitive_post_parameters("password1", "password2")
+def signup(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("home")
+    form = SignUpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        return redirect("home")
+    return render(request, "auth/signup.html", {"form": form})
+
+
+def _render_keys(
+    request: HttpRequest, form: ApiKeyCreateForm, created_plaintext: str | None = None
+) -> HttpResponse:
+    workspace = workspace_for_user(user=signed_in_user(request))
+    context = {
+        "form": form,
+        "api_keys": api_key_list(workspace=workspace),
+        "created_plaintext": created_plaintext,
+        "section": "account",  # highlights Account in the main nav
+        "subsection": "keys",
+    }
+    return render(request, "account/keys.html", context)
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def api_keys(request: HttpRequest) -> HttpResponse:
+    """List the workspace's keys; POST creates one, its plaintext shown in this response only."""
+    form = ApiKeyCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        created = api_key_create(
+            workspace=workspace_for_user(user=signed_in_user(request)),
+            name=form.cleaned_data["name"],
+            created_by=signed_in_user(request),
+        )
+        return _render_keys(request, ApiKeyCreateForm(), created_plaintext=created.plaintext)
+    return _render_keys(request, form)
+
+
+@login_required
+@require_POST
+def api_key_revoke_view(request: HttpRequest, key_id: int) -> HttpResponse:
+    workspace = workspace_for_user(user=signed_in_user(request))
+    api_key = get_object_or_404(api_key_list(workspace=workspace), pk=key_id)
+    api_key_revoke(api_key=api_key)
+    messages.success(request, f"Revoked “{api_key.name}” ({api_key.prefix}…).")
+    return redirect("accounts:keys")
