@@ -9,8 +9,9 @@ import responses
 from django.db import OperationalError
 from django.test import Client
 
-from gateway import logwriter, metrics
+from gateway import metrics
 from gateway.models import RequestLog
+from gateway.requestlog import writer as logwriter
 from gateway.requestlog.services import (
     LogOutcome,
     request_log_finish,

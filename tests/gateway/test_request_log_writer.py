@@ -291,7 +291,7 @@ def test_a_batch_in_flight_at_process_exit_is_finished_before_the_exit(tmp_path)
 LOCKED_AT_EXIT_SCRIPT = textwrap.dedent(
     """
     from django.db import OperationalError
-    from gateway import logwriter
+    from gateway.requestlog import writer as logwriter
     real_insert, refusals = logwriter._insert_rows, [{refusals}]
 
     def locked_for_a_while(rows):
