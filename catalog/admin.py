@@ -37,6 +37,25 @@ CREDENTIAL_STATUS_FIELDS = (
 )
 
 
+# What a sync writes (read-only here) and the effective values routing uses.
+SYNCED_FIELDS = (
+    "public_id",
+    "workspace",
+    "credential",
+    "provider",
+    "upstream_id",
+    "name",
+    "description",
+    "voices",
+    "free_evidence",
+    "is_active",
+    "first_seen",
+    "last_seen",
+    "updated_at",
+)
+EFFECTIVE_FIELDS = ("category", "capabilities", "context_length", "max_output_tokens")
+
+
 @admin.register(CatalogModel)
 class CatalogModelAdmin(admin.ModelAdmin):
     """Models come from syncs; an operator changes them only through overrides, which every
@@ -58,51 +77,15 @@ class CatalogModelAdmin(admin.ModelAdmin):
     list_filter = ("provider", "category", "is_active", "hidden")
     search_fields = ("public_id",)
     list_select_related = ("workspace", "credential")
-    readonly_fields = (
-        "public_id",
-        "workspace",
-        "credential",
-        "provider",
-        "upstream_id",
-        "name",
-        "description",
-        "voices",
-        "free_evidence",
-        "is_active",
-        "first_seen",
-        "last_seen",
-        "updated_at",
-        "category",
-        "capabilities",
-        "context_length",
-        "max_output_tokens",
-        "listed_values",
-        "overrides",
-    )
+    readonly_fields = (*SYNCED_FIELDS, *EFFECTIVE_FIELDS, "listed_values", "overrides")
     fieldsets = (
         (
             None,
-            {
-                "fields": (
-                    "public_id",
-                    "workspace",
-                    "credential",
-                    "provider",
-                    "upstream_id",
-                    "name",
-                    "description",
-                    "voices",
-                    "free_evidence",
-                    "is_active",
-                    "first_seen",
-                    "last_seen",
-                    "updated_at",
-                )
-            },
+            {"fields": SYNCED_FIELDS},
         ),
         (
             "Effective values (what routing and /v1/models use)",
-            {"fields": ("category", "capabilities", "context_length", "max_output_tokens")},
+            {"fields": EFFECTIVE_FIELDS},
         ),
         ("As listed by the provider", {"fields": ("listed_values", "overrides")}),
         (
