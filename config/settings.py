@@ -19,7 +19,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env")  # optional; the real environment wins
 # make run's runtime files: the embedded Redis socket, the beat schedule, generated media.
-VAR_DIR = BASE_DIR / env("VAR_DIR", default="var")  # relative to the project, or absolute
+VAR_DIR: Path = BASE_DIR / env("VAR_DIR", default="var")  # relative to the project, or absolute
 
 # Recognisable dev defaults; `accounts.checks` refuses them when DEBUG is false.
 DEV_SECRET_KEY = "dev-insecure-secret-key-change-me-0123456789abcdefghijklmnop"  # noqa: S105
