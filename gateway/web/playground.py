@@ -95,7 +95,7 @@ def image_generate_endpoint(request: HttpRequest) -> HttpResponse:
         result = images_generate(
             caller=_caller(request),
             payload=payload,
-            file_url=lambda name: reverse("v1-image-file", args=[name]),
+            file_url=lambda name: reverse("v1-image-file-detail", args=[name]),
         )
     except ApiError as error:
         return error_response(error, request)
