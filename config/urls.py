@@ -7,7 +7,7 @@ from gateway.views.metrics import metrics_view
 
 # /v1 first: Django tries the patterns in order, and the API is the hot path.
 urlpatterns = [
-    path("v1/", include("gateway.urls")),
+    path("v1/", include("gateway.api.urls")),
     path("", include("gateway.web_urls")),
     path("accounts/", include("accounts.urls")),
     path("admin/", admin.site.urls),
@@ -16,7 +16,7 @@ urlpatterns = [
     path("api/schema", SpectacularAPIView.as_view(), name="schema"),
 ]
 
-handler400 = "gateway.views.errors.bad_request"
-handler403 = "gateway.views.errors.permission_denied"
-handler404 = "gateway.views.errors.not_found"
-handler500 = "gateway.views.errors.server_error"
+handler400 = "gateway.api.handlers.bad_request"
+handler403 = "gateway.api.handlers.permission_denied"
+handler404 = "gateway.api.handlers.not_found"
+handler500 = "gateway.api.handlers.server_error"

@@ -22,10 +22,10 @@ from accounts.models import ApiKey, Workspace
 from catalog.models import CatalogModel
 from providers.base import ProviderError
 
+from .api.chat_request import ChatRequest, parse_chat_request, upstream_payload
+from .api.errors import ApiError, api_error_for_exception
 from .chat_context import ChatContext, served_headers
-from .chat_request import ChatRequest, parse_chat_request, upstream_payload
 from .dbconnections import release_db_connections
-from .errors import ApiError, api_error_for_exception
 from .fallback import run_with_fallback
 from .normalize import ChunkNormalizer, completion_body
 from .requestlog import Status, request_log_start

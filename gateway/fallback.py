@@ -16,9 +16,9 @@ from django.conf import settings
 from catalog.models import CatalogModel
 from providers.base import ProviderError
 
+from .api.errors import ApiError
 from .chat_context import ChatContext, failure_reason
 from .cooldowns import route_record_failure, route_record_success
-from .errors import ApiError
 from .routing import no_model, rate_limited_upstream, route_of
 
 T = TypeVar("T")

@@ -25,7 +25,7 @@ from PIL import Image
 
 from accounts.models import Workspace
 
-from .errors import ApiError
+from .api.errors import ApiError
 from .models import GeneratedImage
 
 EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/gif": "gif", "image/webp": "webp"}

@@ -25,7 +25,7 @@ from django.core.cache.backends.redis import RedisCache
 from accounts.clients import client_address
 from accounts.services import API_KEY_PATTERN, api_key_hash
 
-from .errors import ApiError
+from .api.errors import ApiError
 from .ratelimit import counter_decrement, counter_increment
 
 logger = logging.getLogger(__name__)

@@ -16,8 +16,9 @@ from providers import parsing
 from providers.base import ProviderError
 
 from . import safe_fetch
+from .api.chat_request import ChatRequest, parse_chat_request, upstream_payload
+from .api.media_input import ImageAnalysisInput, ImageGenerationInput, parse_input
 from .chat_context import ChatContext, served_headers
-from .chat_request import ChatRequest, parse_chat_request, upstream_payload
 from .dbconnections import release_db_connections
 from .fallback import run_with_fallback
 from .images import (
@@ -30,7 +31,6 @@ from .images import (
     sniff_image_type,
     validate_image,
 )
-from .media_input import ImageAnalysisInput, ImageGenerationInput, parse_input
 from .media_routing import (
     Caller,
     Endpoint,

@@ -18,9 +18,9 @@ from catalog.models import CatalogModel
 from catalog.selectors import AUTO_FREE_ID
 from providers.registry import PROVIDERS
 
+from .api.chat_request import ChatRequest
+from .api.errors import ApiError, api_error_for_exception
 from .chat_context import ChatContext
-from .chat_request import ChatRequest
-from .errors import ApiError, api_error_for_exception
 from .requestlog import Status, request_log_start
 from .routing import (
     AUTO_IDS,

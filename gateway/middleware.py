@@ -10,7 +10,7 @@ from django.contrib.sessions.middleware import SessionMiddleware
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 
-from .errors import (
+from .api.errors import (
     ApiError,
     api_error_for_exception,
     body_limit,

@@ -28,7 +28,7 @@ from django.core.cache.backends.redis import RedisCache
 
 from accounts.models import ApiKey
 
-from .errors import ApiError
+from .api.errors import ApiError
 
 logger = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ from django.http import HttpRequest
 
 from accounts.clients import client_address
 
-from .errors import ApiError
+from .api.errors import ApiError
 from .green import gevent_patched
 
 PIECE_BYTES = 64 * 1024

@@ -32,9 +32,9 @@ from providers.base import OpenAICompatibleAdapter
 from providers.models import ProviderCredential
 from providers.registry import PROVIDERS, adapter_for
 
-from .chat_request import ChatRequest, ProviderPrefs
+from .api.chat_request import ChatRequest, ProviderPrefs
+from .api.errors import ApiError
 from .cooldowns import Route, cooldown_until_many, health_many
-from .errors import ApiError
 from .localcache import LocalCache
 
 AUTO_IDS = frozenset({AUTO_FREE_ID, "auto"})

@@ -8,12 +8,12 @@ from typing import Any
 
 from catalog.models import CatalogModel
 
+from .api.errors import ApiError
+from .api.media_input import SpeechInput, parse_input
 from .audio import checked_audio
 from .chat_context import ChatContext, served_headers
 from .dbconnections import release_db_connections
-from .errors import ApiError
 from .fallback import run_with_fallback
-from .media_input import SpeechInput, parse_input
 from .media_routing import (
     Caller,
     Endpoint,

@@ -18,8 +18,8 @@ from django.conf import settings
 from catalog.models import CatalogModel
 from providers.base import ProviderError
 
+from .api.chat_request import ChatRequest
 from .chat_context import ChatContext, failure_reason, served_headers
-from .chat_request import ChatRequest
 from .cooldowns import route_record_failure
 from .green import gevent_patched
 from .normalize import ChunkNormalizer

@@ -25,7 +25,7 @@ from providers.netguard import (
     system_resolve,
 )
 
-from .errors import ApiError
+from .api.errors import ApiError
 
 __all__ = ["ImageFetchError", "Resolver", "Target", "is_denied_address", "system_resolve"]
 

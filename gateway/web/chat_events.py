@@ -18,10 +18,10 @@ from typing import Any
 from django.urls import reverse
 
 from accounts.models import Conversation, Message, Workspace
+from gateway.api.errors import ApiError
 from gateway.chat import chat_complete, chat_stream
 from gateway.chat_context import PUBLIC_ATTEMPT_KEYS
 from gateway.conversations import AssistantReply, assistant_message_save
-from gateway.errors import ApiError
 from gateway.requestlog import request_log_get
 from gateway.streaming import ChatStream
 

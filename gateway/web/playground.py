@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 from accounts.models import Workspace
 from catalog.models import CatalogModel
 from catalog.selectors import AUTO_FREE_ID, active_models
-from gateway.errors import ApiError, error_response
+from gateway.api.errors import ApiError, error_response
 from gateway.images import CappedUploadHandler
 from gateway.media import Caller, MediaResult, image_analyze, images_generate
 from gateway.speech import speech_create

@@ -3,8 +3,8 @@
 import pytest
 import yaml
 
-from gateway.chat_request import SCALARS
-from gateway.media_input import MAX_IMAGES
+from gateway.api.chat_request import SCALARS
+from gateway.api.media_input import MAX_IMAGES
 
 
 @pytest.fixture

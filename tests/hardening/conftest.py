@@ -9,7 +9,7 @@ import pytest
 import responses
 
 from catalog.models import CatalogModel
-from gateway import urls as v1_urls
+from gateway.api import urls as v1_urls
 from tests.conftest import provider_fixture
 from tests.fakeprovider import tiny_png, tiny_wav
 from tests.gateway.conftest import ALT_BASE, groq_completion, make_credential, make_model

@@ -6,11 +6,11 @@ from rest_framework import viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from gateway.api.chat_request import ChatRequestInput
+from gateway.api.errors import ApiError
+from gateway.api.viewsets.limited import RateLimitedViewSet
 from gateway.chat import chat_complete, chat_stream
-from gateway.chat_request import ChatRequestInput
-from gateway.errors import ApiError
 from gateway.requestlog import request_log_as_dict, request_log_get
-from gateway.views.limited import RateLimitedViewSet
 
 
 class ChatCompletionViewSet(RateLimitedViewSet):

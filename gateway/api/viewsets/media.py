@@ -9,17 +9,17 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from gateway.errors import ApiError
-from gateway.images import CappedUploadHandler
-from gateway.media import Caller, MediaResult, image_analyze, images_generate, speech_create
-from gateway.media_input import (
+from gateway.api.errors import ApiError
+from gateway.api.media_input import (
     ImageAnalysisByUrl,
     ImageAnalysisUpload,
     ImageGenerationInput,
     SpeechInput,
 )
-from gateway.parsers import SafeJSONParser, check_storable
-from gateway.views.limited import RateLimitedViewSet
+from gateway.api.parsers import SafeJSONParser, check_storable
+from gateway.api.viewsets.limited import RateLimitedViewSet
+from gateway.images import CappedUploadHandler
+from gateway.media import Caller, MediaResult, image_analyze, images_generate, speech_create
 
 
 def caller_of(request: Request) -> Caller:

@@ -4,8 +4,8 @@ from django.http import HttpResponseBase
 from rest_framework import viewsets
 from rest_framework.request import Request
 
-from gateway.errors import ApiError
-from gateway.parsers import SafeJSONParser
+from gateway.api.errors import ApiError
+from gateway.api.parsers import SafeJSONParser
 from gateway.ratelimit import rate_limit_api_key
 
 

@@ -18,8 +18,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import empty
 
+from ..url_guard import ImageFetchError, check_forwarded_url
 from .errors import ApiError
-from .url_guard import ImageFetchError, check_forwarded_url
 
 DATA_IMAGE = re.compile(r"data:image/(?:png|jpe?g|gif|webp)(?:;[^,]{0,100})?,", re.IGNORECASE)
 ROLES = ("system", "developer", "user", "assistant", "tool")

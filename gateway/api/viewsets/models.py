@@ -17,7 +17,7 @@ from catalog.selectors import (
     catalog_model_get,
     model_detail,
 )
-from gateway.errors import ApiError
+from gateway.api.errors import ApiError
 
 CATEGORY_CHOICES = [*CatalogModel.Category.values, AUTO_CATEGORY]
 MODEL_FIELDS = (

@@ -5,7 +5,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 
-from gateway.errors import ApiError, error_response, is_api_path, request_too_large_error
+from gateway.api.errors import ApiError, error_response, is_api_path, request_too_large_error
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

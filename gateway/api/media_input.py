@@ -16,7 +16,7 @@ from rest_framework import serializers
 
 from catalog.selectors import AUTO_FREE_ID
 
-from .audio import FORMAT_TYPES
+from ..audio import FORMAT_TYPES
 from .errors import ApiError
 
 SIZE = re.compile(r"(\d{2,5})x(\d{2,5})")

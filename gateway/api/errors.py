@@ -10,7 +10,7 @@ from django.utils.log import log_response
 from rest_framework import exceptions
 from rest_framework.response import Response
 
-from .logging import current_request_id
+from ..logging import current_request_id
 
 logger = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from rest_framework import viewsets
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 
-from gateway.errors import ApiError
+from gateway.api.errors import ApiError
 from gateway.images import generated_image_get
 
 

@@ -1,13 +1,13 @@
 """OpenAPI post-processing: the error envelope as one shared component, and the chat stream.
 
-The request bodies come from the serializers that validate them (gateway.chat_request,
-gateway.media_input). Every /v1 operation answers errors with the envelope (`default`
+The request bodies come from the serializers that validate them (gateway.api.chat_request,
+gateway.api.media_input). Every /v1 operation answers errors with the envelope (`default`
 response), and its content is JSON whatever the status.
 """
 
 from typing import Any
 
-from .images import NAME
+from ..images import NAME
 
 ENVELOPE_REF = {"$ref": "#/components/schemas/ErrorEnvelope"}
 ERROR_ENVELOPE = {

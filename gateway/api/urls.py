@@ -9,7 +9,8 @@ so the schema describes one object, not a list.
 from django.urls import re_path
 from rest_framework.routers import Route, SimpleRouter
 
-from .views import chat, errors, files, keys, media, models, status
+from . import handlers
+from .viewsets import chat, files, keys, media, models, status
 
 
 class V1Router(SimpleRouter):
@@ -53,5 +54,5 @@ router.register("files/images", files.GeneratedImageViewSet, basename="v1-image-
 
 urlpatterns = [
     *router.urls,
-    re_path(r"^.*$", errors.unknown_route, name="v1-unknown"),
+    re_path(r"^.*$", handlers.unknown_route, name="v1-unknown"),
 ]
