@@ -142,7 +142,7 @@ def write_json_error(sock: socket.socket, status_int: int, reason: str, mesg: st
     may not even have been read, so every such answer is JSON; nothing a browser sends gets here.
     """
     from config.infra.redaction import redact
-    from gateway.errors import TYPE_BY_STATUS, envelope
+    from gateway.api.errors import TYPE_BY_STATUS, envelope
 
     message = redact(f"{reason}: {mesg}" if mesg else reason)[:ERROR_MESSAGE_CHARS]
     code = reason.lower().replace(" ", "_")

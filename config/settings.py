@@ -217,9 +217,9 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["gateway.parsers.SafeJSONParser"],
-    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "gateway.negotiation.IgnoreAcceptNegotiation",
-    "EXCEPTION_HANDLER": "gateway.errors.exception_handler",
+    "DEFAULT_PARSER_CLASSES": ["gateway.api.parsers.SafeJSONParser"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "gateway.api.negotiation.IgnoreAcceptNegotiation",
+    "EXCEPTION_HANDLER": "gateway.api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
 }
@@ -231,7 +231,7 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/v1",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "gateway.schema.postprocess",
+        "gateway.api.schema.postprocess",
     ],
 }
 

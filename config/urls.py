@@ -8,7 +8,7 @@ from gateway.web.urls import accounts_urlpatterns
 
 # /v1 first: Django tries the patterns in order, and the API is the hot path.
 urlpatterns = [
-    path("v1/", include("gateway.urls")),
+    path("v1/", include("gateway.api.urls")),
     path("", include("gateway.web.urls")),
     path("accounts/", include((accounts_urlpatterns, "accounts"))),
     path("admin/", admin.site.urls),
@@ -17,7 +17,7 @@ urlpatterns = [
     path("api/schema", SpectacularAPIView.as_view(), name="schema"),
 ]
 
-handler400 = "gateway.views.errors.bad_request"
-handler403 = "gateway.views.errors.permission_denied"
-handler404 = "gateway.views.errors.not_found"
-handler500 = "gateway.views.errors.server_error"
+handler400 = "gateway.api.handlers.bad_request"
+handler403 = "gateway.api.handlers.permission_denied"
+handler404 = "gateway.api.handlers.not_found"
+handler500 = "gateway.api.handlers.server_error"

@@ -24,9 +24,8 @@ from django.core.cache.backends.redis import RedisCache
 
 from accounts.clients import client_address
 from accounts.services import API_KEY_PATTERN, api_key_hash
+from gateway.api.errors import ApiError
 from gateway.routing.ratelimit import counter_decrement, counter_increment
-
-from .errors import ApiError
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from django.utils.deprecation import MiddlewareMixin
 
 from config.infra.logfilters import current_request_id
 
-from .errors import (
+from .api.errors import (
     ApiError,
     api_error_for_exception,
     body_limit,

@@ -28,8 +28,7 @@ from django.http import HttpRequest
 
 from accounts.clients import client_address
 from config.infra.gevent_patch import gevent_patched
-
-from .errors import ApiError
+from gateway.api.errors import ApiError
 
 PIECE_BYTES = 64 * 1024
 

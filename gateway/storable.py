@@ -16,8 +16,9 @@ from typing import Any
 from django.db import models
 from django.db.backends.base.operations import BaseDatabaseOperations
 
+from gateway.api.parsers import UNSTORABLE
+
 from .models import RequestLog
-from .parsers import UNSTORABLE
 
 # NUL is refused by PostgreSQL text and jsonb; a lone surrogate cannot be encoded as UTF-8.
 # The JSON parser refuses them in /v1 bodies; form fields and upstream text still carry them.

@@ -16,7 +16,7 @@ from urllib.parse import SplitResult, urlsplit
 
 from django.conf import settings
 
-from gateway.errors import ApiError
+from gateway.api.errors import ApiError
 from providers.netguard import (
     Address,
     Resolver,

@@ -21,10 +21,10 @@ from typing import Any, TypeVar
 from accounts.models import ApiKey, Workspace
 from catalog.models import CatalogModel
 from config.infra.dbconnections import release_db_connections
+from gateway.api.chat_request import ChatRequest, parse_chat_request, upstream_payload
+from gateway.api.errors import ApiError, api_error_for_exception
 from gateway.chat.normalize import ChunkNormalizer, completion_body
 from gateway.chat.streaming import ChatStream, OpenedStream
-from gateway.chat_request import ChatRequest, parse_chat_request, upstream_payload
-from gateway.errors import ApiError, api_error_for_exception
 from gateway.requestlog.services import Status, request_log_start
 from gateway.routing.candidates import chat_candidates, route_adapter
 from gateway.routing.context import ChatContext, served_headers

@@ -17,8 +17,8 @@ from django.conf import settings
 
 from catalog.models import CatalogModel
 from config.infra.gevent_patch import gevent_patched
+from gateway.api.chat_request import ChatRequest
 from gateway.chat.normalize import ChunkNormalizer
-from gateway.chat_request import ChatRequest
 from gateway.requestlog.services import Status
 from gateway.routing.candidates import route_of
 from gateway.routing.context import ChatContext, failure_reason, served_headers

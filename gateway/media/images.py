@@ -24,7 +24,7 @@ from django.utils import timezone
 from PIL import Image
 
 from accounts.models import Workspace
-from gateway.errors import ApiError
+from gateway.api.errors import ApiError
 from gateway.models import GeneratedImage
 
 EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/gif": "gif", "image/webp": "webp"}

@@ -16,8 +16,8 @@ from accounts.models import ApiKey, Workspace
 from catalog.models import CatalogModel
 from catalog.route_health import credential_usable
 from catalog.selectors import AUTO_FREE_ID
-from gateway.chat_request import ChatRequest
-from gateway.errors import ApiError, api_error_for_exception
+from gateway.api.chat_request import ChatRequest
+from gateway.api.errors import ApiError, api_error_for_exception
 from gateway.requestlog.services import Status, request_log_start
 from gateway.routing.candidates import (
     AUTO_IDS,

@@ -14,8 +14,9 @@ from typing import Any
 
 from catalog.models import CatalogModel
 from config.infra.dbconnections import release_db_connections
+from gateway.api.chat_request import ChatRequest, parse_chat_request, upstream_payload
+from gateway.api.media_input import ImageAnalysisInput, ImageGenerationInput, parse_input
 from gateway.chat.normalize import completion_body
-from gateway.chat_request import ChatRequest, parse_chat_request, upstream_payload
 from gateway.media import safe_fetch
 from gateway.media.images import (
     ImageData,
@@ -37,7 +38,6 @@ from gateway.media.routing import (
     media_candidates,
 )
 from gateway.media.speech import speech_create
-from gateway.media_input import ImageAnalysisInput, ImageGenerationInput, parse_input
 from gateway.routing.candidates import AUTO_IDS, chat_candidates, route_adapter
 from gateway.routing.context import ChatContext, served_headers
 from gateway.routing.fallback import run_with_fallback

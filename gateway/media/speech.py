@@ -9,7 +9,8 @@ from typing import Any
 
 from catalog.models import CatalogModel
 from config.infra.dbconnections import release_db_connections
-from gateway.errors import ApiError
+from gateway.api.errors import ApiError
+from gateway.api.media_input import SpeechInput, parse_input
 from gateway.media.audio import checked_audio
 from gateway.media.routing import (
     Caller,
@@ -19,7 +20,6 @@ from gateway.media.routing import (
     logged_call,
     media_candidates,
 )
-from gateway.media_input import SpeechInput, parse_input
 from gateway.routing.candidates import AUTO_IDS, route_adapter
 from gateway.routing.context import ChatContext, served_headers
 from gateway.routing.fallback import run_with_fallback

@@ -29,8 +29,8 @@ from catalog.models import CatalogModel
 from catalog.route_health import credential_usable
 from catalog.selectors import AUTO_FREE_ID, active_models
 from config.infra.localcache import LocalCache
-from gateway.chat_request import ChatRequest, ProviderPrefs
-from gateway.errors import ApiError
+from gateway.api.chat_request import ChatRequest, ProviderPrefs
+from gateway.api.errors import ApiError
 from gateway.routing.cooldowns import Route, cooldown_until_many, health_many
 from providers.models import ProviderCredential
 from providers.registry import PROVIDERS, adapter_for

@@ -14,7 +14,7 @@ from typing import TypeVar
 from django.conf import settings
 
 from catalog.models import CatalogModel
-from gateway.errors import ApiError
+from gateway.api.errors import ApiError
 from gateway.routing.candidates import no_model, rate_limited_upstream, route_of
 from gateway.routing.context import ChatContext, failure_reason
 from gateway.routing.cooldowns import route_record_failure, route_record_success

@@ -28,7 +28,7 @@ from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
 
 from accounts.models import ApiKey
-from gateway.errors import ApiError
+from gateway.api.errors import ApiError
 
 logger = logging.getLogger(__name__)
 

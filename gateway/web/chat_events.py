@@ -18,10 +18,10 @@ from typing import Any
 from django.urls import reverse
 
 from accounts.models import Conversation, Message, Workspace
+from gateway.api.errors import ApiError
 from gateway.chat.conversations import AssistantReply, assistant_message_save
 from gateway.chat.service import chat_complete, chat_stream
 from gateway.chat.streaming import ChatStream
-from gateway.errors import ApiError
 from gateway.requestlog.services import request_log_get
 from gateway.routing.context import PUBLIC_ATTEMPT_KEYS
 

@@ -11,8 +11,8 @@ from drf_spectacular.generators import SchemaGenerator
 
 from accounts.models import Workspace
 from catalog.selectors import AUTO_FREE_ID, active_models
+from gateway.api.errors import envelope
 from gateway.chat.conversations import conversation_list
-from gateway.errors import envelope
 from providers.models import ProviderCredential
 
 from .common import page, workspace_of

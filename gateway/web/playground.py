@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 from accounts.models import Workspace
 from catalog.models import CatalogModel
 from catalog.selectors import AUTO_FREE_ID, active_models
-from gateway.errors import ApiError, error_response
+from gateway.api.errors import ApiError, error_response
 from gateway.media.images import CappedUploadHandler
 from gateway.media.service import Caller, MediaResult, image_analyze, images_generate
 from gateway.media.speech import speech_create
@@ -100,7 +100,7 @@ def image_generate_endpoint(request: HttpRequest) -> HttpResponse:
         result = images_generate(
             caller=_caller(request),
             payload=payload,
-            file_url=lambda name: reverse("v1-image-file", args=[name]),
+            file_url=lambda name: reverse("v1-image-file-detail", args=[name]),
         )
     except ApiError as error:
         return error_response(error, request)

@@ -8,7 +8,7 @@ import responses
 from django.core.cache import cache
 from django.test import override_settings
 
-from gateway.errors import ApiError
+from gateway.api.errors import ApiError
 from gateway.models import RequestLog
 from tests.conftest import provider_fixture
 from tests.gateway.conftest import ALT_CHAT, GROQ_CHAT, GROQ_KEY, HELLO, groq_completion

@@ -12,7 +12,7 @@ import pytest
 from django.core.cache import caches
 from django.test import override_settings
 
-from gateway.errors import ApiError
+from gateway.api.errors import ApiError
 from gateway.routing.ratelimit import rate_limit_api_key, rate_limit_check
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -5,7 +5,7 @@ import json
 import pytest
 import responses
 
-from gateway.errors import ApiError
+from gateway.api.errors import ApiError
 from gateway.models import RequestLog
 from tests.conftest import provider_fixture
 from tests.gateway.conftest import (

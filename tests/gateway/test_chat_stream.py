@@ -6,7 +6,7 @@ import time
 import pytest
 import responses
 
-from gateway.errors import ApiError
+from gateway.api.errors import ApiError
 from gateway.models import RequestLog
 from tests.conftest import provider_fixture
 from tests.gateway.conftest import (

@@ -132,12 +132,17 @@ def test_every_line_of_a_failing_v1_request_has_its_request_id_and_no_secret(
     assert response.status_code == 500
     lines = json_lines()
     names = {line["name"] for line in lines}
-    assert {"providers.adapter", "catalog.services", "gateway.errors", "django.request"} <= names
+    assert {
+        "providers.adapter",
+        "catalog.services",
+        "gateway.api.errors",
+        "django.request",
+    } <= names
     assert {line["request_id"] for line in lines} == {response["x-request-id"]}
     text = "\n".join(json.dumps(line) for line in lines)
     for secret in (PROVIDER_CANARY, GEMINI_CANARY, created_key.plaintext):
         assert secret not in text
-    (error,) = [line for line in lines if line["name"] == "gateway.errors"]
+    (error,) = [line for line in lines if line["name"] == "gateway.api.errors"]
     assert "RuntimeError: boom [redacted]" in error["exc_info"]
 
 

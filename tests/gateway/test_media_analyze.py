@@ -279,3 +279,12 @@ def test_a_failing_vision_model_falls_back_to_the_next(api_client, scout, relay_
     row = log_row(response)
     assert row.endpoint == "images.analyze"
     assert [a["status"] for a in row.attempts] == ["upstream", "ok"]
+
+
+@pytest.mark.parametrize("max_tokens", ["2", 2.0, True, 0])
+def test_max_tokens_is_a_positive_integer_never_coerced(api_client, scout, http_mock, max_tokens):
+    response = analyze(api_client, image_url=PNG_DATA_URL, max_tokens=max_tokens)
+
+    assert response.status_code == 400
+    assert response.json()["error"]["param"] == "max_tokens"
+    assert len(http_mock.calls) == 0

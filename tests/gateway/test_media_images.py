@@ -229,6 +229,7 @@ def test_openai_model_names_mean_any_free_image_model(api_client, flux, http_moc
         ({"prompt": ""}, "prompt"),
         ({"prompt": "x" * 4001}, "prompt"),
         ({"stream": True}, "stream"),
+        ({"stream": "false"}, "stream"),  # a boolean, not DRF's reading of "false"
         # the schema's types, not DRF's coercions: 62696 is not a style, "2" not a count
         ({"style": 62696}, "style"),
         ({"quality": 1.5}, "quality"),

@@ -16,7 +16,7 @@ from django.test import override_settings
 from rest_framework.test import APIClient
 
 from accounts.services import api_key_create, api_key_hash
-from gateway.errors import ApiError
+from gateway.api.errors import ApiError
 from gateway.inflight import inflight_acquire
 from gateway.middleware import ApiErrorMiddleware
 from tests.conftest import provider_fixture

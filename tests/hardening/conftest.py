@@ -9,7 +9,7 @@ import pytest
 import responses
 
 from catalog.models import CatalogModel
-from gateway import urls as v1_urls
+from gateway.api import urls as v1_urls
 from tests.conftest import provider_fixture
 from tests.fakeprovider import tiny_png, tiny_wav
 from tests.gateway.conftest import ALT_BASE, groq_completion, make_credential, make_model
@@ -39,12 +39,10 @@ def v1_routes() -> list[Route]:
     """Every (route, method) the /v1 URLconf serves, read from the URLconf itself."""
     routes = []
     for pattern in v1_urls.urlpatterns:
-        view = getattr(pattern.callback, "view_class", None)
-        if view is None:  # the catch-all unknown-route function
+        actions = getattr(pattern.callback, "actions", None)
+        if actions is None:  # the catch-all unknown-route function
             continue
-        for method in view.http_method_names:
-            if method in ("head", "options", "trace") or not hasattr(view, method):
-                continue
+        for method in actions:
             routes.append(Route(pattern.name, _sample_path(str(pattern.pattern)), method.upper()))
     return routes
 

@@ -158,7 +158,7 @@ def test_an_error_raised_before_the_view_is_an_envelope_without_its_reason(
 def test_request_data_too_big_outside_drf_is_a_413_envelope(rf, db):
     from django.core.exceptions import RequestDataTooBig
 
-    from gateway.views.errors import bad_request
+    from gateway.api.handlers import bad_request
 
     request = rf.post(CHAT)
     response = bad_request(request, RequestDataTooBig("too big"))

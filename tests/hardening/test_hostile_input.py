@@ -64,7 +64,7 @@ def post_raw(client, route, body: bytes | str, content_type: str = "application/
 
 
 def test_the_inventory_covers_every_named_v1_route():
-    from gateway import urls
+    from gateway.api import urls
 
     named = {p.name for p in urls.urlpatterns if p.name != "v1-unknown"}
     assert named == {route.name for route in ROUTES}
@@ -182,7 +182,7 @@ def test_a_compressing_charset_is_never_decoded(api_client, catalog):
 
 @pytest.mark.parametrize("route", POST_ROUTES, ids=str)
 def test_a_body_over_the_route_cap_is_a_413_envelope(api_client, route):
-    from gateway.errors import body_limit
+    from gateway.api.errors import body_limit
 
     body = b'{"prompt": "' + b"a" * body_limit(route.path) + b'"}'
 
@@ -221,7 +221,7 @@ def test_no_key_is_a_401_envelope_before_the_body_is_judged(client, db, route):
         route.method, route.path, "[" * DEPTH, content_type="application/json"
     )
 
-    if route.name == "v1-image-file":  # generated images are served by unguessable name
+    if route.name == "v1-image-file-detail":  # generated images are served by unguessable name
         assert response.status_code == 404
     else:
         assert response.status_code == 401

@@ -11,9 +11,9 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from rest_framework.exceptions import ParseError
 
-from gateway.chat_request import parse_chat_request
-from gateway.errors import ApiError
-from gateway.parsers import SafeJSONParser
+from gateway.api.chat_request import parse_chat_request
+from gateway.api.errors import ApiError
+from gateway.api.parsers import SafeJSONParser
 from gateway.url_guard import ImageFetchError, check_forwarded_url
 from providers import parsing
 from providers.sse import SSEEvent, SSEParser

@@ -11,7 +11,7 @@ import time
 import pytest
 from django.test import override_settings
 
-from gateway.errors import ApiError
+from gateway.api.errors import ApiError
 from gateway.models import RequestLog
 from tests.gateway.conftest import HELLO, data_events, make_credential, make_model
 from tests.hardening.faultserver import HOLD_SECONDS, ROLE_CHUNK, FaultServer, content_chunk

@@ -195,7 +195,7 @@ def test_a_crash_in_a_v1_view_mails_no_key(
     def crash(**kwargs: Any) -> None:
         raise RuntimeError("unexpected")
 
-    monkeypatch.setattr("gateway.views.status.provider_status", crash)
+    monkeypatch.setattr("gateway.api.viewsets.status.provider_status", crash)
     client = tenant_a.api()
     client.raise_request_exception = False
     response = client.get("/v1/providers/status")

@@ -1,24 +1,26 @@
-"""POST /v1/images/generations, /v1/images/analyze and /v1/audio/speech: thin views."""
-
-from collections.abc import Iterable
-from typing import Any
+"""POST /v1/images/generations, /v1/images/analyze and /v1/audio/speech: thin viewsets."""
 
 from django.http import HttpResponse, HttpResponseBase
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.exceptions import ParseError
-from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.authentication import caller_workspace, key_of
-from gateway.errors import ApiError
+from gateway.api.errors import ApiError
+from gateway.api.media_input import (
+    ImageAnalysisByUrl,
+    ImageAnalysisUpload,
+    ImageGenerationInput,
+    SpeechInput,
+)
+from gateway.api.parsers import SafeJSONParser, check_storable
+from gateway.api.viewsets.limited import RateLimitedViewSet
 from gateway.media.images import CappedUploadHandler
 from gateway.media.service import Caller, MediaResult, image_analyze, images_generate, speech_create
-from gateway.parsers import SafeJSONParser, check_storable
-from gateway.views.limited import RateLimitedView
 
 
 def caller_of(request: Request) -> Caller:
@@ -28,17 +30,7 @@ def caller_of(request: Request) -> Caller:
     )
 
 
-class JsonWhateverAccepted(DefaultContentNegotiation):
-    """Audio and image answers, JSON errors, whatever Accept says (SDKs send octet-stream)."""
-
-    def select_renderer(
-        self, request: Request, renderers: Iterable[Any], format_suffix: str | None = None
-    ) -> tuple[Any, str]:
-        renderer = next(iter(renderers))
-        return renderer, renderer.media_type
-
-
-class _MediaView(RateLimitedView):
+class _MediaViewSet(RateLimitedViewSet):
     """A media workflow: its service result becomes a JSON answer with the served headers."""
 
     @staticmethod
@@ -46,32 +38,38 @@ class _MediaView(RateLimitedView):
         return Response(result.body, headers=result.headers)
 
 
-class ImageGenerationsView(_MediaView):
+class ImageGenerationViewSet(_MediaViewSet):
     """OpenAI images.generate over the workspace's free image models."""
 
-    @extend_schema(request=dict, responses={200: dict})
-    def post(self, request: Request) -> HttpResponseBase:
-        return super().post(request)
+    @extend_schema(request=ImageGenerationInput, responses={200: dict})
+    def create(self, request: Request) -> HttpResponseBase:
+        return super().create(request)
 
     def respond(self, request: Request) -> HttpResponseBase:
         def file_url(name: str) -> str:
-            return request.build_absolute_uri(reverse("v1-image-file", args=[name]))
+            return request.build_absolute_uri(reverse("v1-image-file-detail", args=[name]))
 
         return self.json(
             images_generate(caller=caller_of(request), payload=request.data, file_url=file_url)
         )
 
 
-class ImageAnalyzeView(_MediaView):
+class ImageAnalysisViewSet(_MediaViewSet):
     """Describe an image: JSON {prompt, image_url} or multipart {prompt, file}."""
 
     parser_classes = [SafeJSONParser, MultiPartParser]
 
-    @extend_schema(request=dict, responses={200: dict})
-    def post(self, request: Request) -> HttpResponseBase:
+    @extend_schema(
+        request={
+            "application/json": ImageAnalysisByUrl,
+            "multipart/form-data": ImageAnalysisUpload,
+        },
+        responses={200: dict},
+    )
+    def create(self, request: Request) -> HttpResponseBase:
         # Set before the body is read: uploads stay in memory and stop at IMAGE_MAX_BYTES.
         request._request.upload_handlers = [CappedUploadHandler(request._request)]
-        return super().post(request)
+        return super().create(request)
 
     def respond(self, request: Request) -> HttpResponseBase:
         try:
@@ -89,14 +87,13 @@ class ImageAnalyzeView(_MediaView):
         return self.json(image_analyze(caller=caller_of(request), payload=payload))
 
 
-class SpeechView(_MediaView):
-    """OpenAI audio.speech: raw audio with its Content-Type; errors are JSON."""
+class SpeechViewSet(_MediaViewSet):
+    """OpenAI audio.speech: raw audio with its Content-Type; errors are JSON, whatever Accept
+    says (SDKs send octet-stream; the /v1 negotiation ignores Accept)."""
 
-    content_negotiation_class = JsonWhateverAccepted
-
-    @extend_schema(request=dict, responses={(200, "audio/*"): OpenApiTypes.BINARY})
-    def post(self, request: Request) -> HttpResponseBase:
-        return super().post(request)
+    @extend_schema(request=SpeechInput, responses={(200, "audio/*"): OpenApiTypes.BINARY})
+    def create(self, request: Request) -> HttpResponseBase:
+        return super().create(request)
 
     def respond(self, request: Request) -> HttpResponseBase:
         result = speech_create(caller=caller_of(request), payload=request.data)

@@ -1,6 +1,8 @@
 """The media request bodies, validated with a 400 that names the param.
 
-A null value is the same as an absent one. Unknown fields are ignored, never forwarded.
+These serializers are the contract: the services validate with them and drf-spectacular
+describes the request bodies from them. A null value is the same as an absent one. Unknown
+fields are ignored, never forwarded.
 """
 
 import math
@@ -8,12 +10,13 @@ import re
 from typing import Any
 
 from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from catalog.selectors import AUTO_FREE_ID
+from gateway.api.errors import ApiError
 from gateway.media.audio import FORMAT_TYPES
-
-from .errors import ApiError
 
 SIZE = re.compile(r"(\d{2,5})x(\d{2,5})")
 VOICE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
@@ -21,6 +24,17 @@ MIN_SIDE, MAX_SIDE = 64, 4096
 ANALYZE_PROMPT_MAX_CHARS = 32_000
 SPEECH_INSTRUCTIONS_MAX_CHARS = 4096
 MAX_IMAGES = 4
+IMAGE_RESPONSE_FORMATS = ("url", "b64_json")
+URL_OR_PART = {
+    "oneOf": [
+        {"type": "string", "minLength": 1},
+        {
+            "type": "object",
+            "required": ["url"],
+            "properties": {"url": {"type": "string", "minLength": 1}},
+        },
+    ]
+}
 
 
 class _JSONTyped:
@@ -46,6 +60,20 @@ class StrictFloatField(_JSONTyped, serializers.FloatField):
     json_types = (int, float)  # not "1.5" or true
 
 
+class StrictBooleanField(serializers.BooleanField):
+    """Only true or false: DRF's own field reads "true", "1" and 1 as True."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+@extend_schema_field(URL_OR_PART)
+class ImageUrlField(serializers.JSONField):
+    """A string, or OpenAI's content-part object {"url": "..."}."""
+
+
 def _at_most(value: str, limit: int) -> str:
     if len(value) > limit:
         raise serializers.ValidationError(f"must be at most {limit} characters long.")
@@ -57,11 +85,15 @@ class ImageGenerationInput(serializers.Serializer):
     model = StrictCharField(required=False, allow_null=True, max_length=300)
     n = StrictIntegerField(required=False, allow_null=True, min_value=1, max_value=MAX_IMAGES)
     size = StrictCharField(required=False, allow_null=True, max_length=16)
-    response_format = serializers.ChoiceField(["url", "b64_json"], required=False, allow_null=True)
+    response_format = serializers.ChoiceField(
+        IMAGE_RESPONSE_FORMATS, required=False, allow_null=True
+    )
     quality = StrictCharField(required=False, allow_null=True, max_length=16)
     # SerializerMetaclass collects declared fields: Field.style (a dict) is not replaced.
     style = StrictCharField(required=False, allow_null=True, max_length=16)  # type: ignore[assignment]
-    stream = serializers.BooleanField(required=False, allow_null=True)
+    stream = StrictBooleanField(
+        required=False, allow_null=True, help_text="Only false: images are not streamed."
+    )
 
     def validate_prompt(self, value: str) -> str:
         return _at_most(value, settings.IMAGE_PROMPT_MAX_CHARS)
@@ -82,12 +114,17 @@ class ImageGenerationInput(serializers.Serializer):
         return value
 
 
+@extend_schema_field(OpenApiTypes.BINARY)
+class UploadField(serializers.FileField):
+    """A multipart file (a request body, so binary, not the URL DRF's field describes)."""
+
+
 class ImageAnalysisInput(serializers.Serializer):
     prompt = StrictCharField()
     model = StrictCharField(required=False, allow_null=True, max_length=300)
-    image_url = serializers.JSONField(required=False, allow_null=True)
-    file = serializers.FileField(required=False, allow_null=True)
-    max_tokens = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    image_url = ImageUrlField(required=False, allow_null=True)
+    file = UploadField(required=False, allow_null=True)
+    max_tokens = StrictIntegerField(required=False, allow_null=True, min_value=1)
 
     def validate_prompt(self, value: str) -> str:
         return _at_most(value, ANALYZE_PROMPT_MAX_CHARS)
@@ -107,6 +144,20 @@ class ImageAnalysisInput(serializers.Serializer):
                 {"image_url": "send exactly one image: image_url, or a multipart 'file'."}
             )
         return attrs
+
+
+class ImageAnalysisByUrl(ImageAnalysisInput):
+    """The JSON form: the image by URL (validation is ImageAnalysisInput's)."""
+
+    image_url = ImageUrlField()
+    file = None  # type: ignore[assignment]  # DRF drops a declared field set to None
+
+
+class ImageAnalysisUpload(ImageAnalysisInput):
+    """The multipart form: the image as a file."""
+
+    image_url = None  # type: ignore[assignment]  # DRF drops a declared field set to None
+    file = UploadField()
 
 
 class SpeechInput(serializers.Serializer):

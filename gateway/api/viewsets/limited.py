@@ -1,16 +1,16 @@
-"""The base of every rate-limited /v1 workflow view (chat, images, speech)."""
+"""The base of every rate-limited /v1 workflow viewset (chat, images, speech)."""
 
 from django.http import HttpResponseBase
+from rest_framework import viewsets
 from rest_framework.request import Request
-from rest_framework.views import APIView
 
 from accounts.authentication import key_of
-from gateway.errors import ApiError
-from gateway.parsers import SafeJSONParser
+from gateway.api.errors import ApiError
+from gateway.api.parsers import SafeJSONParser
 from gateway.routing.ratelimit import rate_limit_api_key
 
 
-class RateLimitedView(APIView):
+class RateLimitedViewSet(viewsets.ViewSet):
     """Counts the key's rate limit first and puts its headers on every answer.
 
     A refused request costs no DB write (no log row). Subclasses answer in `respond`.
@@ -18,7 +18,7 @@ class RateLimitedView(APIView):
 
     parser_classes = [SafeJSONParser]
 
-    def post(self, request: Request) -> HttpResponseBase:
+    def create(self, request: Request) -> HttpResponseBase:
         limit = rate_limit_api_key(key_of(request))
         try:
             response = self.respond(request)

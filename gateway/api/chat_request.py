@@ -1,18 +1,25 @@
 """The incoming chat request: validated (400 naming the param), normalized, and what it needs.
 
-Only known OpenAI parameters are forwarded upstream; anything else (including api_base,
-base_url, headers, extra_headers, custom_llm_provider) is ignored, never used. A null value is
-the same as an absent one.
+`ChatRequestInput` is the contract: it validates the body and drf-spectacular describes the
+request from it. Its fields are lean (one function each, no nested serializers per message:
+this runs on every chat request), and each names the exact param of a problem. Only known
+OpenAI parameters are forwarded upstream; anything else (including api_base, base_url, headers,
+extra_headers, custom_llm_provider) is ignored, never used. A null value is the same as an
+absent one.
 """
 
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, ClassVar, NoReturn, cast
 
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+from rest_framework.fields import empty
+
+from gateway.api.errors import ApiError
 from gateway.url_guard import ImageFetchError, check_forwarded_url
-
-from .errors import ApiError
 
 DATA_IMAGE = re.compile(r"data:image/(?:png|jpe?g|gif|webp)(?:;[^,]{0,100})?,", re.IGNORECASE)
 ROLES = ("system", "developer", "user", "assistant", "tool")
@@ -37,6 +44,8 @@ SCALARS: dict[str, tuple[str, float | None, float | None]] = {
     "parallel_tool_calls": (BOOLEAN, None, None),
     "user": (STRING, None, None),
 }
+PARAM_NAMES = (*SCALARS, "stop", "tools", "tool_choice", "response_format")
+SCALAR_SCHEMA_TYPES = {NUMBER: "number", INTEGER: "integer", BOOLEAN: "boolean", STRING: "string"}
 
 
 @dataclass(frozen=True)
@@ -91,22 +100,34 @@ class ChatRequest:
 def parse_chat_request(payload: Any) -> ChatRequest:
     """Validate an OpenAI chat request body; raise ApiError(400, param=...) on the first problem."""
     _require(isinstance(payload, dict), "", "the body must be a JSON object")
-    models = _fallback_models(payload.get("models"))
-    model = payload.get("model")
-    if model is None and models:
-        model = models[0]
-    _require(isinstance(model, str) and model.strip() != "", "model", "a model id is required")
-    stream = _optional(payload, "stream", BOOLEAN) or False
-    include_usage = _include_usage(payload.get("stream_options"))  # checked even unused
+    data = ChatRequestInput(data=payload)
+    if not data.is_valid():
+        _invalid(*_first_error(data.errors))
+    values = data.validated_data
+    models, model = values["models"] or [], values["model"]
+    stream = values["stream"] or False
     return ChatRequest(
         model=model.strip(),
         fallback_models=[m for m in models if m != model],
-        messages=_messages(payload.get("messages")),
-        params=_params(payload),
+        messages=values["messages"],
+        params={
+            name: values[name]
+            for name in PARAM_NAMES
+            if values.get(name) is not None  # a null value is an absent one
+        },
         stream=stream,
-        include_usage=stream and include_usage,
-        provider=_provider_prefs(payload.get("provider")),
+        include_usage=stream and bool(values["stream_options"]),
+        provider=values["provider"] or ProviderPrefs(),
     )
+
+
+def _first_error(errors: Any) -> tuple[str, str]:
+    """(param, reason) of the first field in error. A lean field names its own nested param
+    (`messages[0].role`), so a nested error's key is the param."""
+    name, detail = next(iter(errors.items()))
+    if isinstance(detail, dict):
+        return _first_error(detail)
+    return name, str(detail[0])
 
 
 def upstream_payload(request: ChatRequest, *, upstream_id: str, model: Any) -> dict[str, Any]:
@@ -133,10 +154,17 @@ def upstream_payload(request: ChatRequest, *, upstream_id: str, model: Any) -> d
 
 
 # ---- validation helpers -----------------------------------------------------------------------
+def _invalid(param: str, reason: str) -> NoReturn:
+    message = f"Invalid '{param}': {reason}." if param else f"Invalid request: {reason}."
+    raise ApiError(message, status=400, code="invalid_request", param=param or None)
+
+
 def _require(condition: bool, param: str, reason: str) -> None:
+    """Inside a field: a validation error keyed by the exact param, collected in field order."""
     if not condition:
-        message = f"Invalid '{param}': {reason}." if param else f"Invalid request: {reason}."
-        raise ApiError(message, status=400, code="invalid_request", param=param or None)
+        if not param:
+            _invalid(param, reason)
+        raise serializers.ValidationError({param: [reason]})
 
 
 def _is_type(value: Any, kind: str) -> bool:
@@ -151,31 +179,17 @@ def _is_type(value: Any, kind: str) -> bool:
     return isinstance(value, str)
 
 
-def _optional(payload: dict[str, Any], name: str, kind: str) -> Any:
-    value = payload.get(name)
-    if value is not None:
-        _require(_is_type(value, kind), name, f"expected {'an' if kind[0] in 'i' else 'a'} {kind}")
+def _typed(value: Any, name: str, kind: str) -> Any:
+    _require(_is_type(value, kind), name, f"expected {'an' if kind[0] in 'i' else 'a'} {kind}")
     return value
 
 
-def _params(payload: dict[str, Any]) -> dict[str, Any]:
-    params: dict[str, Any] = {}
-    for name, (kind, low, high) in SCALARS.items():
-        value = _optional(payload, name, kind)
-        if value is None:
-            continue
-        _require(low is None or value >= low, name, f"must be at least {low}")
-        _require(high is None or value <= high, name, f"must be at most {high}")
-        params[name] = value
-    for name, check in (
-        ("stop", _stop),
-        ("tools", _tools),
-        ("tool_choice", _tool_choice),
-        ("response_format", _response_format),
-    ):
-        if payload.get(name) is not None:
-            params[name] = check(payload[name])
-    return params
+def _scalar(value: Any, name: str) -> Any:
+    kind, low, high = SCALARS[name]
+    _typed(value, name, kind)
+    _require(low is None or value >= low, name, f"must be at least {low}")
+    _require(high is None or value <= high, name, f"must be at most {high}")
+    return value
 
 
 def _stop(value: Any) -> Any:
@@ -227,8 +241,6 @@ def _response_format(value: Any) -> dict[str, Any]:
 
 
 def _include_usage(value: Any) -> bool:
-    if value is None:
-        return False
     _require(isinstance(value, dict), "stream_options", "expected an object")
     include = value.get("include_usage")
     _require(
@@ -240,16 +252,12 @@ def _include_usage(value: Any) -> bool:
 
 
 def _fallback_models(value: Any) -> list[str]:
-    if value is None:
-        return []
     ok = isinstance(value, list) and all(isinstance(m, str) and m for m in value)
     _require(ok, "models", "expected a list of model ids")
     return list(dict.fromkeys(value))
 
 
 def _provider_prefs(value: Any) -> ProviderPrefs:
-    if value is None:
-        return ProviderPrefs()
     _require(isinstance(value, dict), "provider", "expected an object")
     lists = {}
     for name in ("order", "only", "ignore"):
@@ -341,3 +349,148 @@ def _text_of(message: dict[str, Any]) -> str:
     else:
         text = ""
     return text + json.dumps(message.get("tool_calls") or "")
+
+
+def _model(value: Any) -> str:
+    _require(isinstance(value, str) and value.strip() != "", "model", "a model id is required")
+    return value
+
+
+# ---- the contract -----------------------------------------------------------------------------
+def _optional(schema: dict[str, Any]) -> dict[str, Any]:
+    return {**schema, "nullable": True}
+
+
+STRING_LIST = {"type": "array", "items": {"type": "string"}}
+PART_SCHEMA = {
+    "type": "object",
+    "required": ["type"],
+    "properties": {
+        "type": {"type": "string", "enum": list(PART_TYPES)},
+        "text": {"type": "string"},
+        "image_url": {
+            "type": "object",
+            "required": ["url"],
+            "properties": {"url": {"type": "string", "minLength": 1}},
+        },
+    },
+}
+MESSAGE_SCHEMA = {
+    "type": "object",
+    "required": ["role"],
+    "properties": {
+        "role": {"type": "string", "enum": list(ROLES)},
+        "content": _optional(
+            {"oneOf": [{"type": "string"}, {"type": "array", "items": PART_SCHEMA}]}
+        ),
+        "name": _optional({"type": "string"}),
+        "tool_call_id": _optional({"type": "string"}),
+        "tool_calls": _optional({"type": "array", "items": {"type": "object"}}),
+    },
+}
+
+
+class LeanField(serializers.Field):
+    """One JSON value checked by one function `check(value)`; null is absent (None).
+
+    The check raises a validation error keyed by the exact param (`messages[0].role`).
+    """
+
+    def __init__(self, check: Any, **kwargs: Any) -> None:
+        self.check = check
+        kwargs.setdefault("default", None)
+        kwargs.setdefault("allow_null", True)
+        super().__init__(**kwargs)
+
+    def run_validation(self, data: Any = empty) -> Any:
+        # DRF's default/empty/validators pipeline, in the few lines a lean field needs.
+        return None if data is empty or data is None else self.check(data)
+
+
+class RequiredLeanField(LeanField):
+    """Checked even when absent or null, so the check words the error, not DRF."""
+
+    def __init__(self, check: Any, **kwargs: Any) -> None:
+        super().__init__(check, required=True, default=empty, allow_null=False, **kwargs)
+
+    def run_validation(self, data: Any = empty) -> Any:
+        return self.check(None if data is empty else data)
+
+
+class ScalarField(LeanField):
+    """An OpenAI sampling parameter of SCALARS: its JSON type and bounds, never coerced."""
+
+    def __init__(self, name: str, **kwargs: Any) -> None:
+        super().__init__(lambda value: _scalar(value, name), **kwargs)
+        self.scalar = SCALARS[name]
+
+
+class ScalarFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = ScalarField
+
+    def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        kind, low, high = self.target.scalar
+        schema: dict[str, Any] = {"type": SCALAR_SCHEMA_TYPES[kind]}
+        if low is not None:
+            schema["minimum"] = low
+        if high is not None:
+            schema["maximum"] = high
+        return schema
+
+
+def _field(schema: dict[str, Any], check: Any, **kwargs: Any) -> LeanField:
+    """A lean field with its OpenAPI schema (drf-spectacular reads it from the class)."""
+    return extend_schema_field(schema)(type("LeanField", (LeanField,), {}))(check, **kwargs)
+
+
+class ChatRequestInput(serializers.Serializer):
+    """The chat completion body. Fields in the order they are checked: the first in error
+    names the 400's param. `model` may be left out when `models` (the fallback list) is given."""
+
+    models = _field({**STRING_LIST, "items": {"type": "string", "minLength": 1}}, _fallback_models)
+    model = _field({"type": "string", "minLength": 1}, _model)
+    stream = _field({"type": "boolean"}, lambda value: _typed(value, "stream", BOOLEAN))
+    stream_options = _field(
+        {"type": "object", "properties": {"include_usage": _optional({"type": "boolean"})}},
+        _include_usage,
+    )
+    messages = extend_schema_field({"type": "array", "minItems": 1, "items": MESSAGE_SCHEMA})(
+        type("MessagesField", (RequiredLeanField,), {})
+    )(_messages)
+    temperature = ScalarField("temperature")
+    top_p = ScalarField("top_p")
+    presence_penalty = ScalarField("presence_penalty")
+    frequency_penalty = ScalarField("frequency_penalty")
+    max_tokens = ScalarField("max_tokens")
+    max_completion_tokens = ScalarField("max_completion_tokens")
+    seed = ScalarField("seed")
+    n = ScalarField("n")
+    top_logprobs = ScalarField("top_logprobs")
+    logprobs = ScalarField("logprobs")
+    parallel_tool_calls = ScalarField("parallel_tool_calls")
+    user = ScalarField("user")
+    stop = _field({"oneOf": [{"type": "string"}, {**STRING_LIST, "maxItems": 4}]}, _stop)
+    tools = _field({"type": "array", "items": {"type": "object"}}, _tools)
+    tool_choice = _field({"oneOf": [{"type": "string"}, {"type": "object"}]}, _tool_choice)
+    response_format = _field({"type": "object"}, _response_format)
+    provider = _field({"type": "object"}, _provider_prefs)
+    _shared_fields: ClassVar[Any]  # bound on first use, see `fields`
+
+    @property
+    def fields(self) -> Any:
+        """Bound once, not deep-copied for every request as DRF does (that copy was most of the
+        cost of validating a chat body): lean fields keep no state between requests."""
+        cls = type(self)
+        shared = cls.__dict__.get("_shared_fields")
+        if shared is None:
+            template = cls()  # the fields' parent: an empty serializer, never a request's body
+            shared = serializers.Serializer.fields.func(template)  # type: ignore[attr-defined]
+            cls._shared_fields = shared
+        return shared
+
+    def validate_model(self, value: str | None) -> str:
+        """Absent: the first of `models` (already checked, or in error before this field)."""
+        models = self.initial_data.get("models")
+        if value is None and isinstance(models, list) and models:
+            value = models[0]
+        return _model(value)

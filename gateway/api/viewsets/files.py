@@ -7,24 +7,23 @@ from django.http import FileResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
+from rest_framework import viewsets
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
-from rest_framework.views import APIView
 
-from gateway.errors import ApiError
+from gateway.api.errors import ApiError
 from gateway.media.images import generated_image_get
-from gateway.views.media import JsonWhateverAccepted
 
 
-class GeneratedImageView(APIView):
+class GeneratedImageViewSet(viewsets.ViewSet):
     """One live generated image; no key needed (the name is the secret, like OpenAI's URLs)."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    content_negotiation_class = JsonWhateverAccepted
+    lookup_field = "name"
 
     @extend_schema(responses={(200, "image/*"): OpenApiTypes.BINARY}, auth=[])
-    def get(self, request: Request, name: str) -> FileResponse:
+    def retrieve(self, request: Request, name: str) -> FileResponse:
         image = generated_image_get(name)
         if image is None or not default_storage.exists(image.path):
             raise ApiError("No such image, or it has expired.", status=404, code="image_not_found")

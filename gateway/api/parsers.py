@@ -17,7 +17,7 @@ from rest_framework import renderers
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser
 
-from .errors import ApiError
+from gateway.api.errors import ApiError
 
 MAX_DEPTH = 64
 UTF8_NAMES = frozenset({"utf-8", "utf8"})

@@ -3,10 +3,9 @@
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers
+from rest_framework import serializers, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from accounts.authentication import caller_workspace
 from catalog.listing_cache import catalog_listing_json
@@ -19,7 +18,7 @@ from catalog.selectors import (
     catalog_model_get,
     model_detail,
 )
-from gateway.errors import ApiError
+from gateway.api.errors import ApiError
 
 CATEGORY_CHOICES = [*CatalogModel.Category.values, AUTO_CATEGORY]
 MODEL_FIELDS = (
@@ -35,8 +34,12 @@ MODEL_FIELDS = (
 )
 
 
-class ModelListView(APIView):
-    """GET /v1/models: OpenAI's list shape plus category, provider, limits and `working`."""
+class ModelViewSet(viewsets.ViewSet):
+    """GET /v1/models (OpenAI's list shape plus category, provider, limits and `working`) and
+    GET /v1/models/{id} (ids contain slashes and colons, hence the `path` converter)."""
+
+    lookup_field = "model_id"
+    lookup_value_converter = "path"
 
     class FilterSerializer(serializers.Serializer):
         category = serializers.ChoiceField(choices=CATEGORY_CHOICES, required=False)
@@ -53,7 +56,7 @@ class ModelListView(APIView):
         ],
         responses={200: OpenApiTypes.OBJECT},
     )
-    def get(self, request: Request) -> HttpResponse:
+    def list(self, request: Request) -> HttpResponse:
         # A plain dict: DRF reads a missing boolean in a QueryDict as False.
         filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
@@ -65,16 +68,12 @@ class ModelListView(APIView):
         )
         return HttpResponse(body, content_type="application/json")
 
-
-class ModelDetailView(APIView):
-    """GET /v1/models/{id}: one model of the workspace (ids contain slashes)."""
-
     @extend_schema(
         operation_id="models_retrieve",
         description="One model of the workspace, as in the list. " + MODEL_FIELDS,
         responses={200: OpenApiTypes.OBJECT},
     )
-    def get(self, request: Request, model_id: str) -> Response:
+    def retrieve(self, request: Request, model_id: str) -> Response:
         workspace_id = caller_workspace(request).pk
         if model_id == AUTO_FREE_ID:
             return Response(auto_entry(working=any_model_working(workspace_id=workspace_id)))

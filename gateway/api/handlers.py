@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 
-from gateway.errors import (
+from gateway.api.errors import (
     ApiError,
     error_response,
     is_api_path,

@@ -1,24 +1,25 @@
-"""POST /v1/chat/completions and GET /v1/generation: thin views over the gateway services."""
+"""POST /v1/chat/completions and GET /v1/generation: thin viewsets over the gateway services."""
 
 from django.http import HttpResponseBase, StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from accounts.authentication import caller_workspace, key_of
+from gateway.api.chat_request import ChatRequestInput
+from gateway.api.errors import ApiError
+from gateway.api.viewsets.limited import RateLimitedViewSet
 from gateway.chat.service import chat_complete, chat_stream
-from gateway.errors import ApiError
 from gateway.requestlog.services import request_log_as_dict, request_log_get
-from gateway.views.limited import RateLimitedView
 
 
-class ChatCompletionsView(RateLimitedView):
+class ChatCompletionViewSet(RateLimitedViewSet):
     """The OpenAI chat completions endpoint, streamed (SSE) or not."""
 
-    @extend_schema(request=dict, responses={200: dict})
-    def post(self, request: Request) -> HttpResponseBase:
-        return super().post(request)
+    @extend_schema(request=ChatRequestInput, responses={200: dict})
+    def create(self, request: Request) -> HttpResponseBase:
+        return super().create(request)
 
     def respond(self, request: Request) -> HttpResponseBase:
         payload = request.data
@@ -40,11 +41,11 @@ class ChatCompletionsView(RateLimitedView):
         return response
 
 
-class GenerationView(APIView):
+class GenerationViewSet(viewsets.ViewSet):
     """One request-log row of the caller's workspace, by its gen-… id."""
 
     @extend_schema(parameters=[OpenApiParameter("id", str, required=True)], responses={200: dict})
-    def get(self, request: Request) -> Response:
+    def show(self, request: Request) -> Response:
         request_id = request.query_params.get("id", "")
         if not request_id:
             raise ApiError("Invalid 'id': a generation id is required.", param="id")

@@ -1,13 +1,12 @@
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers
+from rest_framework import serializers, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from accounts.authentication import key_of
 
 
-class KeyView(APIView):
+class KeyViewSet(viewsets.ViewSet):
     """GET /v1/key: the calling key's name, prefix, workspace, dates and limits."""
 
     @extend_schema(
@@ -23,7 +22,7 @@ class KeyView(APIView):
             },
         )
     )
-    def get(self, request: Request) -> Response:
+    def show(self, request: Request) -> Response:
         key = key_of(request)
         return Response(
             {

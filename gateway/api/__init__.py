@@ -1,0 +1,1 @@
+"""The /v1 API: router, viewsets, request contracts, parsing, negotiation, the error envelope."""

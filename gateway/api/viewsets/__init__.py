@@ -1,0 +1,1 @@
+"""The /v1 viewsets: thin, over the gateway services."""
