@@ -55,6 +55,7 @@ _ROWS = [
         "says what it is: playai-tts and orpheus speak; whisper (speech-to-text) and guard "
         "models are not served.",
         limits={"rpm": 30, "rpd": 1000, "tpm": 8000},
+        requests_header_window="day",
     ),
     ProviderSpec(
         "gemini",
