@@ -23,7 +23,7 @@ from .errors import (
 )
 from .errors import is_auth_error as status_is_auth_error
 from .netguard import operator_may_reach, tenant_may_reach
-from .ratelimits import RateLimitHints, read_rate_limits
+from .ratelimits import RateLimitHints, read_rate_limits, remember_answer_hints
 from .spec import ProviderSpec
 from .wire import ModelInfo, Payload
 
@@ -52,8 +52,6 @@ class OpenAICompatibleAdapter:
             .rstrip("/")
             .format(account_id=account_id or "missing-account-id")
         )
-        # What the latest answer (success or failure) said about this key's budgets.
-        self.rate_limits = RateLimitHints()
 
     # ---- public surface -------------------------------------------------------------------
     def list_models(self) -> list[ModelInfo]:
@@ -170,7 +168,7 @@ class OpenAICompatibleAdapter:
         allows = tenant_may_reach if self.tenant_url else operator_may_reach
         pool = transport.http_pool_for(self.spec.slug, allows)
         response = transport.send(method, self.url(path), sent, pool=pool, params=params, json=json)
-        self.rate_limits = self.read_rate_limits(response.headers)
+        remember_answer_hints(self.read_rate_limits(response.headers))
         if response.status_code >= 300:
             raise self.error_for(response)
         if not stream:
@@ -182,7 +180,8 @@ class OpenAICompatibleAdapter:
         status = response.status_code
         body = transport.read_error_body(response)
         now = time.time()
-        self.rate_limits = hints = self.read_rate_limits(response.headers, body, now=now)
+        hints = self.read_rate_limits(response.headers, body, now=now)
+        remember_answer_hints(hints)
         return error_for_status(
             status,
             self.upstream_reason(body) or f"HTTP {status}",

@@ -11,6 +11,7 @@ true while it waits in a shared cache.
 
 import re
 import time
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -30,6 +31,11 @@ _DAY_WORDS = re.compile(r"per.?day|perday|\brpd\b|\btpd\b|daily", re.IGNORECASE)
 _MINUTE_WORDS = re.compile(r"per.?minute|perminute|\brpm\b|\btpm\b", re.IGNORECASE)
 # A reset further away than this cannot be a minute window's.
 MINUTE_RESET_HORIZON = 61.0
+
+
+# The hints of the latest answer in this request's context (adapters are shared between
+# requests, so not an adapter attribute); the router takes them after each call.
+_latest: ContextVar["RateLimitHints | None"] = ContextVar("latest_rate_limit_hints", default=None)
 
 
 @dataclass(frozen=True)
@@ -81,6 +87,17 @@ def read_rate_limits(
         retry_at=_retry_at(headers, error, now),
         scope=_scope_in(error),
     )
+
+
+def remember_answer_hints(hints: "RateLimitHints") -> None:
+    _latest.set(hints)
+
+
+def take_answer_hints() -> "RateLimitHints":
+    """The hints of the latest upstream answer in this context (once), empty when none."""
+    hints = _latest.get()
+    _latest.set(None)
+    return hints or RateLimitHints()
 
 
 def duration_seconds(value: str, now: float | None = None) -> float | None:

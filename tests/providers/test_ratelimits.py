@@ -11,7 +11,14 @@ import pytest
 import responses
 
 from providers.errors import ProviderError, parse_retry_after
-from providers.ratelimits import DAY, MINUTE, RateLimitHints, Window, read_rate_limits
+from providers.ratelimits import (
+    DAY,
+    MINUTE,
+    RateLimitHints,
+    Window,
+    read_rate_limits,
+    take_answer_hints,
+)
 
 from .conftest import fixture, make_adapter
 
@@ -149,9 +156,11 @@ def test_a_successful_answer_records_its_hints(http_mock):
         {"model": "llama-3.3-70b-versatile", "messages": [{"role": "user", "content": "hi"}]}
     )
 
-    window = adapter.rate_limits.window("requests", DAY)
+    hints = take_answer_hints()
+    window = hints.window("requests", DAY)
     assert (window.limit, window.remaining) == (1000, 987)
-    assert adapter.rate_limits.window("tokens", MINUTE).remaining == 7560
+    assert hints.window("tokens", MINUTE).remaining == 7560
+    assert not take_answer_hints()  # taken once
 
 
 def test_a_failed_answer_carries_its_hints_on_the_error(http_mock):
@@ -172,4 +181,4 @@ def test_a_failed_answer_carries_its_hints_on_the_error(http_mock):
     assert error.retry_after == pytest.approx(2.0, abs=0.5)
     assert error.hints.scope == MINUTE
     assert error.hints.window("tokens", MINUTE).remaining == 0
-    assert adapter.rate_limits is error.hints
+    assert take_answer_hints() is error.hints
