@@ -43,6 +43,7 @@ _ROWS = [
             "paid. 50 requests/day, 1,000/day once 10 credits were ever bought."
         ),
         limits={"rpm": 20, "rpd": 50},
+        limits_per_account=True,
     ),
     ProviderSpec(
         "groq",

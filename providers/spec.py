@@ -55,6 +55,8 @@ class ProviderSpec:
     limits: dict[str, int] = field(default_factory=dict)
     # The window of bare `x-ratelimit-*-requests` headers: OpenAI's count a minute, Groq's a day.
     requests_header_window: str = "minute"
+    # The limits bind the whole account (every model shares them), not each model.
+    limits_per_account: bool = False
     needs_account_id: bool = False
     needs_base_url: bool = False
     # Evidence stored with every model the generic parse_model lists (empty: none are free).

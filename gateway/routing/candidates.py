@@ -32,6 +32,7 @@ from config.infra.localcache import LocalCache
 from gateway.chat_request import ChatRequest, ProviderPrefs
 from gateway.errors import ApiError
 from gateway.routing.cooldowns import Route, cooldown_until_many, health_many
+from gateway.routing.quota import budget_scope, spent_until_many
 from providers.models import ProviderCredential
 from providers.registry import PROVIDERS, adapter_for
 from providers.spec import ProviderAdapter
@@ -283,10 +284,16 @@ def _apply_provider_prefs(models: list[CatalogModel], prefs: ProviderPrefs) -> l
 
 
 def without_cooling(models: list[CatalogModel]) -> list[CatalogModel]:
+    """The routes neither cooling down nor known to have spent their budget."""
     cooling = cooldown_until_many([route_of(m) for m in models])
-    ready = [m for m in models if route_of(m) not in cooling]
+    spent = spent_until_many(models)
+    blocked = {
+        route_of(m): max(cooling.get(route_of(m), 0.0), spent.get(budget_scope(m), 0.0))
+        for m in models
+    }
+    ready = [m for m in models if not blocked[route_of(m)]]
     if models and not ready:
-        wait = min(cooling.values()) - time.time()
+        wait = min(blocked.values()) - time.time()
         raise rate_limited_upstream(
             wait, "Every candidate model is cooling down after upstream limits."
         )

@@ -18,7 +18,9 @@ from gateway.errors import ApiError
 from gateway.routing.candidates import no_model, rate_limited_upstream, route_of
 from gateway.routing.context import ChatContext, failure_reason
 from gateway.routing.cooldowns import route_record_failure, route_record_success
+from gateway.routing.quota import quota_record_hints, quota_reserve
 from providers.errors import ProviderError
+from providers.ratelimits import take_answer_hints
 
 T = TypeVar("T")
 
@@ -33,19 +35,38 @@ def run_with_fallback(
         if time.monotonic() >= deadline:
             break
         began = time.monotonic()
+        spent_until = quota_reserve(model)
+        if spent_until is not None:  # another request took the last call of the budget
+            failures.append(budget_spent(ctx, model, began, spent_until))
+            continue
         try:
             result = call(model)
         except ProviderError as error:
+            quota_record_hints(model, error.hints or take_answer_hints())
             ctx.record_attempt(model, began, error)
             route_record_failure(route_of(model), error)
             failures.append(error)
             if error.kind == "bad_request":
                 raise upstream_bad_request(ctx, error) from None
             continue
+        quota_record_hints(model, take_answer_hints())
         ctx.record_attempt(model, began)
         route_record_success(route_of(model), (time.monotonic() - began) * 1000)
         return model, result
     raise exhausted(ctx, failures, timed_out=time.monotonic() >= deadline)
+
+
+def budget_spent(
+    ctx: ChatContext, model: CatalogModel, began: float, until: float
+) -> ProviderError:
+    """The route's known budget is spent: not called, recorded as a rate limit."""
+    error = ProviderError(
+        "rate limited: the known budget is spent",
+        kind="rate_limited",
+        retry_after=max(until - time.time(), 0.0),
+    )
+    ctx.record_attempt(model, began, error)
+    return error
 
 
 def upstream_bad_request(ctx: ChatContext, error: ProviderError) -> ApiError:
