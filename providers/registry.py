@@ -44,6 +44,7 @@ _ROWS = [
         ),
         limits={"rpm": 20, "rpd": 50},
         limits_per_account=True,
+        charges_failed_calls=True,
     ),
     ProviderSpec(
         "groq",

@@ -57,6 +57,8 @@ class ProviderSpec:
     requests_header_window: str = "minute"
     # The limits bind the whole account (every model shares them), not each model.
     limits_per_account: bool = False
+    # A failed (429) call still counts against the day quota: never probe a known-spent route.
+    charges_failed_calls: bool = False
     needs_account_id: bool = False
     needs_base_url: bool = False
     # Evidence stored with every model the generic parse_model lists (empty: none are free).

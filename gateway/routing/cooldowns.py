@@ -29,6 +29,7 @@ from django.core.cache import cache
 
 from catalog.route_health import cooldown_key, health_key
 from gateway import metrics
+from gateway.routing.backoff import bare_key, rate_limit_cooldown
 from providers.errors import ProviderError
 
 logger = logging.getLogger(__name__)
@@ -120,23 +121,28 @@ def route_record_success(route: Route, latency_ms: float) -> None:
 
 def _write_successes(route: Route, latencies: list[float]) -> None:
     """Add the successes to the route's health; reset the breaker if a failure was counted."""
-    health, breaker = health_key(*route), _breaker_key(route)
-    found = _safe(lambda: cache.get_many([health, breaker]), {})
+    health, breaker, bare = health_key(*route), _breaker_key(route), bare_key(route)
+    found = _safe(lambda: cache.get_many([health, breaker, bare]), {})
     _update_health(route, latencies=latencies, current=found.get(health))
-    if breaker in found:
-        _safe(lambda: cache.delete(breaker), None)
+    stale = [key for key in (breaker, bare) if key in found]  # a success ends both runs
+    if stale:
+        _safe(lambda: cache.delete_many(stale), None)
 
 
-def route_record_failure(route: Route, error: ProviderError) -> None:
-    """Count the failure; cool the route down on 429 / auth, open the breaker on repeated 5xx."""
+def route_record_failure(
+    route: Route, error: ProviderError, *, charges_failures: bool = False
+) -> None:
+    """Count the failure; cool the route down on 429 / auth, open the breaker on repeated 5xx.
+
+    `charges_failures`: the provider counts a failed call against the day quota."""
     pending = _pending_successes.take(route)
     if pending:  # they came first: let them reset the breaker before this failure counts
         _write_successes(route, pending)
     _update_health(route, fail=1)
     if error.kind == "rate_limited":
-        route_cool_down(
-            route, error.retry_after or settings.GATEWAY_COOLDOWN_SECONDS, reason=error.kind
-        )
+        now = time.time()
+        cooldown = rate_limit_cooldown(route, error, now, charges_failures=charges_failures)
+        route_cool_down(route, cooldown.until - now, reason=f"rate_limited_{cooldown.kind}")
     elif error.kind in COOL_KINDS:
         route_cool_down(route, settings.GATEWAY_COOLDOWN_SECONDS, reason=error.kind)
     elif error.kind in BREAKER_KINDS and _breaker_trips(route):

@@ -21,6 +21,7 @@ from gateway.routing.cooldowns import route_record_failure, route_record_success
 from gateway.routing.quota import quota_record_hints, quota_reserve
 from providers.errors import ProviderError
 from providers.ratelimits import take_answer_hints
+from providers.registry import PROVIDERS
 
 T = TypeVar("T")
 
@@ -44,7 +45,8 @@ def run_with_fallback(
         except ProviderError as error:
             quota_record_hints(model, error.hints or take_answer_hints())
             ctx.record_attempt(model, began, error)
-            route_record_failure(route_of(model), error)
+            charges = PROVIDERS[model.provider].charges_failed_calls
+            route_record_failure(route_of(model), error, charges_failures=charges)
             failures.append(error)
             if error.kind == "bad_request":
                 raise upstream_bad_request(ctx, error) from None
