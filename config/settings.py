@@ -372,6 +372,9 @@ GATEWAY_COOLDOWN_SECONDS = env.int("GATEWAY_COOLDOWN_SECONDS", default=60)
 GATEWAY_BREAKER_THRESHOLD = env.int("GATEWAY_BREAKER_THRESHOLD", default=3)
 GATEWAY_BREAKER_WINDOW_SECONDS = env.int("GATEWAY_BREAKER_WINDOW_SECONDS", default=60)
 GATEWAY_BREAKER_OPEN_SECONDS = env.int("GATEWAY_BREAKER_OPEN_SECONDS", default=120)
+# Seconds before an open breaker lets one trial request through (half-open); a failed trial
+# doubles the wait, up to GATEWAY_BREAKER_OPEN_SECONDS.
+GATEWAY_BREAKER_TRIAL_SECONDS = env.float("GATEWAY_BREAKER_TRIAL_SECONDS", default=5.0)
 # Bare 429s (no hint) in a row, each right after a cooldown, that park a route until UTC
 # midnight; a parked route is probed at most every GATEWAY_PARKED_PROBE_SECONDS.
 GATEWAY_BARE_429_PARK_AFTER = env.int("GATEWAY_BARE_429_PARK_AFTER", default=3)

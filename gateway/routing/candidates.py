@@ -31,7 +31,13 @@ from catalog.selectors import AUTO_FREE_ID, active_models
 from config.infra.localcache import LocalCache
 from gateway.chat_request import ChatRequest, ProviderPrefs
 from gateway.errors import ApiError
-from gateway.routing.cooldowns import Route, cooldown_until_many, health_many
+from gateway.routing.cooldowns import (
+    Route,
+    breaker_trial_claim,
+    broken_many,
+    cooldown_until_many,
+    health_many,
+)
 from gateway.routing.quota import budget_scope, spent_until_many
 from providers.models import ProviderCredential
 from providers.registry import PROVIDERS, adapter_for
@@ -285,7 +291,12 @@ def _apply_provider_prefs(models: list[CatalogModel], prefs: ProviderPrefs) -> l
 
 def without_cooling(models: list[CatalogModel]) -> list[CatalogModel]:
     """The routes neither cooling down nor known to have spent their budget."""
-    cooling = cooldown_until_many([route_of(m) for m in models])
+    routes = [route_of(m) for m in models]
+    cooling = cooldown_until_many(routes)
+    broken = broken_many(routes)
+    for route in set(broken) - set(cooling):  # half-open: one request tries it
+        if not breaker_trial_claim(route):
+            cooling[route] = time.time() + 1.0
     spent = spent_until_many(models)
     blocked = {
         route_of(m): max(cooling.get(route_of(m), 0.0), spent.get(budget_scope(m), 0.0))
@@ -293,11 +304,25 @@ def without_cooling(models: list[CatalogModel]) -> list[CatalogModel]:
     }
     ready = [m for m in models if not blocked[route_of(m)]]
     if models and not ready:
+        if all(route in broken for route in routes):
+            raise upstream_unavailable(models, broken)
         wait = min(blocked.values()) - time.time()
         raise rate_limited_upstream(
             wait, "Every candidate model is cooling down after upstream limits."
         )
     return ready
+
+
+def upstream_unavailable(models: list[CatalogModel], reasons: dict[Route, str]) -> ApiError:
+    """Every candidate's upstream is down (an outage, not a rate limit): 503 naming why."""
+    named = "; ".join(f"{m.public_id}: {reasons[route_of(m)]}" for m in models)
+    seconds = str(math.ceil(settings.GATEWAY_BREAKER_TRIAL_SECONDS))
+    return ApiError(
+        f"Every candidate's upstream is unavailable ({named}).",
+        status=503,
+        code="upstream_unavailable",
+        headers={"Retry-After": seconds},
+    )
 
 
 def rate_limited_upstream(wait_seconds: float, message: str) -> ApiError:

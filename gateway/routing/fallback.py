@@ -22,6 +22,7 @@ from gateway.routing.quota import quota_record_hints, quota_reserve
 from providers.errors import ProviderError
 from providers.ratelimits import take_answer_hints
 from providers.registry import PROVIDERS
+from providers.services import credential_mark_auth_failed
 
 T = TypeVar("T")
 
@@ -45,6 +46,8 @@ def run_with_fallback(
         except ProviderError as error:
             quota_record_hints(model, error.hints or take_answer_hints())
             ctx.record_attempt(model, began, error)
+            if error.kind == "auth":
+                credential_mark_auth_failed(credential_id=model.credential_id)
             charges = PROVIDERS[model.provider].charges_failed_calls
             route_record_failure(route_of(model), error, charges_failures=charges)
             failures.append(error)
@@ -89,6 +92,14 @@ def exhausted(ctx: ChatContext, failures: list[ProviderError], *, timed_out: boo
         error = rate_limited_upstream(wait, "Every candidate model is rate limited upstream.")
         error.extra = extra
         return error
+    if failures and all(f.kind == "auth" for f in failures):
+        return ApiError(
+            "Every candidate's provider rejected its key (401/403); the key is marked "
+            "auth_failed: enter it again on the providers page.",
+            status=502,
+            code="upstream_auth_failed",
+            extra=extra,
+        )
     if failures and all(f.kind == "unreadable" for f in failures):
         # No candidate's stored key could be decrypted; nothing was sent upstream.
         error = no_model(

@@ -35,7 +35,7 @@ def test_a_bare_429_cools_briefly_not_for_the_default_cooldown():
     assert until <= min(before + 6, (before // 60 + 1) * 60 + 1)
 
 
-@override_settings(GATEWAY_BREAKER_THRESHOLD=3, GATEWAY_BREAKER_OPEN_SECONDS=30)
+@override_settings(GATEWAY_BREAKER_THRESHOLD=3, GATEWAY_BREAKER_TRIAL_SECONDS=30)
 def test_the_breaker_opens_on_the_third_5xx_or_timeout_in_a_window():
     route_record_failure(ROUTE, ProviderError("boom", kind="upstream", status=500))
     route_record_failure(ROUTE, ProviderError("slow", kind="timeout"))
