@@ -38,14 +38,13 @@ from gateway.routing.cooldowns import (
     cooldown_until_many,
     health_many,
 )
-from gateway.routing.quota import budget_scope, spent_until_many
+from gateway.routing.quota import budget_scope, room_many, spending_order, spent_until_many
 from providers.models import ProviderCredential
 from providers.registry import PROVIDERS, adapter_for
 from providers.spec import ProviderAdapter
 
 AUTO_IDS = frozenset({AUTO_FREE_ID, "auto"})
 CHAT_CATEGORIES = (CatalogModel.Category.TEXT, CatalogModel.Category.VISION)
-UNKNOWN_LATENCY_MS = 60_000.0
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
 
@@ -237,15 +236,22 @@ def _why_nothing_fits(models: list[CatalogModel], request: ChatRequest) -> str:
 
 
 def ranked(models: list[CatalogModel], request: ChatRequest) -> list[CatalogModel]:
+    """Most budget left first (see quota.spending_order), then health, then latency.
+
+    A route never tried counts as healthy and fast, so it gets its first call instead of
+    waiting behind every tried route forever."""
     health = health_many([route_of(m) for m in models])
+    room = room_many(models)
     wanted = CatalogModel.Category.VISION if request.needs_vision else CatalogModel.Category.TEXT
 
-    def rank(model: CatalogModel) -> tuple[float, int, float, str]:
+    def rank(model: CatalogModel) -> tuple[int, float, float, int, float, str]:
         stats = health.get(route_of(model)) or {}
         ok, fail = int(stats.get("ok") or 0), int(stats.get("fail") or 0)
-        score = round((ok + 1) / (ok + fail + 2), 1)  # coarse, so latency decides among peers
-        latency = float(stats.get("latency_ms") or UNKNOWN_LATENCY_MS)
-        return (-score, 0 if model.category == wanted else 1, latency, model.public_id)
+        score = round((ok + 1) / (ok + fail + 2), 1) if ok + fail else 1.0  # coarse: peers tie
+        latency = float(stats.get("latency_ms") or 0.0)
+        tier, share = spending_order(room.get(budget_scope(model), {}))
+        category = 0 if model.category == wanted else 1
+        return (tier, share, -score, category, latency, model.public_id)
 
     return sorted(models, key=rank)
 

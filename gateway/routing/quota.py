@@ -65,11 +65,9 @@ def _said_key(scope: str) -> str:
     return f"quota-said:{scope}"
 
 
-def spent_until_many(models: list[CatalogModel], now: float | None = None) -> dict[str, float]:
-    """{budget scope: unix time it frees up} for the scopes of `models` known to be spent.
-
-    One cache round trip for all of them."""
-    now = time.time() if now is None else now
+def _read_budgets(models: list[CatalogModel], now: float) -> list[tuple[str, str, int, Any]]:
+    """(scope, span, limit, value) for each budget key of `models` found: one round trip.
+    span "" is the provider's word (`quota-said`)."""
     keys: dict[str, tuple[str, str, int]] = {}
     for model in models:
         scope = budget_scope(model)
@@ -77,12 +75,49 @@ def spent_until_many(models: list[CatalogModel], now: float | None = None) -> di
             keys[_spent_key(scope, span, now)] = (scope, span, limit)
         keys.setdefault(_said_key(scope), (scope, "", 0))
     found = _safe(lambda: cache.get_many(list(keys)), {}) if keys else {}
+    return [(*keys[key], value) for key, value in found.items()]
+
+
+def spent_until_many(models: list[CatalogModel], now: float | None = None) -> dict[str, float]:
+    """{budget scope: unix time it frees up} for the scopes of `models` known to be spent."""
+    now = time.time() if now is None else now
     spent: dict[str, float] = {}
-    for key, value in found.items():
-        scope, span, limit = keys[key]
+    for scope, span, limit, value in _read_budgets(models, now):
         for until in _spent_until(span, limit, value, now):
             spent[scope] = max(spent.get(scope, 0.0), until)
     return spent
+
+
+def room_many(models: list[CatalogModel], now: float | None = None) -> dict[str, dict[str, float]]:
+    """{budget scope: {span: share of the budget left}} where counts or the provider tell."""
+    now = time.time() if now is None else now
+    room: dict[str, dict[str, float]] = {}
+    for scope, span, limit, value in _read_budgets(models, now):
+        shares = room.setdefault(scope, {})
+        for left_span, share in _shares(span, limit, value):
+            shares[left_span] = min(shares.get(left_span, 1.0), share)
+    return room
+
+
+def _shares(span: str, limit: int, value: Any) -> list[tuple[str, float]]:
+    if span:
+        return [(span, max(limit - value, 0) / limit)] if isinstance(value, int) else []
+    if not isinstance(value, dict):
+        return []
+    shares = []
+    for name, said in value.items():  # "requests-minute": [limit, remaining, reset_at]
+        if isinstance(said, list) and len(said) == 3 and said[0] and said[1] is not None:
+            shares.append((name.rsplit("-", 1)[-1], max(min(said[1] / said[0], 1.0), 0.0)))
+    return shares
+
+
+def spending_order(shares: dict[str, float]) -> tuple[int, float]:
+    """Sort key: spend what renews soonest first. The budget that binds first (least share
+    left) decides; a day-bound route waits behind minute-bound ones, then more room first."""
+    if not shares:
+        return (0, -1.0)
+    span, share = min(shares.items(), key=lambda item: (item[1], item[0] != DAY))
+    return (1 if span == DAY else 0, -round(share, 1))
 
 
 def _spent_until(span: str, limit: int, value: Any, now: float) -> list[float]:
