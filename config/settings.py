@@ -379,6 +379,11 @@ GATEWAY_BREAKER_TRIAL_SECONDS = env.float("GATEWAY_BREAKER_TRIAL_SECONDS", defau
 # midnight; a parked route is probed at most every GATEWAY_PARKED_PROBE_SECONDS.
 GATEWAY_BARE_429_PARK_AFTER = env.int("GATEWAY_BARE_429_PARK_AFTER", default=3)
 GATEWAY_PARKED_PROBE_SECONDS = env.int("GATEWAY_PARKED_PROBE_SECONDS", default=300)
+# When every route is cooling, a request waits up to this long (from its start) for the earliest
+# to free up instead of an instant 429 (0: never waits); at most GATEWAY_MAX_QUEUED_REQUESTS
+# wait at once per process (gateway/routing/hold.py).
+GATEWAY_MAX_QUEUE_SECONDS = env.float("GATEWAY_MAX_QUEUE_SECONDS", default=5.0)
+GATEWAY_MAX_QUEUED_REQUESTS = env.int("GATEWAY_MAX_QUEUED_REQUESTS", default=100)
 GATEWAY_KEEPALIVE_SECONDS = env.float("GATEWAY_KEEPALIVE_SECONDS", default=15.0)
 # Successes are written to a route's shared health at most this often per process
 # (gateway/routing/cooldowns.py); 0 writes each one.

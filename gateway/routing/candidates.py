@@ -29,6 +29,7 @@ from catalog.models import CatalogModel
 from catalog.route_health import credential_usable
 from catalog.selectors import AUTO_FREE_ID, active_models
 from config.infra.localcache import LocalCache
+from gateway import metrics
 from gateway.chat_request import ChatRequest, ProviderPrefs
 from gateway.errors import ApiError
 from gateway.routing.cooldowns import (
@@ -309,13 +310,11 @@ def without_cooling(models: list[CatalogModel]) -> list[CatalogModel]:
         for m in models
     }
     ready = [m for m in models if not blocked[route_of(m)]]
+    metrics.record_budget_skips(sum(1 for m in models if budget_scope(m) in spent))
     if models and not ready:
         if all(route in broken for route in routes):
             raise upstream_unavailable(models, broken)
-        wait = min(blocked.values()) - time.time()
-        raise rate_limited_upstream(
-            wait, "Every candidate model is cooling down after upstream limits."
-        )
+        raise RoutesCooling(min(blocked.values()))
     return ready
 
 
@@ -332,13 +331,32 @@ def upstream_unavailable(models: list[CatalogModel], reasons: dict[Route, str]) 
 
 
 def rate_limited_upstream(wait_seconds: float, message: str) -> ApiError:
+    """429 with Retry-After ≤ 60 (the OpenAI SDK's retry logic) and the exact reset time."""
     retry_after = str(min(max(math.ceil(wait_seconds), 1), 60))
+    reset_at = time.time() + max(wait_seconds, 0.0)
+    reset = time.strftime("%H:%M:%S UTC", time.gmtime(reset_at))
     return ApiError(
-        f"{message} Retry after {retry_after} s.",
+        f"{message} The earliest route frees up at {reset}; retry after {retry_after} s.",
         status=429,
         code="rate_limited_upstream",
-        headers={"Retry-After": retry_after},
+        headers={"Retry-After": retry_after, "x-ratelimit-reset": str(math.ceil(reset_at))},
     )
+
+
+class RoutesCooling(ApiError):
+    """Every candidate is cooling down or spent until `until` (unix time): a 429 unless the
+    request may wait for it (gateway.routing.hold)."""
+
+    def __init__(self, until: float) -> None:
+        self.until = until
+        self.wait_seconds = until - time.time()
+        self.waited = 0.0
+        error = rate_limited_upstream(
+            self.wait_seconds, "Every candidate model is cooling down after upstream limits."
+        )
+        super().__init__(
+            error.message, status=429, code="rate_limited_upstream", headers=error.headers
+        )
 
 
 def no_model(message: str) -> ApiError:
