@@ -145,6 +145,8 @@ def route_record_failure(
         now = time.time()
         cooldown = rate_limit_cooldown(route, error, now, charges_failures=charges_failures)
         route_cool_down(route, cooldown.until - now, reason=f"rate_limited_{cooldown.kind}")
+        # The route is back when its cooldown ends: what a refusal's Retry-After must say.
+        error.retry_after = cooldown.until - now
     elif error.kind in COOL_KINDS:
         route_cool_down(route, settings.GATEWAY_COOLDOWN_SECONDS, reason=error.kind)
     elif error.kind in BREAKER_KINDS:

@@ -2,14 +2,17 @@
 clock: bare 429s back off and escalate, then park the route until UTC midnight."""
 
 import pytest
+import responses
 from django.core.cache import cache
 from django.test import override_settings
 
+from gateway.errors import ApiError
 from gateway.routing.backoff import classify_429, rate_limit_cooldown
 from gateway.routing.cooldowns import route_pending_successes_clear, route_record_success
 from providers.errors import error_for_status
 from providers.ratelimits import read_rate_limits
 from tests.conftest import provider_fixture
+from tests.gateway.conftest import GROQ_CHAT, HELLO
 
 ROUTE = (7, "llama-3.3-70b-versatile")
 NOW = 1_779_999_970.0  # 10 s into a UTC minute
@@ -84,3 +87,14 @@ def test_a_success_ends_the_run_of_bare_429s():
 
     assert rate_limit_cooldown(ROUTE, a_429(), NOW) == (NOW + 5, "unknown")
     assert cache.get(f"route-bare429:{ROUTE[0]}:{ROUTE[1]}") == 1
+
+
+@pytest.mark.django_db
+def test_a_refusal_after_a_bare_429_says_when_the_route_is_back(chat_call, groq_model, http_mock):
+    http_mock.add(responses.POST, GROQ_CHAT, status=429, json={})
+
+    with pytest.raises(ApiError) as raised:
+        chat_call({"model": groq_model.public_id, "messages": HELLO})
+
+    assert (raised.value.status_code, raised.value.code) == (429, "rate_limited_upstream")
+    assert 1 <= int(raised.value.headers["Retry-After"]) <= 5  # the bare-429 cooldown, not 60
