@@ -251,6 +251,7 @@ class ProviderCredentialAdmin(admin.ModelAdmin):
         (None, {"fields": ("workspace", "provider", "name", "enabled")}),
         ("Key", {"fields": ("masked_key", "replace_key")}),
         ("Connection", {"fields": ("base_url", "account_id")}),
+        ("Free-tier limits", {"fields": ("limits",)}),
         ("Status", {"fields": CREDENTIAL_STATUS_FIELDS}),
     )
     actions = [sync_now, check_now, accept_held_changes_of_credentials]

@@ -372,6 +372,18 @@ GATEWAY_COOLDOWN_SECONDS = env.int("GATEWAY_COOLDOWN_SECONDS", default=60)
 GATEWAY_BREAKER_THRESHOLD = env.int("GATEWAY_BREAKER_THRESHOLD", default=3)
 GATEWAY_BREAKER_WINDOW_SECONDS = env.int("GATEWAY_BREAKER_WINDOW_SECONDS", default=60)
 GATEWAY_BREAKER_OPEN_SECONDS = env.int("GATEWAY_BREAKER_OPEN_SECONDS", default=120)
+# Seconds before an open breaker lets one trial request through (half-open); a failed trial
+# doubles the wait, up to GATEWAY_BREAKER_OPEN_SECONDS.
+GATEWAY_BREAKER_TRIAL_SECONDS = env.float("GATEWAY_BREAKER_TRIAL_SECONDS", default=5.0)
+# Bare 429s (no hint) in a row, each right after a cooldown, that park a route until UTC
+# midnight; a parked route is probed at most every GATEWAY_PARKED_PROBE_SECONDS.
+GATEWAY_BARE_429_PARK_AFTER = env.int("GATEWAY_BARE_429_PARK_AFTER", default=3)
+GATEWAY_PARKED_PROBE_SECONDS = env.int("GATEWAY_PARKED_PROBE_SECONDS", default=300)
+# When every route is cooling, a request waits up to this long (from its start) for the earliest
+# to free up instead of an instant 429 (0: never waits); at most GATEWAY_MAX_QUEUED_REQUESTS
+# wait at once per process (gateway/routing/hold.py).
+GATEWAY_MAX_QUEUE_SECONDS = env.float("GATEWAY_MAX_QUEUE_SECONDS", default=5.0)
+GATEWAY_MAX_QUEUED_REQUESTS = env.int("GATEWAY_MAX_QUEUED_REQUESTS", default=100)
 GATEWAY_KEEPALIVE_SECONDS = env.float("GATEWAY_KEEPALIVE_SECONDS", default=15.0)
 # Successes are written to a route's shared health at most this often per process
 # (gateway/routing/cooldowns.py); 0 writes each one.

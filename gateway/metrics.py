@@ -30,6 +30,8 @@ ROUTE_KINDS = (
     ("/playground/analyze", "console_image_analyze"),
     ("/playground/speech", "console_speech"),
 )
+# The request-log attempt entry of a request that waited for a route (not an upstream call).
+HELD_STATUS = "held"
 # The current request's route kind, set by gateway.middleware.RequestIdMiddleware.
 current_route: ContextVar[str] = ContextVar("current_route", default=OTHER)
 
@@ -70,6 +72,16 @@ COOLDOWNS = Counter(
     "Route cooldowns started (a route is one model through one credential).",
     ["reason"],
 )
+HELD = Histogram(
+    "openprovider_requests_held_seconds",
+    "Seconds a request waited for a cooling route to free up, by outcome (served or refused).",
+    ["outcome"],
+    buckets=LATENCY_BUCKETS,
+)
+BUDGET_SKIPS = Counter(
+    "openprovider_routes_skipped_for_budget",
+    "Candidate routes skipped before a call because their known budget was spent.",
+)
 REQUEST_LOG_DROPPED = Counter(
     "openprovider_request_log_rows_dropped",
     "Request-log changes never written: refused by the database, queue full (overflow), or "
@@ -106,11 +118,12 @@ def record_request(outcome: "LogOutcome") -> None:
             LATENCY.labels(route=route).observe(outcome.latency_ms / 1000)
         if outcome.ttft_ms is not None:
             FIRST_TOKEN.labels(route=route).observe(outcome.ttft_ms / 1000)
-        for attempt in outcome.attempts:
+        calls = [a for a in outcome.attempts if a.get("status") != HELD_STATUS]
+        for attempt in calls:
             outcome_kind = kind_label(str(attempt.get("status") or "unknown"))
             UPSTREAM_ATTEMPTS.labels(route=route, outcome=outcome_kind).inc()
-        if len(outcome.attempts) > 1:
-            FALLBACKS.labels(route=route).inc(len(outcome.attempts) - 1)
+        if len(calls) > 1:
+            FALLBACKS.labels(route=route).inc(len(calls) - 1)
     except Exception:  # metrics must never fail a request
         return
 
@@ -121,6 +134,15 @@ def _model_name(outcome: "LogOutcome") -> str:
         return ""
     upstream_id = outcome.served_model.split("/", 1)[-1]
     return f"{outcome.provider_slug or OTHER}/{upstream_id}"
+
+
+def record_held(seconds: float, *, served: bool) -> None:
+    HELD.labels(outcome="served" if served else "refused").observe(seconds)
+
+
+def record_budget_skips(count: int) -> None:
+    if count:
+        BUDGET_SKIPS.inc(count)
 
 
 def record_cooldown(reason: str) -> None:

@@ -7,6 +7,7 @@ what a server on the network answered.
 
 import contextlib
 import logging
+import time
 from collections.abc import Generator
 from typing import Any
 
@@ -17,12 +18,12 @@ from .errors import (
     ProviderError,
     error_for_status,
     error_message,
-    parse_retry_after,
     sanitize,
     unexpected_listing,
 )
 from .errors import is_auth_error as status_is_auth_error
 from .netguard import operator_may_reach, tenant_may_reach
+from .ratelimits import RateLimitHints, read_rate_limits, remember_answer_hints
 from .spec import ProviderSpec
 from .wire import ModelInfo, Payload
 
@@ -167,6 +168,7 @@ class OpenAICompatibleAdapter:
         allows = tenant_may_reach if self.tenant_url else operator_may_reach
         pool = transport.http_pool_for(self.spec.slug, allows)
         response = transport.send(method, self.url(path), sent, pool=pool, params=params, json=json)
+        remember_answer_hints(self.read_rate_limits(response.headers))
         if response.status_code >= 300:
             raise self.error_for(response)
         if not stream:
@@ -177,12 +179,22 @@ class OpenAICompatibleAdapter:
         """Map a non-2xx answer to a sanitized ProviderError (the response is consumed)."""
         status = response.status_code
         body = transport.read_error_body(response)
+        now = time.time()
+        hints = self.read_rate_limits(response.headers, body, now=now)
+        remember_answer_hints(hints)
         return error_for_status(
             status,
             self.upstream_reason(body) or f"HTTP {status}",
             auth=self.is_auth_error(status, body),
-            retry_after=parse_retry_after(response.headers, body) if status == 429 else None,
+            retry_after=hints.retry_after(now) if status == 429 else None,
+            hints=hints,
         )
+
+    def read_rate_limits(
+        self, headers: Any, body: Any = None, *, now: float | None = None
+    ) -> RateLimitHints:
+        window = self.spec.requests_header_window
+        return read_rate_limits(headers, body, requests_window=window, now=now)
 
     def iter_stream(self, response: requests.Response) -> Generator[Payload, None, None]:
         """Parse an upstream SSE body; in-stream errors raised, [DONE] ends it."""

@@ -4,14 +4,12 @@ Every message built here is sanitized: it never holds a key or raw upstream HTML
 """
 
 import json
-import re
 import time
-from email.utils import parsedate_to_datetime
 from typing import Any, NamedTuple
 
 from config.infra.redaction import redact
 
-from . import parsing
+from .ratelimits import RateLimitHints, read_rate_limits
 
 
 class ProviderError(Exception):
@@ -30,6 +28,7 @@ class ProviderError(Exception):
         status: int | None = None,
         retryable: bool = False,
         retry_after: float | None = None,
+        hints: RateLimitHints | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -37,6 +36,8 @@ class ProviderError(Exception):
         self.status = status
         self.retryable = retryable
         self.retry_after = retry_after
+        # What the failed answer said about the route's budgets (any status, not only 429).
+        self.hints = hints
 
 
 class StatusKind(NamedTuple):
@@ -72,7 +73,12 @@ def status_kind(status: int) -> StatusKind:
 
 
 def error_for_status(
-    status: int, reason: str, *, auth: bool = False, retry_after: float | None = None
+    status: int,
+    reason: str,
+    *,
+    auth: bool = False,
+    retry_after: float | None = None,
+    hints: RateLimitHints | None = None,
 ) -> ProviderError:
     """The ProviderError for a non-2xx answer; `reason` is already sanitized."""
     entry = AUTH_FAILED if auth else status_kind(status)
@@ -83,6 +89,7 @@ def error_for_status(
         status=status,
         retryable=entry.retryable,
         retry_after=retry_after if entry.kind == "rate_limited" else None,
+        hints=hints,
     )
 
 
@@ -94,72 +101,9 @@ def is_auth_error(status: int, body: Any) -> bool:
 
 
 def parse_retry_after(headers: Any, body: Any = None) -> float | None:
-    """Seconds until the upstream allows another call, from headers or a Gemini RetryInfo body."""
-    value = headers.get("retry-after-ms")
-    if value:
-        try:
-            return max(float(value) / 1000, 0.0)
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if value:
-        try:
-            return max(float(value), 0.0)
-        except ValueError:
-            try:
-                return max(parsedate_to_datetime(value).timestamp() - time.time(), 0.0)
-            except (TypeError, ValueError):
-                pass
-    for name in ("x-ratelimit-reset-requests", "x-ratelimit-reset-tokens", "x-ratelimit-reset"):
-        value = headers.get(name)
-        if value:
-            seconds = duration_seconds(value)
-            if seconds is not None:
-                return seconds
-    if isinstance(body, dict):
-        return _retry_after_in_body(body)
-    return None
-
-
-_TRY_AGAIN = re.compile(r"try again in ((?:[\d.]+(?:ms|h|m|s))+)", re.IGNORECASE)
-_DURATION_PART = re.compile(r"([\d.]+)(ms|h|m|s)")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-
-
-def _retry_after_in_body(body: dict[str, Any]) -> float | None:
-    """Gemini RetryInfo, OpenRouter metadata.headers, or Groq's "Please try again in 4.77s"."""
-    error = body.get("error")
-    if not isinstance(error, dict):
-        return None
-    details = error.get("details")
-    for detail in details if isinstance(details, list) else []:
-        delay = isinstance(detail, dict) and detail.get("retryDelay")
-        if isinstance(delay, str) and delay.endswith("s"):
-            return duration_seconds(delay)
-    headers = parsing.mapping(parsing.mapping(error.get("metadata")).get("headers"))
-    for name, value in headers.items():
-        if name.lower() == "x-ratelimit-reset" and isinstance(value, str | int | float):
-            return duration_seconds(str(value))
-    message = error.get("message")
-    match = _TRY_AGAIN.search(message) if isinstance(message, str) else None
-    return duration_seconds(match.group(1)) if match else None
-
-
-def duration_seconds(value: str) -> float | None:
-    """'4.77s', '2m30s', '120ms', '17', or an epoch in milliseconds (OpenRouter)."""
-    value = value.strip()
-    try:
-        number = float(value)
-    except ValueError:
-        parts = _DURATION_PART.findall(value)
-        if not parts:
-            return None
-        return sum(float(amount) * _UNIT_SECONDS[unit] for amount, unit in parts)
-    if number > 1e12:  # epoch milliseconds
-        return max(number / 1000 - time.time(), 0.0)
-    if number > 1e9:  # epoch seconds
-        return max(number - time.time(), 0.0)
-    return max(number, 0.0)
+    """Seconds until the upstream allows another call (see providers.ratelimits)."""
+    now = time.time()
+    return read_rate_limits(headers, body, now=now).retry_after(now)
 
 
 def error_message(body: Any) -> str:

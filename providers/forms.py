@@ -26,7 +26,7 @@ class ProviderCredentialForm(forms.ModelForm[ProviderCredential]):
 
     class Meta:
         model = ProviderCredential
-        fields = ("workspace", "provider", "name", "base_url", "account_id", "enabled")
+        fields = ("workspace", "provider", "name", "base_url", "account_id", "limits", "enabled")
 
     def clean(self) -> dict[str, Any]:
         super().clean()

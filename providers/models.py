@@ -1,8 +1,24 @@
+from typing import Any
+
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from accounts.models import Workspace
 
 from .encryption import EncryptedSecretField
+
+LIMIT_NAMES = ("rpm", "rpd")
+
+
+def validate_limits(value: Any) -> None:
+    """{"rpm": n, "rpd": n}: calls a minute / a day, each a whole number above 0."""
+    if not isinstance(value, dict):
+        raise ValidationError('Enter an object such as {"rpm": 20, "rpd": 50}.')
+    for name, number in value.items():
+        if name not in LIMIT_NAMES:
+            raise ValidationError(f"Unknown limit {name!r}: use rpm or rpd.")
+        if isinstance(number, bool) or not isinstance(number, int) or number <= 0:
+            raise ValidationError(f"{name} must be a whole number above 0.")
 
 
 class ProviderCredential(models.Model):
@@ -32,6 +48,13 @@ class ProviderCredential(models.Model):
     base_url = models.URLField(max_length=500, blank=True)
     account_id = models.CharField(max_length=100, blank=True)
     enabled = models.BooleanField(default=True)
+    # The operator's free-tier limits for this key, over the registry row's documented ones.
+    limits = models.JSONField(
+        default=dict,
+        blank=True,
+        validators=[validate_limits],
+        help_text='Calls allowed, e.g. {"rpm": 20, "rpd": 50}; empty keeps the documented ones.',
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

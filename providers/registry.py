@@ -43,6 +43,8 @@ _ROWS = [
             "paid. 50 requests/day, 1,000/day once 10 credits were ever bought."
         ),
         limits={"rpm": 20, "rpd": 50},
+        limits_per_account=True,
+        charges_failed_calls=True,
     ),
     ProviderSpec(
         "groq",
@@ -55,6 +57,7 @@ _ROWS = [
         "says what it is: playai-tts and orpheus speak; whisper (speech-to-text) and guard "
         "models are not served.",
         limits={"rpm": 30, "rpd": 1000, "tpm": 8000},
+        requests_header_window="day",
     ),
     ProviderSpec(
         "gemini",

@@ -228,6 +228,17 @@ def credentials_delete(*, credentials: QuerySet[ProviderCredential]) -> int:
     return len(ids)
 
 
+def credential_mark_auth_failed(*, credential_id: int) -> None:
+    """A live request's 401/403: the key is wrong or revoked; routing skips it until checked."""
+    ProviderCredential.objects.filter(pk=credential_id).exclude(
+        state=ProviderCredential.State.AUTH_FAILED
+    ).update(
+        state=ProviderCredential.State.AUTH_FAILED,
+        state_message="The provider rejected the key (401/403) on a live request.",
+    )
+    logger.warning("provider credential %s rejected by its provider", credential_id)
+
+
 def state_for_error(error: ProviderError) -> ProviderCredential.State:
     """The credential state an upstream failure proves (down when it proves nothing more)."""
     if error.kind == "unavailable":

@@ -53,6 +53,12 @@ class ProviderSpec:
     free_tier: bool = True  # False: the free tier ended; stays off unless an operator re-enables it
     free_tier_note: str = ""
     limits: dict[str, int] = field(default_factory=dict)
+    # The window of bare `x-ratelimit-*-requests` headers: OpenAI's count a minute, Groq's a day.
+    requests_header_window: str = "minute"
+    # The limits bind the whole account (every model shares them), not each model.
+    limits_per_account: bool = False
+    # A failed (429) call still counts against the day quota: never probe a known-spent route.
+    charges_failed_calls: bool = False
     needs_account_id: bool = False
     needs_base_url: bool = False
     # Evidence stored with every model the generic parse_model lists (empty: none are free).

@@ -17,3 +17,7 @@ if not os.environ.get("REDIS_URL"):
     }
     CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
     CELERY_BROKER_TRANSPORT_OPTIONS = broker_transport_options(CELERY_BROKER_URL)
+
+# Nothing waits for a cooling route unless a test asks to (tests/gateway/test_hold.py sets the
+# bound and replaces the sleep), so an all-cooling request is refused at once, as before.
+GATEWAY_MAX_QUEUE_SECONDS = 0.0

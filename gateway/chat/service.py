@@ -26,9 +26,10 @@ from gateway.api.errors import ApiError, api_error_for_exception
 from gateway.chat.normalize import ChunkNormalizer, completion_body
 from gateway.chat.streaming import ChatStream, OpenedStream
 from gateway.requestlog.services import Status, request_log_start
-from gateway.routing.candidates import chat_candidates, route_adapter
+from gateway.routing.candidates import RoutesCooling, chat_candidates, route_adapter
 from gateway.routing.context import ChatContext, served_headers
 from gateway.routing.fallback import run_with_fallback
+from gateway.routing.hold import held
 from providers.errors import ProviderError
 
 ENDPOINT = "chat/completions"
@@ -147,7 +148,7 @@ def _route(
     Any failure before a byte went out is logged and raised as the ApiError to answer with.
     """
     try:
-        request, candidates = _plan(workspace, payload)
+        request, candidates = _held_plan(ctx, workspace, payload)
         model, result = run_with_fallback(ctx, candidates, lambda m: attempt(ctx, request, m))
     except Exception as exc:
         error = _failed(ctx, exc)
@@ -155,6 +156,21 @@ def _route(
             raise
         raise error from exc
     return request, model, result
+
+
+def _held_plan(
+    ctx: ChatContext, workspace: Workspace, payload: Any
+) -> tuple[ChatRequest, list[CatalogModel]]:
+    """Plan, waiting briefly when every route frees up soon; the wait is logged once."""
+    try:
+        planned, waited = held(lambda: _plan(workspace, payload), started=ctx.started)
+    except RoutesCooling as refused:
+        if refused.waited:
+            ctx.record_hold(refused.waited, served=False)
+        raise
+    if waited:
+        ctx.record_hold(waited, served=True)
+    return planned
 
 
 def _failed(ctx: ChatContext, exc: Exception) -> ApiError:

@@ -29,16 +29,23 @@ from catalog.models import CatalogModel
 from catalog.route_health import credential_usable
 from catalog.selectors import AUTO_FREE_ID, active_models
 from config.infra.localcache import LocalCache
+from gateway import metrics
 from gateway.api.chat_request import ChatRequest, ProviderPrefs
 from gateway.api.errors import ApiError
-from gateway.routing.cooldowns import Route, cooldown_until_many, health_many
+from gateway.routing.cooldowns import (
+    Route,
+    breaker_trial_claim,
+    broken_many,
+    cooldown_until_many,
+    health_many,
+)
+from gateway.routing.quota import budget_scope, room_many, spending_order, spent_until_many
 from providers.models import ProviderCredential
 from providers.registry import PROVIDERS, adapter_for
 from providers.spec import ProviderAdapter
 
 AUTO_IDS = frozenset({AUTO_FREE_ID, "auto"})
 CHAT_CATEGORIES = (CatalogModel.Category.TEXT, CatalogModel.Category.VISION)
-UNKNOWN_LATENCY_MS = 60_000.0
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
 
@@ -230,15 +237,22 @@ def _why_nothing_fits(models: list[CatalogModel], request: ChatRequest) -> str:
 
 
 def ranked(models: list[CatalogModel], request: ChatRequest) -> list[CatalogModel]:
+    """Most budget left first (see quota.spending_order), then health, then latency.
+
+    A route never tried counts as healthy and fast, so it gets its first call instead of
+    waiting behind every tried route forever."""
     health = health_many([route_of(m) for m in models])
+    room = room_many(models)
     wanted = CatalogModel.Category.VISION if request.needs_vision else CatalogModel.Category.TEXT
 
-    def rank(model: CatalogModel) -> tuple[float, int, float, str]:
+    def rank(model: CatalogModel) -> tuple[int, float, float, int, float, str]:
         stats = health.get(route_of(model)) or {}
         ok, fail = int(stats.get("ok") or 0), int(stats.get("fail") or 0)
-        score = round((ok + 1) / (ok + fail + 2), 1)  # coarse, so latency decides among peers
-        latency = float(stats.get("latency_ms") or UNKNOWN_LATENCY_MS)
-        return (-score, 0 if model.category == wanted else 1, latency, model.public_id)
+        score = round((ok + 1) / (ok + fail + 2), 1) if ok + fail else 1.0  # coarse: peers tie
+        latency = float(stats.get("latency_ms") or 0.0)
+        tier, share = spending_order(room.get(budget_scope(model), {}))
+        category = 0 if model.category == wanted else 1
+        return (tier, share, -score, category, latency, model.public_id)
 
     return sorted(models, key=rank)
 
@@ -283,24 +297,66 @@ def _apply_provider_prefs(models: list[CatalogModel], prefs: ProviderPrefs) -> l
 
 
 def without_cooling(models: list[CatalogModel]) -> list[CatalogModel]:
-    cooling = cooldown_until_many([route_of(m) for m in models])
-    ready = [m for m in models if route_of(m) not in cooling]
+    """The routes neither cooling down nor known to have spent their budget."""
+    routes = [route_of(m) for m in models]
+    cooling = cooldown_until_many(routes)
+    broken = broken_many(routes)
+    for route in set(broken) - set(cooling):  # half-open: one request tries it
+        if not breaker_trial_claim(route):
+            cooling[route] = time.time() + 1.0
+    spent = spent_until_many(models)
+    blocked = {
+        route_of(m): max(cooling.get(route_of(m), 0.0), spent.get(budget_scope(m), 0.0))
+        for m in models
+    }
+    ready = [m for m in models if not blocked[route_of(m)]]
+    metrics.record_budget_skips(sum(1 for m in models if budget_scope(m) in spent))
     if models and not ready:
-        wait = min(cooling.values()) - time.time()
-        raise rate_limited_upstream(
-            wait, "Every candidate model is cooling down after upstream limits."
-        )
+        if all(route in broken for route in routes):
+            raise upstream_unavailable(models, broken)
+        raise RoutesCooling(min(blocked.values()))
     return ready
 
 
-def rate_limited_upstream(wait_seconds: float, message: str) -> ApiError:
-    retry_after = str(min(max(math.ceil(wait_seconds), 1), 60))
+def upstream_unavailable(models: list[CatalogModel], reasons: dict[Route, str]) -> ApiError:
+    """Every candidate's upstream is down (an outage, not a rate limit): 503 naming why."""
+    named = "; ".join(f"{m.public_id}: {reasons[route_of(m)]}" for m in models)
+    seconds = str(math.ceil(settings.GATEWAY_BREAKER_TRIAL_SECONDS))
     return ApiError(
-        f"{message} Retry after {retry_after} s.",
+        f"Every candidate's upstream is unavailable ({named}).",
+        status=503,
+        code="upstream_unavailable",
+        headers={"Retry-After": seconds},
+    )
+
+
+def rate_limited_upstream(wait_seconds: float, message: str) -> ApiError:
+    """429 with Retry-After ≤ 60 (the OpenAI SDK's retry logic) and the exact reset time."""
+    retry_after = str(min(max(math.ceil(wait_seconds), 1), 60))
+    reset_at = time.time() + max(wait_seconds, 0.0)
+    reset = time.strftime("%H:%M:%S UTC", time.gmtime(reset_at))
+    return ApiError(
+        f"{message} The earliest route frees up at {reset}; retry after {retry_after} s.",
         status=429,
         code="rate_limited_upstream",
-        headers={"Retry-After": retry_after},
+        headers={"Retry-After": retry_after, "x-ratelimit-reset": str(math.ceil(reset_at))},
     )
+
+
+class RoutesCooling(ApiError):
+    """Every candidate is cooling down or spent until `until` (unix time): a 429 unless the
+    request may wait for it (gateway.routing.hold)."""
+
+    def __init__(self, until: float) -> None:
+        self.until = until
+        self.wait_seconds = until - time.time()
+        self.waited = 0.0
+        error = rate_limited_upstream(
+            self.wait_seconds, "Every candidate model is cooling down after upstream limits."
+        )
+        super().__init__(
+            error.message, status=429, code="rate_limited_upstream", headers=error.headers
+        )
 
 
 def no_model(message: str) -> ApiError:

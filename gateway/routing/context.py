@@ -8,6 +8,7 @@ from typing import Any
 from django.db import DatabaseError
 
 from catalog.models import CatalogModel
+from gateway import metrics
 from gateway.requestlog.services import LogOutcome, request_log_finish
 from providers.errors import ProviderError, sanitize
 
@@ -44,6 +45,20 @@ class ChatContext:
                 "ms": int((time.monotonic() - began) * 1000),
             }
         )
+
+    def record_hold(self, seconds: float, *, served: bool) -> None:
+        """The wait for a cooling route, logged with the attempts (once per request)."""
+        self.attempts.append(
+            {
+                "provider": "",
+                "model": "",
+                "status": metrics.HELD_STATUS,
+                "http_status": None,
+                "reason": f"waited {seconds:.1f} s for a route to free up",
+                "ms": int(seconds * 1000),
+            }
+        )
+        metrics.record_held(seconds, served=served)
 
     def public_attempts(self) -> list[dict[str, Any]]:
         """What an error envelope may show: no timings, nothing secret."""

@@ -29,6 +29,8 @@ from django.core.cache import cache
 
 from catalog.route_health import cooldown_key, health_key
 from gateway import metrics
+from gateway.routing.backoff import bare_key, rate_limit_cooldown
+from gateway.routing.context import failure_reason
 from providers.errors import ProviderError
 
 logger = logging.getLogger(__name__)
@@ -120,31 +122,78 @@ def route_record_success(route: Route, latency_ms: float) -> None:
 
 def _write_successes(route: Route, latencies: list[float]) -> None:
     """Add the successes to the route's health; reset the breaker if a failure was counted."""
-    health, breaker = health_key(*route), _breaker_key(route)
-    found = _safe(lambda: cache.get_many([health, breaker]), {})
+    health = health_key(*route)
+    ends = [_breaker_key(route), bare_key(route), _open_key(route), _trial_key(route)]
+    found = _safe(lambda: cache.get_many([health, *ends]), {})
     _update_health(route, latencies=latencies, current=found.get(health))
-    if breaker in found:
-        _safe(lambda: cache.delete(breaker), None)
+    stale = [key for key in ends if key in found]  # a success closes the breaker, ends the runs
+    if stale:
+        _safe(lambda: cache.delete_many(stale), None)
 
 
-def route_record_failure(route: Route, error: ProviderError) -> None:
-    """Count the failure; cool the route down on 429 / auth, open the breaker on repeated 5xx."""
+def route_record_failure(
+    route: Route, error: ProviderError, *, charges_failures: bool = False
+) -> None:
+    """Count the failure; cool the route down on 429 / auth, open the breaker on repeated 5xx.
+
+    `charges_failures`: the provider counts a failed call against the day quota."""
     pending = _pending_successes.take(route)
     if pending:  # they came first: let them reset the breaker before this failure counts
         _write_successes(route, pending)
     _update_health(route, fail=1)
     if error.kind == "rate_limited":
-        route_cool_down(
-            route, error.retry_after or settings.GATEWAY_COOLDOWN_SECONDS, reason=error.kind
-        )
+        now = time.time()
+        cooldown = rate_limit_cooldown(route, error, now, charges_failures=charges_failures)
+        route_cool_down(route, cooldown.until - now, reason=f"rate_limited_{cooldown.kind}")
+        # The route is back when its cooldown ends: what a refusal's Retry-After must say.
+        error.retry_after = cooldown.until - now
     elif error.kind in COOL_KINDS:
         route_cool_down(route, settings.GATEWAY_COOLDOWN_SECONDS, reason=error.kind)
-    elif error.kind in BREAKER_KINDS and _breaker_trips(route):
-        route_cool_down(route, settings.GATEWAY_BREAKER_OPEN_SECONDS, reason="breaker_open")
+    elif error.kind in BREAKER_KINDS:
+        _breaker_failure(route, failure_reason(error))
 
 
 def _breaker_key(route: Route) -> str:
     return f"route-breaker:{route[0]}:{route[1]}"
+
+
+def _open_key(route: Route) -> str:
+    """Present while the breaker is open or half-open: [seconds it last stayed open, reason]."""
+    return f"route-open:{route[0]}:{route[1]}"
+
+
+def _trial_key(route: Route) -> str:
+    return f"route-trial:{route[0]}:{route[1]}"
+
+
+def _breaker_failure(route: Route, reason: str) -> None:
+    """Open the breaker on the threshold-th failure, or again at once when a trial fails;
+    each reopening doubles the wait before the next trial, up to GATEWAY_BREAKER_OPEN_SECONDS."""
+    last_open = _safe(lambda: cache.get(_open_key(route)), None)
+    if isinstance(last_open, list) and last_open:
+        seconds = min(float(last_open[0]) * 2, settings.GATEWAY_BREAKER_OPEN_SECONDS)
+    elif _breaker_trips(route):
+        seconds = settings.GATEWAY_BREAKER_TRIAL_SECONDS
+    else:
+        return
+    seconds = max(float(seconds), 1.0)
+    memory = math.ceil(seconds) + settings.GATEWAY_BREAKER_OPEN_SECONDS
+    _safe(lambda: cache.set(_open_key(route), [seconds, reason], memory), None)
+    _safe(lambda: cache.delete(_trial_key(route)), None)
+    route_cool_down(route, seconds, reason="breaker_open")
+
+
+def broken_many(routes: list[Route]) -> dict[Route, str]:
+    """Routes whose breaker is open or half-open (an outage, not a rate limit): last reason."""
+    keys = {_open_key(route): route for route in routes}
+    found = _safe(lambda: cache.get_many(list(keys)), {}) if keys else {}
+    return {keys[key]: str(value[-1]) for key, value in found.items() if isinstance(value, list)}
+
+
+def breaker_trial_claim(route: Route) -> bool:
+    """Half-open: True for the one request that may try the route; the others fall back."""
+    ttl = math.ceil(settings.GATEWAY_BREAKER_TRIAL_SECONDS) + 10
+    return bool(_safe(lambda: cache.add(_trial_key(route), 1, ttl), True))
 
 
 def _breaker_trips(route: Route) -> bool:

@@ -18,7 +18,11 @@ from gateway.api.errors import ApiError
 from gateway.routing.candidates import no_model, rate_limited_upstream, route_of
 from gateway.routing.context import ChatContext, failure_reason
 from gateway.routing.cooldowns import route_record_failure, route_record_success
+from gateway.routing.quota import quota_record_hints, quota_reserve
 from providers.errors import ProviderError
+from providers.ratelimits import take_answer_hints
+from providers.registry import PROVIDERS
+from providers.services import credential_mark_auth_failed
 
 T = TypeVar("T")
 
@@ -33,19 +37,41 @@ def run_with_fallback(
         if time.monotonic() >= deadline:
             break
         began = time.monotonic()
+        spent_until = quota_reserve(model)
+        if spent_until is not None:  # another request took the last call of the budget
+            failures.append(budget_spent(ctx, model, began, spent_until))
+            continue
         try:
             result = call(model)
         except ProviderError as error:
+            quota_record_hints(model, error.hints or take_answer_hints())
             ctx.record_attempt(model, began, error)
-            route_record_failure(route_of(model), error)
+            if error.kind == "auth":
+                credential_mark_auth_failed(credential_id=model.credential_id)
+            charges = PROVIDERS[model.provider].charges_failed_calls
+            route_record_failure(route_of(model), error, charges_failures=charges)
             failures.append(error)
             if error.kind == "bad_request":
                 raise upstream_bad_request(ctx, error) from None
             continue
+        quota_record_hints(model, take_answer_hints())
         ctx.record_attempt(model, began)
         route_record_success(route_of(model), (time.monotonic() - began) * 1000)
         return model, result
     raise exhausted(ctx, failures, timed_out=time.monotonic() >= deadline)
+
+
+def budget_spent(
+    ctx: ChatContext, model: CatalogModel, began: float, until: float
+) -> ProviderError:
+    """The route's known budget is spent: not called, recorded as a rate limit."""
+    error = ProviderError(
+        "rate limited: the known budget is spent",
+        kind="rate_limited",
+        retry_after=max(until - time.time(), 0.0),
+    )
+    ctx.record_attempt(model, began, error)
+    return error
 
 
 def upstream_bad_request(ctx: ChatContext, error: ProviderError) -> ApiError:
@@ -66,6 +92,14 @@ def exhausted(ctx: ChatContext, failures: list[ProviderError], *, timed_out: boo
         error = rate_limited_upstream(wait, "Every candidate model is rate limited upstream.")
         error.extra = extra
         return error
+    if failures and all(f.kind == "auth" for f in failures):
+        return ApiError(
+            "Every candidate's provider rejected its key (401/403); the key is marked "
+            "auth_failed: enter it again on the providers page.",
+            status=502,
+            code="upstream_auth_failed",
+            extra=extra,
+        )
     if failures and all(f.kind == "unreadable" for f in failures):
         # No candidate's stored key could be decrypted; nothing was sent upstream.
         error = no_model(

@@ -82,7 +82,7 @@ def test_retry_after_is_capped_at_60_seconds(chat_call, groq_model, http_mock):
     assert raised.value.headers["Retry-After"] == "60"
 
 
-@override_settings(GATEWAY_BREAKER_THRESHOLD=3, GATEWAY_BREAKER_OPEN_SECONDS=90)
+@override_settings(GATEWAY_BREAKER_THRESHOLD=3, GATEWAY_BREAKER_TRIAL_SECONDS=20)
 def test_repeated_5xx_open_the_breaker_and_routing_skips_the_route(
     chat_call, groq_model, alt_model, http_mock
 ):
@@ -94,7 +94,7 @@ def test_repeated_5xx_open_the_breaker_and_routing_skips_the_route(
         assert chat_call(groq_first).body["model"] == alt_model.public_id
     assert cooldown_until(groq_model) is None  # two failures: still closed
     chat_call(groq_first)
-    assert cooldown_until(groq_model) > time.time() + 80
+    assert cooldown_until(groq_model) > time.time() + 15  # until the half-open trial
     chat_call(groq_first)
 
     groq_calls = [c for c in http_mock.calls if c.request.url == GROQ_CHAT]

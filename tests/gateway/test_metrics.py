@@ -125,7 +125,7 @@ def test_a_fallback_moves_fallbacks_errors_and_cooldowns(
 
     assert moved("openprovider_fallbacks_total", route="chat") == 1
     assert moved("openprovider_upstream_attempts_total", route="chat", outcome="rate_limited") == 1
-    assert moved("openprovider_route_cooldowns_total", reason="rate_limited") == 1
+    assert moved("openprovider_route_cooldowns_total", reason="rate_limited_minute") == 1
     assert moved("openprovider_requests_total", route="chat", status="success") == 1
 
 

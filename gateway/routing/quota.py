@@ -1,0 +1,189 @@
+"""Route budgets in the shared cache: known limits, what the provider said, what was spent.
+
+A budget binds one route (credential + model) or, where the provider counts per account
+(`ProviderSpec.limits_per_account`, OpenRouter), the whole credential. Known limits are the
+registry row's `rpm`/`rpd` with the credential's `limits` on top (a custom server has none
+unless the operator sets them). Keys, all in the shared cache so every node sees one budget:
+
+- `quota-spent:{scope}:{span}:{window}` -> calls reserved in that UTC minute or day; counted
+  atomically (add + incr) BEFORE the call, so nodes sharing the cache never reserve one budget
+  twice: a call over the limit is refused, not sent.
+- `quota-said:{scope}` -> {span: [limit, remaining, reset_at]}: what the latest answer said.
+
+A route whose budget is spent (by our count or by the provider's word) is skipped before it
+is called. A cache outage never fails a request: routing then runs without budgets.
+"""
+
+import logging
+import math
+import time
+from typing import Any
+
+from django.core.cache import cache
+
+from catalog.models import CatalogModel
+from providers.ratelimits import DAY, MINUTE, RateLimitHints
+from providers.registry import PROVIDERS, documented_limits
+
+logger = logging.getLogger(__name__)
+
+SPAN_SECONDS = {MINUTE: 60, DAY: 86400}
+LIMIT_NAMES = {MINUTE: "rpm", DAY: "rpd"}
+UNITS = ("requests", "tokens")
+SAID_TTL_SECONDS = 60  # when the provider gave no reset
+
+
+def known_limits(model: CatalogModel) -> dict[str, int]:
+    """{span: calls allowed} from the registry row and the operator's credential limits."""
+    limits = {**documented_limits(model.provider), **(model.credential.limits or {})}
+    known: dict[str, int] = {}
+    for span, name in LIMIT_NAMES.items():
+        value = limits.get(name)
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            known[span] = value
+    return known
+
+
+def budget_scope(model: CatalogModel) -> str:
+    spec = PROVIDERS.get(model.provider)
+    if spec is not None and spec.limits_per_account:
+        return f"c:{model.credential_id}"
+    return f"r:{model.credential_id}:{model.upstream_id}"
+
+
+def window_end(span: str, now: float) -> float:
+    """When the current UTC minute or day window ends."""
+    seconds = SPAN_SECONDS[span]
+    return (math.floor(now / seconds) + 1) * seconds
+
+
+def _spent_key(scope: str, span: str, now: float) -> str:
+    return f"quota-spent:{scope}:{span}:{math.floor(now / SPAN_SECONDS[span])}"
+
+
+def _said_key(scope: str) -> str:
+    return f"quota-said:{scope}"
+
+
+def _read_budgets(models: list[CatalogModel], now: float) -> list[tuple[str, str, int, Any]]:
+    """(scope, span, limit, value) for each budget key of `models` found: one round trip.
+    span "" is the provider's word (`quota-said`)."""
+    keys: dict[str, tuple[str, str, int]] = {}
+    for model in models:
+        scope = budget_scope(model)
+        for span, limit in known_limits(model).items():
+            keys[_spent_key(scope, span, now)] = (scope, span, limit)
+        keys.setdefault(_said_key(scope), (scope, "", 0))
+    found = _safe(lambda: cache.get_many(list(keys)), {}) if keys else {}
+    return [(*keys[key], value) for key, value in found.items()]
+
+
+def spent_until_many(models: list[CatalogModel], now: float | None = None) -> dict[str, float]:
+    """{budget scope: unix time it frees up} for the scopes of `models` known to be spent."""
+    now = time.time() if now is None else now
+    spent: dict[str, float] = {}
+    for scope, span, limit, value in _read_budgets(models, now):
+        for until in _spent_until(span, limit, value, now):
+            spent[scope] = max(spent.get(scope, 0.0), until)
+    return spent
+
+
+def room_many(models: list[CatalogModel], now: float | None = None) -> dict[str, dict[str, float]]:
+    """{budget scope: {span: share of the budget left}} where counts or the provider tell."""
+    now = time.time() if now is None else now
+    room: dict[str, dict[str, float]] = {}
+    for scope, span, limit, value in _read_budgets(models, now):
+        shares = room.setdefault(scope, {})
+        for left_span, share in _shares(span, limit, value):
+            shares[left_span] = min(shares.get(left_span, 1.0), share)
+    return room
+
+
+def _shares(span: str, limit: int, value: Any) -> list[tuple[str, float]]:
+    if span:
+        return [(span, max(limit - value, 0) / limit)] if isinstance(value, int) else []
+    if not isinstance(value, dict):
+        return []
+    shares = []
+    for name, said in value.items():  # "requests-minute": [limit, remaining, reset_at]
+        if isinstance(said, list) and len(said) == 3 and said[0] and said[1] is not None:
+            shares.append((name.rsplit("-", 1)[-1], max(min(said[1] / said[0], 1.0), 0.0)))
+    return shares
+
+
+def spending_order(shares: dict[str, float]) -> tuple[int, float]:
+    """Sort key: spend what renews soonest first. The budget that binds first (least share
+    left) decides; a day-bound route waits behind minute-bound ones, then more room first."""
+    if not shares:
+        return (0, -1.0)
+    span, share = min(shares.items(), key=lambda item: (item[1], item[0] != DAY))
+    return (1 if span == DAY else 0, -round(share, 1))
+
+
+def _spent_until(span: str, limit: int, value: Any, now: float) -> list[float]:
+    if span:  # our count of the current window
+        return [window_end(span, now)] if isinstance(value, int) and value >= limit else []
+    if not isinstance(value, dict):
+        return []
+    return [  # the provider said: nothing left until its reset
+        float(said[2])
+        for said in value.values()
+        if isinstance(said, list) and len(said) == 3 and said[1] == 0 and (said[2] or 0) > now
+    ]
+
+
+def quota_reserve(model: CatalogModel, now: float | None = None) -> float | None:
+    """Count one call against the route's known budgets; None when it may go out, else the
+    unix time the spent budget frees up (nothing stays reserved then)."""
+    now = time.time() if now is None else now
+    scope = budget_scope(model)
+    taken: list[str] = []
+    for span, limit in known_limits(model).items():
+        key = _spent_key(scope, span, now)
+        count = _safe(lambda key=key, span=span: _incr(key, span, now), None)
+        if count is None:
+            continue  # no cache: no budget to enforce
+        taken.append(key)
+        if count > limit:
+            for reserved in taken:
+                _safe(lambda reserved=reserved: cache.decr(reserved), None)
+            return window_end(span, now)
+    return None
+
+
+def _incr(key: str, span: str, now: float) -> int:
+    ttl = math.ceil(window_end(span, now) - now) + 5
+    cache.add(key, 0, ttl)
+    return int(cache.incr(key))
+
+
+def quota_record_hints(
+    model: CatalogModel, hints: RateLimitHints, now: float | None = None
+) -> None:
+    """Keep what an answer said about the route's budgets until its latest reset."""
+    now = time.time() if now is None else now
+    said: dict[str, list[Any]] = {}
+    for unit in UNITS:
+        for span in (MINUTE, DAY):
+            window = hints.window(unit, span)
+            if window is not None and (window.remaining is not None or window.limit is not None):
+                said[f"{unit}-{span}"] = [window.limit, window.remaining, window.reset_at]
+    if not said:
+        return
+    resets = [value[2] for value in said.values() if value[2]]
+    ttl = math.ceil(max(resets) - now) if resets else SAID_TTL_SECONDS
+    ttl = min(max(ttl, 1), SPAN_SECONDS[DAY])
+    _safe(lambda: cache.set(_said_key(budget_scope(model)), said, ttl), None)
+
+
+def quota_said(model: CatalogModel) -> dict[str, list[Any]]:
+    value = _safe(lambda: cache.get(_said_key(budget_scope(model))), None)
+    return value if isinstance(value, dict) else {}
+
+
+def _safe(call: Any, default: Any) -> Any:
+    try:
+        return call()
+    except Exception:  # the cache being down must not fail the request
+        logger.warning("route budgets unavailable (cache error)")
+        return default
