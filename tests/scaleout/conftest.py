@@ -11,8 +11,12 @@ from tests.fakeprovider import FakeProvider
 from tests.scaleout.stack import Stack
 
 
+RATE_LIMITED = "Rate limit reached for requests per minute. Please try again in 50s."
+
+
 class LimitedFake(FakeProvider):
-    """The fake provider; while `rate_limited` is set, chat answers 429 as a spent free tier."""
+    """The fake provider; while `rate_limited` is set, chat answers 429 as a spent free tier whose
+    minute resets in 50 s (longer than a request may be held waiting for it)."""
 
     rate_limited = False
 
@@ -22,7 +26,7 @@ class LimitedFake(FakeProvider):
         class Handler(base):  # type: ignore[misc,valid-type]
             def _chat(self, body: dict[str, Any]) -> None:
                 if fake.rate_limited:
-                    self._json({"error": {"message": "Rate limit reached"}}, status=429)
+                    self._json({"error": {"message": RATE_LIMITED}}, status=429)
                 else:
                     super()._chat(body)
 
