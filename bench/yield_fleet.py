@@ -15,6 +15,7 @@ import json
 import math
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 # Groq-like: x-ratelimit-*-requests (the day budget) and x-ratelimit-*-tokens (the minute budget,
@@ -75,6 +76,7 @@ class ProviderState:
     served: int = 0
     limited: int = 0
     day_lost: int = 0  # day budget charged for 429s (OpenRouter-like only)
+    wall_clock: Callable[[], float] = time.time  # `now` is monotonic; epoch headers need this
 
     def answer(self, now: float, model: str) -> Answer:
         p = self.provider
@@ -129,7 +131,7 @@ class ProviderState:
             headers = {
                 "X-RateLimit-Limit": str(p.rpd if day else p.rpm),
                 "X-RateLimit-Remaining": "0",
-                "X-RateLimit-Reset": str(int(reset * 1000)),
+                "X-RateLimit-Reset": str(int((self.wall_clock() + wait) * 1000)),
             }
             which = "free-models-per-day" if day else "free-models-per-min"
             return Answer(429, headers, error_body(f"Rate limit exceeded: {which}. ", 429))

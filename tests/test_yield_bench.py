@@ -19,8 +19,11 @@ from bench.yield_fleet import (
 MINUTE = 6.0
 
 
+WALL = 1_800_000_000.0
+
+
 def spend(provider: Provider, calls: int, *, at: float = 0.0) -> tuple[ProviderState, list]:
-    state = ProviderState(provider, epoch=0.0, minute_seconds=MINUTE)
+    state = ProviderState(provider, epoch=0.0, minute_seconds=MINUTE, wall_clock=lambda: WALL)
     return state, [state.answer(at, "m") for _ in range(calls)]
 
 
@@ -41,7 +44,8 @@ def test_openrouter_style_429_carries_reset_epoch_ms_and_charges_the_day():
     state, answers = spend(Provider("o", "openrouter", rpm=1, rpd=3), 3, at=1.0)
     assert answers[0].headers == {}
     assert answers[1].status == 429
-    assert answers[1].headers["X-RateLimit-Reset"] == str(int(MINUTE * 1000))
+    # epoch milliseconds of the minute's end (5 s after the call), on the wall clock
+    assert answers[1].headers["X-RateLimit-Reset"] == str(int((WALL + 5.0) * 1000))
     assert "free-models-per-min" in json.loads(answers[1].body)["error"]["message"]
     assert state.day_used == 3
     assert state.day_lost == 2
