@@ -246,11 +246,22 @@ class Figures:
 def load_scenarios(minutes: float, minute_seconds: float) -> dict[str, list[float]]:
     per_second = fleet_rpm() / minute_seconds
     duration = minutes * minute_seconds
-    burst = 10 * minute_seconds / REAL_MINUTE
+    sim_second = minute_seconds / REAL_MINUTE
+    mean = 0.8 * per_second
     return {
         "steady-0.5x": steady_arrivals(0.5 * per_second, duration),
         "steady-2x": steady_arrivals(2 * per_second, duration),
-        "bursty-0.8x": bursty_arrivals(0.8 * per_second, duration, burst_seconds=burst),
+        # 3x for 10 s every 30 s: never more than a minute's capacity in a minute
+        "bursty-0.8x": bursty_arrivals(mean, duration, burst_seconds=10 * sim_second),
+        # 5x for 20 s every 125 s (1.67 minutes of capacity in 20 s), the first at 0:40, so the
+        # fleet runs dry near the end of some minutes: holding a few seconds serves the rest
+        "edge-0.8x": bursty_arrivals(
+            mean,
+            duration,
+            burst_factor=5 / 0.8,
+            burst_seconds=20 * sim_second,
+            first_at=40 * sim_second,
+        ),
     }
 
 

@@ -181,13 +181,18 @@ def steady_arrivals(rate_per_second: float, duration: float) -> list[float]:
 
 
 def bursty_arrivals(
-    mean_rate: float, duration: float, *, burst_factor: float = 3.0, burst_seconds: float = 10.0
+    mean_rate: float,
+    duration: float,
+    *,
+    burst_factor: float = 3.0,
+    burst_seconds: float = 10.0,
+    first_at: float = 0.0,
 ) -> list[float]:
     """Bursts at `burst_factor` x `mean_rate` for `burst_seconds`, silence between, so the
-    average is `mean_rate` (e.g. 3x for 10 s every 37.5 s averages 0.8x)."""
+    average is `mean_rate` (e.g. 3x for 10 s every 30 s), the first starting at `first_at`."""
     period = burst_seconds * burst_factor
     times: list[float] = []
-    start = 0.0
+    start = first_at
     while start < duration:
         burst = steady_arrivals(mean_rate * burst_factor, min(burst_seconds, duration - start))
         times += [start + t for t in burst]

@@ -113,3 +113,9 @@ def test_bursty_arrivals_average_the_mean_rate():
     arrivals = bursty_arrivals(2.0, 300, burst_factor=3.0, burst_seconds=10)
     assert len(arrivals) == 600
     assert all(t % 30 < 10 for t in arrivals)
+
+
+def test_bursts_start_where_asked():
+    arrivals = bursty_arrivals(1.0, 100, burst_factor=5.0, burst_seconds=4, first_at=40)
+    assert min(arrivals) >= 40
+    assert len(arrivals) == 3 * 4 * 5  # bursts at 40, 60 and 80, 5 a second for 4 s
