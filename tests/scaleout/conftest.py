@@ -10,7 +10,6 @@ import pytest
 from tests.fakeprovider import FakeProvider
 from tests.scaleout.stack import Stack
 
-
 RATE_LIMITED = "Rate limit reached for requests per minute. Please try again in 50s."
 
 
