@@ -17,7 +17,6 @@ route writes its pending successes first, so this process's order of events is k
 nodes see a success (and its breaker reset) up to that interval late.
 """
 
-import logging
 import math
 import threading
 import time
@@ -28,12 +27,11 @@ from django.conf import settings
 from django.core.cache import cache
 
 from catalog.route_health import cooldown_key, health_key
+from config.infra.cache_guard import cache_or_default
 from gateway import metrics
 from gateway.routing.backoff import bare_key, rate_limit_cooldown
 from gateway.routing.context import failure_reason
 from providers.errors import ProviderError
-
-logger = logging.getLogger(__name__)
 
 Route = tuple[int, str]  # (credential_id, upstream_id)
 HEALTH_TTL_SECONDS = 24 * 3600
@@ -241,8 +239,4 @@ def _update_health(
 
 
 def _safe(call: Any, default: Any) -> Any:
-    try:
-        return call()
-    except Exception:  # the cache being down must not fail the request
-        logger.warning("route state unavailable (cache error)")
-        return default
+    return cache_or_default(call, default, "route state")

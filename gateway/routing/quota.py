@@ -14,7 +14,6 @@ A route whose budget is spent (by our count or by the provider's word) is skippe
 is called. A cache outage never fails a request: routing then runs without budgets.
 """
 
-import logging
 import math
 import time
 from typing import Any
@@ -22,10 +21,9 @@ from typing import Any
 from django.core.cache import cache
 
 from catalog.models import CatalogModel
+from config.infra.cache_guard import cache_or_default
 from providers.ratelimits import DAY, MINUTE, RateLimitHints
 from providers.registry import PROVIDERS, documented_limits
-
-logger = logging.getLogger(__name__)
 
 SPAN_SECONDS = {MINUTE: 60, DAY: 86400}
 LIMIT_NAMES = {MINUTE: "rpm", DAY: "rpd"}
@@ -182,8 +180,4 @@ def quota_said(model: CatalogModel) -> dict[str, list[Any]]:
 
 
 def _safe(call: Any, default: Any) -> Any:
-    try:
-        return call()
-    except Exception:  # the cache being down must not fail the request
-        logger.warning("route budgets unavailable (cache error)")
-        return default
+    return cache_or_default(call, default, "route budgets")
