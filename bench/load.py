@@ -18,7 +18,7 @@ import socket
 import statistics
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 MAX_HEAD = 64 * 1024
@@ -38,6 +38,7 @@ class Result:
     request_id: str = ""
     disconnected: bool = False  # the client hung up on purpose
     body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -129,6 +130,7 @@ class Connection:
             if sep:
                 headers[name.strip().lower()] = value.strip()
         result.request_id = headers.get("x-request-id", "")
+        result.headers = headers
         sse = SSECounter(result, started) if stream and result.status == 200 else None
         body = bytearray()
         async for piece in self.body_pieces(headers):

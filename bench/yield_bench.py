@@ -35,7 +35,7 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-from load import Connection, chat_request  # noqa: E402
+from load import Connection, Result, chat_request  # noqa: E402
 from mock_upstream import _parse_head  # noqa: E402
 from run import HIGH_LIMIT, HOST, Harness, free_port, machine  # noqa: E402
 from yield_fleet import (  # noqa: E402
@@ -52,6 +52,8 @@ CHAT_PATH = "/v1/chat/completions"
 AUTO_FREE = "openprovider/auto-free"
 UPSTREAM_MODEL = "free-model"
 REAL_MINUTE = 60.0
+# The OpenAI SDKs retry a 429 twice, after its Retry-After when that is at most 60 s.
+SDK_MAX_RETRIES, SDK_MAX_RETRY_AFTER = 2, 60.0
 # Targets of issue 15.
 YIELD_TARGET_PCT, WASTE_TARGET_PCT, OUTAGE_TARGET_SECONDS = 97.0, 0.5, 10.0
 # Gateway settings measured in real seconds, and their defaults (config/settings.py): scaled
@@ -138,8 +140,11 @@ def http_answer(answer: Answer) -> bytes:
 
 
 # ---- the database ------------------------------------------------------------------------------
-def seed_workspace(fleet: FleetServer, providers: list[str]) -> str:
-    """A fresh workspace with one free model per provider of the fleet; its API key."""
+def seed_workspace(fleet: FleetServer, providers: list[str], *, known_limits: bool = True) -> str:
+    """A fresh workspace with one free model per provider of the fleet; its API key. With
+    `known_limits` each credential carries its provider's rpm/rpd, as the registry rows of real
+    free tiers do (otherwise the router only learns them from answers)."""
+    by_name = {p.name: p for p in FLEET}
     from django.db import connections
     from django.utils import timezone
 
@@ -160,6 +165,7 @@ def seed_workspace(fleet: FleetServer, providers: list[str]) -> str:
             name=name,
             base_url=fleet.base_url(name),
             state="ok",
+            limits={"rpm": by_name[name].rpm, "rpd": by_name[name].rpd} if known_limits else {},
         )
         CatalogModel.objects.create(
             workspace=workspace,
@@ -189,6 +195,7 @@ class Outcome:
     status: int = 0
     finished_at: float = 0.0
     error: str = ""
+    retries: int = 0
 
     @property
     def served(self) -> bool:
@@ -198,24 +205,50 @@ class Outcome:
 async def send_open_loop(
     port: int, key: str, arrivals: list[float], epoch: float, timeout: float
 ) -> list[Outcome]:
-    """Each arrival on its own connection at epoch + t; one that takes over `timeout` is lost."""
+    """Each arrival on its own connection at epoch + t; one that takes over `timeout` is lost.
+
+    Like the OpenAI SDKs (`max_retries` 2), a 429 is retried after its `Retry-After` when that
+    is at most 60 s and the retry fits in the client's patience (the gateway's seconds are real
+    ones, whatever the simulated minute)."""
     raw = chat_request(HOST, port, CHAT_PATH, AUTO_FREE, key=key, max_tokens=16)
 
     async def one(t: float) -> Outcome:
         await asyncio.sleep(max(0.0, epoch + t - time.monotonic()))
         outcome = Outcome(sent_at=time.monotonic() - epoch)
-        connection = Connection(HOST, port)
-        try:
-            result = await asyncio.wait_for(connection.send(raw), timeout)
+        deadline = time.monotonic() + timeout
+        for attempt in range(SDK_MAX_RETRIES + 1):
+            result = await send_once(port, raw, deadline)
             outcome.status, outcome.error = result.status, result.error
-        except TimeoutError:
-            outcome.error = "client timeout"
-        finally:
-            connection.close()
+            wait = retry_wait(result)
+            if attempt == SDK_MAX_RETRIES or wait is None or time.monotonic() + wait >= deadline:
+                break
+            outcome.retries += 1
+            await asyncio.sleep(wait)
         outcome.finished_at = time.monotonic() - epoch
         return outcome
 
     return await asyncio.gather(*(one(t) for t in arrivals))
+
+
+async def send_once(port: int, raw: bytes, deadline: float) -> Result:
+    connection = Connection(HOST, port)
+    try:
+        return await asyncio.wait_for(connection.send(raw), max(deadline - time.monotonic(), 0))
+    except TimeoutError:
+        return Result(error="client timeout")
+    finally:
+        connection.close()
+
+
+def retry_wait(result: Result) -> float | None:
+    """Seconds an OpenAI SDK waits before retrying this answer, None when it does not retry."""
+    if result.status != 429:
+        return None
+    try:
+        seconds = float(result.headers.get("retry-after", ""))
+    except ValueError:
+        return None
+    return seconds if 0 <= seconds <= SDK_MAX_RETRY_AFTER else None
 
 
 # ---- scenarios --------------------------------------------------------------------------------
@@ -229,6 +262,7 @@ class Figures:
     limited: int
     day_lost: int
     statuses: dict[int, int] = field(default_factory=dict)
+    retries: int = 0
 
     @property
     def yield_pct(self) -> float:
@@ -255,7 +289,8 @@ class Figures:
             f"{self.scenario:<12} arrivals {self.arrivals:>5}  bound {self.bound:>5}  "
             f"served {self.served:>5}  yield {self.yield_pct:6.1f} %  "
             f"429s {self.limited:>4}/{self.calls:<5} waste {self.waste_pct:5.2f} %  "
-            f"day lost {self.day_lost:>3}  client statuses {self.statuses}"
+            f"day lost {self.day_lost:>3}  client statuses {self.statuses} "
+            f"(after {self.retries} SDK-style retries)"
         )
 
 
@@ -289,17 +324,19 @@ def run_load(
     minutes: int,
     minute_seconds: float,
     timeout: float,
+    known_limits: bool = True,
+    fleet_offset: float = 0.0,
 ) -> Figures:
     """One open-loop run; an answer counts as served if it is a 200 within the client timeout
     and before the run's end (the upper bound has no capacity after it either)."""
     fleet = FleetServer(name, minute_seconds)
-    key = seed_workspace(fleet, [p.name for p in FLEET])
+    key = seed_workspace(fleet, [p.name for p in FLEET], known_limits=known_limits)
 
     async def go() -> list[Outcome]:
         await fleet.start()
         try:
             await warm_up(harness.port)
-            epoch = time.monotonic() + 0.5
+            epoch = aligned_epoch(minute_seconds) + fleet_offset
             fleet.start_clock(epoch)
             return await send_open_loop(harness.port, key, arrivals, epoch, timeout)
         finally:
@@ -322,7 +359,17 @@ def run_load(
         limited=sum(s.limited for s in states),
         day_lost=sum(s.day_lost for s in states),
         statuses=dict(sorted(statuses.items())),
+        retries=sum(o.retries for o in outcomes),
     )
+
+
+def aligned_epoch(minute_seconds: float) -> float:
+    """The monotonic time of the next wall-clock window start (at least 0.5 s away): the fleet's
+    minute windows then fall on UTC minutes with `--minute-seconds 60`, as fixed-window limiters
+    keyed by the calendar minute do (a provider that says its resets is followed either way)."""
+    wall, mono = time.time(), time.monotonic()
+    start = (int((wall + 0.5) // minute_seconds) + 1) * minute_seconds
+    return mono + (start - wall)
 
 
 async def warm_up(port: int) -> None:
@@ -389,6 +436,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--only", default="", help="comma-separated scenario names")
     parser.add_argument("--outage-seconds", type=float, default=5.0)
     parser.add_argument("--outage-deadline", type=float, default=180.0, help="real seconds")
+    parser.add_argument(
+        "--blind", action="store_true", help="fleet credentials without known rpm/rpd limits"
+    )
+    parser.add_argument(
+        "--fleet-offset",
+        type=float,
+        default=0.0,
+        help="simulated seconds the fleet's minute windows start after the wall-clock minute",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temp dir and gunicorn log")
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE")
     return parser.parse_args(argv)
@@ -428,6 +484,8 @@ def main(argv: list[str] | None = None) -> int:
                 minutes=args.minutes,
                 minute_seconds=args.minute_seconds,
                 timeout=timeout,
+                known_limits=not args.blind,
+                fleet_offset=args.fleet_offset * scale,
             )
             print(figures.line(), flush=True)
             misses += figures.misses()
