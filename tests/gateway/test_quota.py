@@ -159,3 +159,42 @@ def spent_until_many_for(credential_id: int, now: float) -> float | None:
         upstream_id="m",
     )
     return spent_until_many([model], now=now).get(f"r:{credential_id}:m")
+
+
+def _openrouter_reset_hints(reset_at: float):
+    headers = {"X-RateLimit-Limit": "20", "X-RateLimit-Remaining": "0"}
+    headers["X-RateLimit-Reset"] = str(int(reset_at * 1000))
+    return read_rate_limits(headers, now=NOW)
+
+
+def test_the_minute_follows_the_reset_the_provider_reported(alt_model):
+    alt_model.credential.limits = {"rpm": 2}
+    # The provider's minute resets 20 s from now, at :30 of the UTC minute.
+    quota_record_hints(alt_model, _openrouter_reset_hints(NOW + 20), NOW)
+
+    results = [quota_reserve(alt_model, now=NOW) for _ in range(3)]
+
+    assert results[:2] == [None, None]
+    assert results[2] == pytest.approx(NOW + 20, abs=0.5)  # its reset, not the UTC minute's
+    assert quota_reserve(alt_model, now=NOW + 21) is None  # the provider's next minute
+    assert spent_until_many([alt_model], now=NOW + 21) == {}
+
+
+def test_calls_counted_before_the_phase_was_learnt_stay_counted(alt_model):
+    alt_model.credential.limits = {"rpm": 2}
+    assert [quota_reserve(alt_model, now=NOW) for _ in range(2)] == [None, None]
+
+    quota_record_hints(alt_model, _openrouter_reset_hints(NOW + 20), NOW)
+
+    assert quota_reserve(alt_model, now=NOW + 1) == pytest.approx(NOW + 20, abs=0.5)
+
+
+def test_a_reset_a_moment_off_the_known_phase_keeps_the_window(alt_model):
+    alt_model.credential.limits = {"rpm": 1}
+    quota_record_hints(alt_model, _openrouter_reset_hints(NOW + 20), NOW)
+    assert quota_reserve(alt_model, now=NOW) is None
+
+    # A later answer's reset differs by latency only: still the same window, still spent.
+    quota_record_hints(alt_model, _openrouter_reset_hints(NOW + 20.6), NOW + 1)
+
+    assert quota_reserve(alt_model, now=NOW + 2) == pytest.approx(NOW + 20, abs=0.5)
