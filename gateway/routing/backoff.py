@@ -7,7 +7,10 @@
 - unknown (a bare 429): briefly, doubling on repeats, never past the next minute boundary.
   Bare 429s that keep coming right after each cooldown mean the day budget is gone: the route
   is parked until UTC midnight, with a slow probe (GATEWAY_PARKED_PROBE_SECONDS) so a wrong
-  guess heals, except on providers that charge a failed call to the day quota (no probe).
+  guess heals, except on providers that charge a failed call to the day quota (no probe) —
+  unless the route's day budget is known and our count says most of it is left: then the
+  repeats are its minute window (one that does not start on the UTC minute) and it is never
+  parked.
 
 The repeat count lives in the shared cache (`route-bare429:{credential}:{upstream}`) and ends
 with the route's next success or when no bare 429 follows within a minute of a cooldown.
@@ -58,22 +61,28 @@ def classify_429(error: ProviderError, now: float) -> str:
 
 
 def rate_limit_cooldown(
-    route: Route, error: ProviderError, now: float, *, charges_failures: bool = False
+    route: Route,
+    error: ProviderError,
+    now: float,
+    *,
+    charges_failures: bool = False,
+    day_left: bool = False,
 ) -> Cooldown:
-    """The cooldown a 429 earns its route (counts a bare 429 in the shared cache)."""
+    """The cooldown a 429 earns its route (counts a bare 429 in the shared cache).
+    `day_left`: the route's known day budget is far from spent by our count."""
     kind = classify_429(error, now)
     if kind == MINUTE:
         wait = error.retry_after
         return Cooldown(now + wait if wait else next_boundary(now, MINUTE_SECONDS), MINUTE)
     if kind == DAY:
         return Cooldown(now + error.retry_after if error.retry_after else _midnight(now), DAY)
-    cooldown = _bare_cooldown(_count_bare(route), now, charges_failures)
+    cooldown = _bare_cooldown(_count_bare(route), now, charges_failures, day_left)
     _keep_counting(route, cooldown.until - now)
     return cooldown
 
 
-def _bare_cooldown(repeats: int, now: float, charges_failures: bool) -> Cooldown:
-    if repeats >= settings.GATEWAY_BARE_429_PARK_AFTER:
+def _bare_cooldown(repeats: int, now: float, charges_failures: bool, day_left: bool) -> Cooldown:
+    if repeats >= settings.GATEWAY_BARE_429_PARK_AFTER and not day_left:
         midnight = _midnight(now)
         if charges_failures:  # a probe would cost the day quota it is waiting for
             return Cooldown(midnight, DAY)

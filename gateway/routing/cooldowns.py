@@ -130,18 +130,25 @@ def _write_successes(route: Route, latencies: list[float]) -> None:
 
 
 def route_record_failure(
-    route: Route, error: ProviderError, *, charges_failures: bool = False
+    route: Route,
+    error: ProviderError,
+    *,
+    charges_failures: bool = False,
+    day_left: bool = False,
 ) -> None:
     """Count the failure; cool the route down on 429 / auth, open the breaker on repeated 5xx.
 
-    `charges_failures`: the provider counts a failed call against the day quota."""
+    `charges_failures`: the provider counts a failed call against the day quota; `day_left`:
+    the route's known day budget is far from spent (a bare 429 is then never a day limit)."""
     pending = _pending_successes.take(route)
     if pending:  # they came first: let them reset the breaker before this failure counts
         _write_successes(route, pending)
     _update_health(route, fail=1)
     if error.kind == "rate_limited":
         now = time.time()
-        cooldown = rate_limit_cooldown(route, error, now, charges_failures=charges_failures)
+        cooldown = rate_limit_cooldown(
+            route, error, now, charges_failures=charges_failures, day_left=day_left
+        )
         route_cool_down(route, cooldown.until - now, reason=f"rate_limited_{cooldown.kind}")
         # The route is back when its cooldown ends: what a refusal's Retry-After must say.
         error.retry_after = cooldown.until - now

@@ -18,7 +18,7 @@ from gateway.api.errors import ApiError
 from gateway.routing.candidates import no_model, rate_limited_upstream, route_of
 from gateway.routing.context import ChatContext, failure_reason
 from gateway.routing.cooldowns import route_record_failure, route_record_success
-from gateway.routing.quota import quota_record_hints, quota_reserve
+from gateway.routing.quota import quota_day_left, quota_record_hints, quota_reserve
 from providers.errors import ProviderError
 from providers.ratelimits import take_answer_hints
 from providers.registry import PROVIDERS
@@ -49,7 +49,10 @@ def run_with_fallback(
             if error.kind == "auth":
                 credential_mark_auth_failed(credential_id=model.credential_id)
             charges = PROVIDERS[model.provider].charges_failed_calls
-            route_record_failure(route_of(model), error, charges_failures=charges)
+            day_left = error.kind == "rate_limited" and quota_day_left(model)
+            route_record_failure(
+                route_of(model), error, charges_failures=charges, day_left=day_left
+            )
             failures.append(error)
             if error.kind == "bad_request":
                 raise upstream_bad_request(ctx, error) from None

@@ -36,6 +36,7 @@ LIMIT_NAMES = {MINUTE: "rpm", DAY: "rpd"}
 UNITS = ("requests", "tokens")
 SAID_TTL_SECONDS = 60  # when the provider gave no reset
 PHASE_CACHE_SECONDS = 30.0
+DAY_LEFT_SHARE = 0.9
 # Our minute starts this long after the provider's reset (its clock and the answer's latency),
 # and a reported reset this close to the known phase is the same window, not a new phase.
 PHASE_MARGIN_SECONDS, PHASE_TOLERANCE_SECONDS = 0.25, 1.0
@@ -230,6 +231,17 @@ def quota_record_hints(
     ttl = math.ceil(max(resets) - now) if resets else SAID_TTL_SECONDS
     ttl = min(max(ttl, 1), SPAN_SECONDS[DAY])
     _safe(lambda: cache.set(_said_key(budget_scope(model)), said, ttl), None)
+
+
+def quota_day_left(model: CatalogModel, now: float | None = None) -> bool:
+    """Whether the route's day budget is known and at most `DAY_LEFT_SHARE` spent by our count
+    (a 429 then cannot be its day limit)."""
+    limit = known_limits(model).get(DAY)
+    if limit is None:
+        return False
+    now = time.time() if now is None else now
+    spent = _safe(lambda: cache.get(_spent_key(budget_scope(model), DAY, now)), None)
+    return isinstance(spent, int) and spent <= limit * DAY_LEFT_SHARE
 
 
 def quota_said(model: CatalogModel) -> dict[str, list[Any]]:

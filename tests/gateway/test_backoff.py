@@ -71,6 +71,28 @@ def test_a_bare_429_never_cools_past_the_next_minute_boundary():
 
 
 @override_settings(GATEWAY_BARE_429_PARK_AFTER=2)
+def test_bare_429s_are_never_parked_while_the_known_day_budget_is_mostly_left():
+    untils = [rate_limit_cooldown(ROUTE, a_429(), NOW, day_left=True) for _ in range(4)]
+
+    # A minute window that does not start on the UTC minute, not a spent day.
+    assert [kind for _until, kind in untils] == ["unknown"] * 4
+    assert max(until for until, _kind in untils) <= NOW + 50
+
+
+@pytest.mark.django_db
+def test_the_day_budget_is_left_only_when_known_and_far_from_spent(alt_model, groq_model):
+    from gateway.routing.quota import quota_day_left, quota_reserve
+
+    alt_model.credential.limits = {"rpd": 10}
+    assert not quota_day_left(groq_model, now=NOW)  # known (1000 a day) but nothing counted
+    assert quota_reserve(groq_model, now=NOW) is None
+    assert quota_day_left(groq_model, now=NOW)
+    for _ in range(10):
+        quota_reserve(alt_model, now=NOW)
+    assert not quota_day_left(alt_model, now=NOW)  # 10 of 10 spent
+
+
+@override_settings(GATEWAY_BARE_429_PARK_AFTER=2)
 def test_a_provider_that_charges_failures_is_not_probed_while_parked():
     rate_limit_cooldown(ROUTE, a_429(), NOW, charges_failures=True)
 
