@@ -246,9 +246,9 @@ def _why_nothing_fits(models: list[CatalogModel], request: ChatRequest) -> str:
         if needed
     ]
     wanted = f"no free {kind} model" + (f" with {' and '.join(features)}" if features else "")
-    refused = sorted({p for m in models if (p := refused_param(m.provider, request.params))})
-    if models and all(refused_param(m.provider, request.params) for m in models):
-        wanted += f" whose provider honours {', '.join(map(repr, refused))} as sent"
+    refusals = [refused_param(m.provider, request.params) for m in models]
+    if models and all(refusals):
+        wanted += f" whose provider honours {', '.join(sorted(map(repr, set(refusals))))} as sent"
     if any(_fits_features(m, request) for m in models):
         needed = request.prompt_tokens_estimate() + request.max_output_tokens
         wanted += f" with a context window of {needed} tokens"

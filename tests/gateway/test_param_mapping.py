@@ -226,3 +226,15 @@ def test_auto_routing_skips_a_provider_that_cannot_honour_the_request(
 
     assert result.headers["x-openprovider-model"] == alt_model.public_id
     assert not sent_bodies(http_mock, GROQ_CHAT)
+
+
+def test_auto_routing_says_when_no_provider_honours_the_request(api_client, groq_model, http_mock):
+    response = api_client.post(
+        "/v1/chat/completions",
+        {"model": "openprovider/auto-free", "messages": HELLO, "logprobs": True},
+        format="json",
+    )
+
+    assert response.status_code == 503
+    assert "whose provider honours 'logprobs' as sent" in response.json()["error"]["message"]
+    assert len(http_mock.calls) == 0
