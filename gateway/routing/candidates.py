@@ -198,15 +198,21 @@ def _supporting(models: list[CatalogModel], request: ChatRequest) -> list[Catalo
     supporting = [model for model in models if _known_unsupported(model, request) is None]
     if supporting:
         return supporting
-    param = _known_unsupported(models[0], request)
+    first = models[0]
+    param = _known_unsupported(first, request)
     others = " (nor do the fallback models in 'models')" if len(models) > 1 else ""
-    raise ApiError(
-        f"The model '{models[0].public_id}' does not support '{param}'{others}. Remove "
-        f"'{param}' or choose a model that supports it (GET /v1/models lists capabilities).",
-        status=400,
-        code="unsupported_parameter",
-        param=param,
-    )
+    if param == refused_param(first.provider, request.params):
+        reason = (
+            f"The provider of the model '{first.public_id}' ({PROVIDERS[first.provider].name}) "
+            f"cannot honour '{param}' as sent{others}. Remove '{param}' or choose a model of a "
+            "provider that honours it (README: parameters each provider honours)."
+        )
+    else:
+        reason = (
+            f"The model '{first.public_id}' does not support '{param}'{others}. Remove "
+            f"'{param}' or choose a model that supports it (GET /v1/models lists capabilities)."
+        )
+    raise ApiError(reason, status=400, code="unsupported_parameter", param=param)
 
 
 def _fits_features(model: CatalogModel, request: ChatRequest) -> bool:

@@ -145,7 +145,9 @@ def test_a_parameter_the_provider_cannot_honour_is_a_400_naming_it(
         "unsupported_parameter",
         "n",
     )
-    assert "'n'" in error["message"]
+    assert error["message"].startswith(
+        f"The provider of the model '{groq_model.public_id}' (Groq) cannot honour 'n' as sent."
+    )
     assert len(http_mock.calls) == 0
 
 
