@@ -14,6 +14,10 @@ from .services import api_key_authenticate
 INVALID_KEY_MESSAGE = (
     "Invalid API key. Pass a valid OpenProvider key as 'Authorization: Bearer opk_live_…'."
 )
+# As OpenAI tells a missing key from a wrong one (its `invalid_api_key` is for a wrong key only).
+MISSING_KEY_MESSAGE = (
+    "No API key provided. Pass your OpenProvider key as 'Authorization: Bearer opk_live_…'."
+)
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,11 @@ class InvalidApiKey(AuthenticationFailed):
     default_code = "invalid_api_key"
 
 
+class MissingApiKey(AuthenticationFailed):
+    default_detail = MISSING_KEY_MESSAGE
+    default_code = "missing_api_key"
+
+
 class TooManyAuthFailures(Throttled):
     default_detail = "Too many requests with invalid API keys from this address; slow down."
     default_code = "too_many_auth_failures"
@@ -45,7 +54,8 @@ def _authorization_header(request: Request) -> str:
 
 
 class ApiKeyAuthentication(BaseAuthentication):
-    """`Authorization: Bearer opk_live_…`; every failure gives the same 401 body."""
+    """`Authorization: Bearer opk_live_…`; every wrong key gives the same 401 body, and a
+    missing one (no header, or `Bearer` without a token) says so."""
 
     def authenticate(self, request: Request) -> tuple[KeyPrincipal, ApiKey] | None:
         header = _authorization_header(request)
@@ -59,7 +69,7 @@ class ApiKeyAuthentication(BaseAuthentication):
         except AuthFailuresExceeded as refused:
             raise TooManyAuthFailures(wait=refused.retry_after) from None
         if api_key is None:
-            raise InvalidApiKey()
+            raise MissingApiKey() if scheme == "Bearer" and not token.strip() else InvalidApiKey()
         return KeyPrincipal(workspace=api_key.workspace), api_key
 
     def authenticate_header(self, request: Request) -> str:

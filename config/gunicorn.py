@@ -1,7 +1,8 @@
 """gunicorn settings: gevent workers hold thousands of open SSE streams per process.
 
 PORT, HOST and WEB_CONCURRENCY (worker processes) come from the environment;
-GUNICORN_WORKER_CLASS, GUNICORN_WORKER_CONNECTIONS and GUNICORN_ACCESS_LOG tune the rest.
+GUNICORN_WORKER_CLASS, GUNICORN_WORKER_CONNECTIONS and GUNICORN_ACCESS_LOG tune the rest, and
+the control socket (`gunicornc`) is VAR_DIR/gunicorn.ctl, one per project.
 gunicorn's own log lines are redacted like the app's (`RedactingLogger`) and its own error
 answers to malformed HTTP are the JSON envelope (`write_json_error`; not with gevent_pywsgi,
 whose server writes its own).
@@ -25,10 +26,13 @@ whole worker while they run: fine for one machine, use PostgreSQL for real traff
 """
 
 import gc
+import hashlib
 import json
 import os
 import resource
 import socket
+import tempfile
+from pathlib import Path
 
 from gunicorn import util as gunicorn_util
 from gunicorn.config import Config
@@ -49,6 +53,24 @@ timeout = 30
 graceful_timeout = 30
 keepalive = 5
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
+
+# gunicorn's control socket (`gunicornc`) defaults to one path per user ($XDG_RUNTIME_DIR or
+# ~/.gunicorn): a second instance on the host would take it over and remove it when it stops.
+# Each project's runtime folder (VAR_DIR, as in config/settings.py) holds its own instead.
+MAX_SOCKET_PATH = 100  # the kernel's limit is 107 bytes
+
+
+def control_socket_path(var_dir: Path) -> str:
+    """gunicorn.ctl in VAR_DIR, or a short path in the temp dir when that one is too long."""
+    path = var_dir / "gunicorn.ctl"
+    if len(str(path)) <= MAX_SOCKET_PATH:
+        return str(path)
+    digest = hashlib.sha256(str(var_dir).encode()).hexdigest()[:16]
+    return str(Path(tempfile.gettempdir()) / f"openprovider-{digest}.ctl")
+
+
+VAR_DIR = Path(__file__).resolve().parent.parent / os.environ.get("VAR_DIR", "var")
+control_socket = control_socket_path(VAR_DIR)
 
 
 class RedactingLogger(Logger):

@@ -1,6 +1,7 @@
 """OpenProvider settings: all from the environment (or `.env`), with dev-safe defaults."""
 
 import ipaddress
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -235,17 +236,30 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
+
+def broker_with_host(broker_url: str) -> str:
+    """`filesystem://` names its host: given none, kombu puts in `localhost` and logs "No
+    hostname was supplied" each time it copies the connection (every task sent)."""
+    return "filesystem://localhost/" if broker_url.rstrip("/") == "filesystem:" else broker_url
+
+
 # Celery: the same Redis by default (make run's own database 1 of its embedded server).
-CELERY_BROKER_URL = env(
-    "CELERY_BROKER_URL", default=_redis_url or embedded_redis.broker_url(VAR_DIR)
+CELERY_BROKER_URL = broker_with_host(
+    env("CELERY_BROKER_URL", default=_redis_url or embedded_redis.broker_url(VAR_DIR))
 )
+if os.environ.get("CELERY_BROKER_URL", CELERY_BROKER_URL) != CELERY_BROKER_URL:
+    # Celery reads the variable itself, before this setting (celery.app.utils.Settings).
+    os.environ["CELERY_BROKER_URL"] = CELERY_BROKER_URL
 
 
 def broker_transport_options(broker_url: str) -> dict:
-    """Kombu's options for this broker: the filesystem one (no server) needs its folders."""
+    """Kombu's options for this broker: the filesystem one (no server) needs its folders, which
+    kombu does not create."""
     if not broker_url.startswith("filesystem://"):
         return {"visibility_timeout": 3600}
     folder = VAR_DIR / "broker"
+    for name in ("out", "processed", "control"):
+        (folder / name).mkdir(parents=True, exist_ok=True)
     return {
         "data_folder_in": str(folder / "out"),
         "data_folder_out": str(folder / "out"),

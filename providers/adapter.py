@@ -13,7 +13,7 @@ from typing import Any
 
 import requests
 
-from . import classify, parsing, transport
+from . import classify, params, parsing, transport
 from .errors import (
     ProviderError,
     error_for_status,
@@ -102,7 +102,13 @@ class OpenAICompatibleAdapter:
         return {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
 
     def to_provider(self, payload: Payload) -> Payload:
-        return payload
+        """The OpenAI parameters mapped to what this provider honours (providers.params)."""
+        try:
+            return params.map_params(self.spec.slug, payload)
+        except params.UnsupportedParameter as refused:
+            raise ProviderError(
+                f"unsupported parameter: {refused.param}", kind="bad_request", status=400
+            ) from None
 
     def from_provider(self, data: Payload) -> Payload:
         return data

@@ -264,7 +264,10 @@ class _GuardedConnection:
                 failure = error
         if isinstance(failure, TimeoutError):
             raise ConnectTimeoutError(self, f"Connection to {self.host} timed out.") from failure
-        raise NewConnectionError(self, f"Failed to establish a new connection: {failure}")  # type: ignore[arg-type]
+        raise NewConnectionError(  # chained: providers.transport names the cause
+            self,  # type: ignore[arg-type]
+            f"Failed to establish a new connection: {failure}",
+        ) from failure
 
 
 @functools.cache

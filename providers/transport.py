@@ -11,6 +11,8 @@ multicast addresses.
 import contextlib
 import functools
 import json
+import socket
+import ssl
 import threading
 import time
 from collections.abc import Generator, Iterator
@@ -109,10 +111,37 @@ def send(
         ) from None
     except requests.Timeout:
         raise ProviderError("upstream timed out", kind="timeout", retryable=True) from None
-    except requests.RequestException:
+    except requests.RequestException as error:
         raise ProviderError(
-            "could not connect to upstream", kind="connection", retryable=True
+            f"could not connect to upstream: {connect_failure(error)}",
+            kind="connection",
+            retryable=True,
         ) from None
+
+
+# The cause of a failed connection, named as an operator would look for it; never the URL.
+CONNECT_FAILURES: tuple[tuple[type[BaseException], str], ...] = (
+    (ConnectionRefusedError, "connection refused"),
+    (ConnectionResetError, "connection reset"),
+    (socket.gaierror, "host not found"),
+    (ssl.SSLError, "TLS handshake failed"),
+)
+
+
+def connect_failure(error: BaseException) -> str:
+    """`connection refused`, `host not found`…: the first known cause in the exception chain."""
+    pending, seen = [error], set()
+    while pending:
+        cause = pending.pop(0)
+        if id(cause) in seen:
+            continue
+        seen.add(id(cause))
+        for kind, reason in CONNECT_FAILURES:
+            if isinstance(cause, kind):
+                return reason
+        linked = [*cause.args, cause.__cause__, cause.__context__, getattr(cause, "reason", None)]
+        pending += [c for c in linked if isinstance(c, BaseException)]
+    return "connection failed"
 
 
 def read_error_body(response: requests.Response) -> Any:

@@ -6,7 +6,7 @@ needed. Tests of behaviour across processes run a real Redis (tests/scaleout/).
 import os
 
 from config.settings import *  # noqa: F403
-from config.settings import broker_transport_options, env
+from config.settings import broker_transport_options, broker_with_host, env
 
 if not os.environ.get("REDIS_URL"):
     CACHES = {
@@ -15,7 +15,7 @@ if not os.environ.get("REDIS_URL"):
             "KEY_PREFIX": CACHE_KEY_PREFIX,  # noqa: F405
         }
     }
-    CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
+    CELERY_BROKER_URL = broker_with_host(env("CELERY_BROKER_URL", default="filesystem://"))
     CELERY_BROKER_TRANSPORT_OPTIONS = broker_transport_options(CELERY_BROKER_URL)
 
 # Nothing waits for a cooling route unless a test asks to (tests/gateway/test_hold.py sets the

@@ -158,8 +158,10 @@ def _as_api_error(exc: Exception) -> ApiError | None:
     if isinstance(exc, ApiError):
         return exc
     if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
-        from accounts.authentication import INVALID_KEY_MESSAGE
+        from accounts.authentication import INVALID_KEY_MESSAGE, MISSING_KEY_MESSAGE, MissingApiKey
 
+        if isinstance(exc, (exceptions.NotAuthenticated, MissingApiKey)):
+            return ApiError(MISSING_KEY_MESSAGE, status=401, code="missing_api_key")
         return ApiError(INVALID_KEY_MESSAGE, status=401, code="invalid_api_key")
     if isinstance(exc, exceptions.ValidationError):
         param, message = _first_validation_error(exc.detail)

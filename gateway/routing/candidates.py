@@ -1,8 +1,10 @@
 """Candidate selection: the ordered routes a chat request may try.
 
-Exact ids (plus `models: [...]` fallbacks) must be active free models of the caller's workspace;
-one known not to support `tools` or `response_format` that the request relies on is skipped, and
-a 400 `unsupported_parameter` answers when none is left (an unknown capability passes through).
+The exact `model` must be an active free model of the caller's workspace; a `models: [...]`
+fallback that is not (an unknown id, a model of another category) is skipped, as OpenRouter does.
+One known not to support `tools` or `response_format` that the request relies on, or whose
+provider refuses a parameter as sent (providers.params), is skipped, and a 400
+`unsupported_parameter` answers when none is left (an unknown capability passes through).
 `openprovider/auto-free` ranks the workspace's working free models KNOWN to support what the
 request needs (an unknown capability does not qualify): by recent health, then fit, then
 latency, then public id (deterministic).
@@ -41,6 +43,7 @@ from gateway.routing.cooldowns import (
 )
 from gateway.routing.quota import budget_scope, room_many, spending_order, spent_until_many
 from providers.models import ProviderCredential
+from providers.params import refused_param
 from providers.registry import PROVIDERS, adapter_for
 from providers.spec import ProviderAdapter
 
@@ -91,11 +94,12 @@ def _exact_candidates(workspace: Workspace, request: ChatRequest) -> list[Catalo
             param="models",
         )
     found = exact_models(workspace, ids)
-    for position, public_id in enumerate(ids):
-        _check_model(found.get(public_id), public_id, "model" if position == 0 else "models")
-    return _allowed_by_prefs(
-        _supporting([found[public_id] for public_id in ids], request), request.provider
-    )
+    _check_model(found.get(request.model), request.model, "model")
+    # As OpenRouter does: a fallback that cannot serve (an unknown id, a model of another
+    # category) is skipped, never a reason to fail a request whose primary model is valid.
+    models = [found[request.model]]
+    models += [found[i] for i in ids[1:] if _chat_model(found.get(i))]
+    return _allowed_by_prefs(_supporting(models, request), request.provider)
 
 
 def exact_models(workspace: Workspace, ids: list[str]) -> dict[str, CatalogModel]:
@@ -137,6 +141,15 @@ def model_not_found(public_id: str, param: str) -> ApiError:
     )
 
 
+def _chat_model(model: CatalogModel | None) -> bool:
+    """A model that may serve a chat request: known, its provider enabled, text or vision."""
+    return (
+        model is not None
+        and PROVIDERS[model.provider].enabled
+        and model.category in CHAT_CATEGORIES
+    )
+
+
 def _check_model(model: CatalogModel | None, public_id: str, param: str) -> None:
     if model is None or not PROVIDERS[model.provider].enabled:
         raise model_not_found(public_id, param)
@@ -168,13 +181,14 @@ def _capabilities(model: CatalogModel) -> dict[str, Any]:
 
 
 def _known_unsupported(model: CatalogModel, request: ChatRequest) -> str | None:
-    """The request parameter this model is KNOWN (false, not unknown) not to support."""
+    """The request parameter this model is KNOWN (false, not unknown) not to support, or its
+    provider refuses as sent (providers.params: `n` > 1, log probabilities)."""
     capabilities = _capabilities(model)
     if request.needs_tools and capabilities.get("tools") is False:
         return "tools"
     if request.needs_structured_output and capabilities.get("structured_output") is False:
         return "response_format"
-    return None
+    return refused_param(model.provider, request.params)
 
 
 def _supporting(models: list[CatalogModel], request: ChatRequest) -> list[CatalogModel]:
@@ -184,15 +198,21 @@ def _supporting(models: list[CatalogModel], request: ChatRequest) -> list[Catalo
     supporting = [model for model in models if _known_unsupported(model, request) is None]
     if supporting:
         return supporting
-    param = _known_unsupported(models[0], request)
+    first = models[0]
+    param = _known_unsupported(first, request)
     others = " (nor do the fallback models in 'models')" if len(models) > 1 else ""
-    raise ApiError(
-        f"The model '{models[0].public_id}' does not support '{param}'{others}. Remove "
-        f"'{param}' or choose a model that supports it (GET /v1/models lists capabilities).",
-        status=400,
-        code="unsupported_parameter",
-        param=param,
-    )
+    if param == refused_param(first.provider, request.params):
+        reason = (
+            f"The provider of the model '{first.public_id}' ({PROVIDERS[first.provider].name}) "
+            f"cannot honour '{param}' as sent{others}. Remove '{param}' or choose a model of a "
+            "provider that honours it (README: parameters each provider honours)."
+        )
+    else:
+        reason = (
+            f"The model '{first.public_id}' does not support '{param}'{others}. Remove "
+            f"'{param}' or choose a model that supports it (GET /v1/models lists capabilities)."
+        )
+    raise ApiError(reason, status=400, code="unsupported_parameter", param=param)
 
 
 def _fits_features(model: CatalogModel, request: ChatRequest) -> bool:
@@ -204,6 +224,8 @@ def _fits_features(model: CatalogModel, request: ChatRequest) -> bool:
     if request.needs_tools and capabilities.get("tools") is not True:
         return False
     if request.needs_structured_output and capabilities.get("structured_output") is not True:
+        return False
+    if refused_param(model.provider, request.params) is not None:
         return False
     return not (request.stream and capabilities.get("streaming") is False)
 
@@ -230,6 +252,9 @@ def _why_nothing_fits(models: list[CatalogModel], request: ChatRequest) -> str:
         if needed
     ]
     wanted = f"no free {kind} model" + (f" with {' and '.join(features)}" if features else "")
+    refusals = [refused_param(m.provider, request.params) for m in models]
+    if models and all(refusals):
+        wanted += f" whose provider honours {', '.join(sorted(map(repr, set(refusals))))} as sent"
     if any(_fits_features(m, request) for m in models):
         needed = request.prompt_tokens_estimate() + request.max_output_tokens
         wanted += f" with a context window of {needed} tokens"

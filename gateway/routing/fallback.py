@@ -9,11 +9,12 @@ written so the chat path can adopt it unchanged.
 
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.conf import settings
 
 from catalog.models import CatalogModel
+from config.infra.redaction import redact
 from gateway.api.errors import ApiError
 from gateway.routing.candidates import no_model, rate_limited_upstream, route_of
 from gateway.routing.context import ChatContext, failure_reason
@@ -111,20 +112,40 @@ def exhausted(ctx: ChatContext, failures: list[ProviderError], *, timed_out: boo
         )
         error.extra = extra
         return error
+    tried = attempts_summary(ctx)
     if timed_out or not failures or failures[-1].kind == "timeout":
         return ApiError(
-            "The upstream provider timed out.", status=504, code="upstream_timeout", extra=extra
+            f"The upstream provider timed out{tried}.",
+            status=504,
+            code="upstream_timeout",
+            extra=extra,
         )
     if all(f.kind == "invalid_response" for f in failures):
         return ApiError(
-            f"Every candidate answered with an invalid response ({len(failures)} attempt(s)).",
+            f"Every candidate answered with an invalid response{tried}.",
             status=502,
             code="upstream_invalid_response",
             extra=extra,
         )
     return ApiError(
-        f"Every candidate failed upstream ({len(failures)} attempt(s)).",
-        status=502,
-        code="upstream_error",
-        extra=extra,
+        f"Every candidate failed upstream{tried}.", status=502, code="upstream_error", extra=extra
     )
+
+
+def attempts_summary(ctx: ChatContext) -> str:
+    """` (2 attempts: a via groq: HTTP 503; b via homelab: could not connect to upstream:
+    connection refused)`: each attempt's model, provider and short reason, already sanitized."""
+    failed = [a for a in ctx.attempts if a["model"] and a["status"] != "ok"]
+    if not failed:
+        return ""
+    reasons = "; ".join(f"{a['model']} via {a['provider']}: {short_reason(a)}" for a in failed)
+    count = f"{len(failed)} attempt" + ("s" if len(failed) > 1 else "")
+    return f" ({count}: {redact(reasons)})"
+
+
+def short_reason(attempt: dict[str, Any]) -> str:
+    if attempt["http_status"]:
+        return f"HTTP {attempt['http_status']}"
+    if attempt["status"] == "timeout":
+        return "timeout"
+    return str(attempt["reason"])

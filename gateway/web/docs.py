@@ -82,9 +82,14 @@ STATUS_CODES = [
         400,
         "invalid_request_error",
         "The request is invalid, the model is of another category, or it is known not to "
-        "support `tools` / `response_format` (code `unsupported_parameter`).",
+        "support `tools` / `response_format`, or its provider cannot honour a parameter as "
+        "sent, such as `n` > 1 (code `unsupported_parameter`).",
     ),
-    (401, "authentication_error", "The key is missing, invalid or revoked."),
+    (
+        401,
+        "authentication_error",
+        "The key is missing (`missing_api_key`), invalid or revoked (`invalid_api_key`).",
+    ),
     (404, "not_found_error", "The model is not in this workspace's free catalog."),
     (413, "invalid_request_error", "The request body is too large."),
     (429, "rate_limit_error", "Rate limited (your key's or every upstream); see Retry-After."),

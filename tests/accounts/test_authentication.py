@@ -1,9 +1,10 @@
-"""The /v1 key authentication: every failure is the same 401 body, never echoing the key."""
+"""The /v1 key authentication: every wrong key gets the same 401 body, never echoing the key;
+a missing key says so, as OpenAI's API does."""
 
 import pytest
 from rest_framework.test import APIClient
 
-from accounts.authentication import INVALID_KEY_MESSAGE
+from accounts.authentication import INVALID_KEY_MESSAGE, MISSING_KEY_MESSAGE
 from accounts.services import api_key_create, api_key_revoke
 
 GOLDEN_401 = {
@@ -58,7 +59,27 @@ def _bad_headers(plaintext: str, key_hash: str) -> dict[str, str | None]:
     }
 
 
-CASES = list(_bad_headers("opk_live_" + "x" * 43, "0" * 64))
+MISSING = ("no header", "empty header", "scheme only", "scheme and spaces")
+CASES = [case for case in _bad_headers("opk_live_" + "x" * 43, "0" * 64) if case not in MISSING]
+
+
+@pytest.mark.parametrize("case", MISSING)
+def test_a_missing_key_is_told_apart_from_a_wrong_one(case, created_key, http_mock):
+    authorization = _bad_headers(created_key.plaintext, created_key.api_key.key_hash)[case]
+
+    response = _get_key(authorization)
+
+    assert response.status_code == 401
+    error = response.json()["error"]
+    assert error["message"] == MISSING_KEY_MESSAGE
+    assert error["message"].startswith("No API key provided.")
+    assert (error["type"], error["code"], error["param"]) == (
+        "authentication_error",
+        "missing_api_key",
+        None,
+    )
+    assert response["WWW-Authenticate"] == "Bearer"
+    assert len(http_mock.calls) == 0
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -18,7 +18,7 @@ def test_key_endpoint_without_a_key_is_a_401_envelope(client, db):
 
     assert response.status_code == 401
     assert response["WWW-Authenticate"] == "Bearer"
-    assert response.json()["error"]["code"] == "invalid_api_key"
+    assert response.json()["error"]["code"] == "missing_api_key"
 
 
 def test_key_endpoint_reports_workspace_dates_and_limits(api_client, created_key, workspace):

@@ -154,7 +154,7 @@ def test_params_that_ask_for_nothing_are_dropped_for_a_model_without_the_feature
     assert response.status_code == 200
     sent = sent_bodies(http_mock, GROQ_CHAT)[0]
     assert not {"tools", "tool_choice", "response_format"} & set(sent)
-    assert sent["max_tokens"] == 100
+    assert sent["max_completion_tokens"] == 100
 
 
 @pytest.mark.parametrize(

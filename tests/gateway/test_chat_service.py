@@ -155,7 +155,7 @@ def test_known_params_are_forwarded_and_unknown_or_unsafe_ones_dropped(
         "messages": [{"role": "system", "content": "Be brief."}, *HELLO],
         "temperature": 0.2,
         "top_p": 0.9,
-        "max_tokens": 50,
+        "max_completion_tokens": 50,  # Groq's name for it (providers.params)
         "stop": ["\n\n"],
         "seed": 7,
         "user": "user-1",

@@ -200,4 +200,4 @@ def test_a_non_api_page_keeps_django_html_errors(client, db):
 def test_error_bodies_are_the_same_shape_through_the_api_client(db):
     response = APIClient().get("/v1/key")
 
-    assert_envelope(response, 401, "authentication_error", "invalid_api_key")
+    assert_envelope(response, 401, "authentication_error", "missing_api_key")

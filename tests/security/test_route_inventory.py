@@ -140,7 +140,7 @@ def test_key_routes_refuse_requests_without_a_key(client, route, http_mock):
             continue
         assert response.status_code == 401, (method, route)
         assert response["WWW-Authenticate"].startswith("Bearer"), route
-        assert response.json()["error"]["code"] == "invalid_api_key"
+        assert response.json()["error"]["code"] == "missing_api_key"
     assert len(http_mock.calls) == 0
 
 
