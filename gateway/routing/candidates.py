@@ -3,6 +3,8 @@
 Exact ids (plus `models: [...]` fallbacks) must be active free models of the caller's workspace;
 one known not to support `tools` or `response_format` that the request relies on is skipped, and
 a 400 `unsupported_parameter` answers when none is left (an unknown capability passes through).
+A family id (catalog.families: no slash, unlike every route id) stands for all of its routes,
+ranked like auto-free's (budget left, health, latency), those that fit the request first.
 `openprovider/auto-free` ranks the workspace's working free models KNOWN to support what the
 request needs (an unknown capability does not qualify): by recent health, then fit, then
 latency, then public id (deterministic).
@@ -83,6 +85,17 @@ def workspace_models(workspace: Workspace) -> QuerySet[CatalogModel]:
     )
 
 
+def is_family_id(model_id: str) -> bool:
+    """Route ids are `credential/upstream-id`; family ids never hold a slash."""
+    return "/" not in model_id and model_id not in AUTO_IDS
+
+
+def requested_family(request: ChatRequest, model: CatalogModel) -> str | None:
+    """The family the request named that `model` serves it for; None for an exact id."""
+    named = {request.model, *request.fallback_models}
+    return model.family if model.family and model.family in named else None
+
+
 def _exact_candidates(workspace: Workspace, request: ChatRequest) -> list[CatalogModel]:
     ids = [request.model, *request.fallback_models]
     if any(public_id in AUTO_IDS for public_id in ids[1:]):
@@ -90,12 +103,44 @@ def _exact_candidates(workspace: Workspace, request: ChatRequest) -> list[Catalo
             "Invalid 'models': list exact model ids; the auto route cannot be a fallback.",
             param="models",
         )
-    found = exact_models(workspace, ids)
+    found = exact_models(workspace, [i for i in ids if not is_family_id(i)])
+    routes: list[CatalogModel] = []
     for position, public_id in enumerate(ids):
-        _check_model(found.get(public_id), public_id, "model" if position == 0 else "models")
-    return _allowed_by_prefs(
-        _supporting([found[public_id] for public_id in ids], request), request.provider
+        param = "model" if position == 0 else "models"
+        if is_family_id(public_id):
+            routes += _family_routes(workspace, public_id, request, param)
+        else:
+            _check_model(found.get(public_id), public_id, param)
+            routes.append(found[public_id])
+    unique = list({route_of(m): m for m in routes}.values())  # a route named twice: once
+    return _allowed_by_prefs(_supporting(unique, request), request.provider)
+
+
+def family_models(workspace: Workspace, family: str) -> list[CatalogModel]:
+    """The workspace's routes of a family (cached, see the module docstring)."""
+    return _cached(
+        workspace,
+        ("family", family),
+        lambda: list(workspace_models(workspace).filter(family=family)),
     )
+
+
+def _family_routes(
+    workspace: Workspace, family: str, request: ChatRequest, param: str
+) -> list[CatalogModel]:
+    """The family's usable chat routes, those that fit the request first, each part ranked."""
+    models = [m for m in family_models(workspace, family) if PROVIDERS[m.provider].enabled]
+    if not models:
+        raise model_not_found(family, param)
+    chat = [m for m in models if m.category in CHAT_CATEGORIES]
+    if not chat:
+        _check_model(models[0], family, param)
+    usable = [m for m in chat if credential_usable(m.credential.state)]
+    if not usable:
+        raise no_model(f"No route of the family '{family}' has a working provider key.")
+    fitting = [m for m in usable if _fits(m, request)]
+    others = [m for m in usable if not _fits(m, request)]
+    return ranked(fitting, request) + ranked(others, request)
 
 
 def exact_models(workspace: Workspace, ids: list[str]) -> dict[str, CatalogModel]:
