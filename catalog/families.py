@@ -139,20 +139,31 @@ def family_groups(
     ]
 
 
-def family_detail(*, workspace_id: int, family: str) -> dict[str, Any] | None:
-    """One family's entry as listed, whatever its number of routes; None when unknown."""
-    groups = family_groups(workspace_id=workspace_id, family=family, min_routes=1)
+def family_entries(
+    *, workspace_id: int, family: str | None = None, min_routes: int = MIN_LISTED_ROUTES
+) -> list[dict[str, Any]]:
+    """The families' entries as listed, with fresh route states (uncached: the web pages and
+    one family's detail; /v1/models serves catalog.listing_cache's bytes)."""
+    groups = family_groups(workspace_id=workspace_id, family=family, min_routes=min_routes)
     if not groups:
-        return None
+        return []
     states = dict(
         ProviderCredential.objects.filter(workspace_id=workspace_id, enabled=True).values_list(
             "pk", "state"
         )
     )
-    cooling = cooling_routes((cid, uid) for cid, uid, _, _ in groups[0][1])
-    return family_entry(
-        groups[0], lambda cid, uid: route_state(states.get(cid), (cid, uid) in cooling)
-    )
+    cooling = cooling_routes((cid, uid) for _, routes in groups for cid, uid, _, _ in routes)
+    entries = [
+        family_entry(group, lambda cid, uid: route_state(states.get(cid), (cid, uid) in cooling))
+        for group in groups
+    ]
+    return [entry for entry in entries if entry is not None]
+
+
+def family_detail(*, workspace_id: int, family: str) -> dict[str, Any] | None:
+    """One family's entry, whatever its number of routes; None when unknown."""
+    found = family_entries(workspace_id=workspace_id, family=family, min_routes=1)
+    return found[0] if found else None
 
 
 def route_state(credential_state: str | None, cooling: bool) -> str:
@@ -182,6 +193,17 @@ def capacity(routes: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
             if isinstance(value, int) and not isinstance(value, bool) and value > 0:
                 total[name] += value
     return {"routes": len(routes), **total, "unknown": unknown}
+
+
+def capacity_text(capacity: dict[str, Any]) -> str:
+    """ "4 routes, ~2,300 requests/day free" (the day budget; the minute one without it)."""
+    routes = capacity["routes"]
+    text = f"{routes} working route{'s' if routes != 1 else ''}"
+    if capacity["rpd"]:
+        text += f", ~{capacity['rpd']:,} requests/day free"
+    elif capacity["rpm"]:
+        text += f", ~{capacity['rpm']:,} requests/minute free"
+    return text
 
 
 def family_entry(group: Group, state_of: Callable[[int, str], str]) -> dict[str, Any] | None:

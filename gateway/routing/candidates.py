@@ -138,6 +138,14 @@ def _family_routes(
     usable = [m for m in chat if credential_usable(m.credential.state)]
     if not usable:
         raise no_model(f"No route of the family '{family}' has a working provider key.")
+    if request.needs_vision:
+        usable = [m for m in usable if not _known_blind(m)]
+        if not usable:
+            raise ApiError(
+                f"No route of the family '{family}' accepts images.",
+                code="model_category_mismatch",
+                param=param,
+            )
     fitting = [m for m in usable if _fits(m, request)]
     others = [m for m in usable if not _fits(m, request)]
     return ranked(fitting, request) + ranked(others, request)
@@ -237,6 +245,14 @@ def _supporting(models: list[CatalogModel], request: ChatRequest) -> list[Catalo
         status=400,
         code="unsupported_parameter",
         param=param,
+    )
+
+
+def _known_blind(model: CatalogModel) -> bool:
+    """A text model whose listing says it does not see images."""
+    return (
+        model.category != CatalogModel.Category.VISION
+        and _capabilities(model).get("vision") is False
     )
 
 
