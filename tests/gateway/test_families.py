@@ -217,3 +217,57 @@ def test_the_family_entry_intersects_capabilities_and_keeps_each_routes(api_clie
     assert tools[routes["a-failing"].public_id] is False
     assert tools[routes["c-good"].public_id] is True
     assert json.dumps(family).count('"state"') == 4
+
+
+def test_a_family_with_no_route_that_sees_refuses_an_image_without_calling(
+    chat_call, routes, http_mock
+):
+    image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}
+    messages = [{"role": "user", "content": [{"type": "text", "text": "What is this?"}, image]}]
+
+    with pytest.raises(ApiError) as raised:
+        chat_call({"model": FAMILY, "messages": messages})
+
+    assert (raised.value.status_code, raised.value.code) == (400, "model_category_mismatch")
+    assert not http_mock.calls
+
+
+def test_a_family_may_be_a_fallback_of_an_exact_model(chat_call, routes, http_mock):
+    quota_reserve(routes["spent"])
+    http_mock.add(responses.POST, chat_url("c-good"), status=500, body="oops")
+    http_mock.add(responses.POST, chat_url("a-failing"), json=groq_completion())
+
+    result = chat_call({"model": routes["c-good"].public_id, "models": [FAMILY], "messages": HELLO})
+
+    # c-good was named first and failed; the family's other routes follow, c-good not again.
+    assert result.body["family"] == FAMILY
+    assert [c.request.url for c in http_mock.calls] == [chat_url("c-good"), chat_url("a-failing")]
+
+
+@pytest.mark.parametrize(
+    ("query", "listed"),
+    [
+        ("", True),
+        ("?category=text", True),
+        ("?category=vision", False),
+        ("?provider=groq", False),  # a family spans providers
+        ("?working=true", True),
+        ("?working=false", False),
+    ],
+)
+def test_the_listing_filters_apply_to_families(api_client, routes, query, listed):
+    ids = [entry["id"] for entry in api_client.get(f"/v1/models{query}").json()["data"]]
+
+    assert (FAMILY in ids) is listed
+
+
+def test_another_workspaces_routes_never_join_a_family(api_client, routes, other_user):
+    theirs = make_credential(
+        other_user.workspace, "custom", "theirs", base_url="https://theirs.provider.test/v1"
+    )
+    make_model(theirs, LLAMA, family=FAMILY)
+
+    family = api_client.get(f"/v1/models/{FAMILY}").json()
+
+    assert "theirs" not in {route["owned_by"] for route in family["routes"]}
+    assert len(family["routes"]) == 4
