@@ -212,6 +212,7 @@ def family_entry(group: Group, state_of: Callable[[int, str], str]) -> dict[str,
     static, group_routes = group
     routes, working = [], []
     for credential_id, upstream_id, scope, route in group_routes:
+        # A route's facts that change between renders are added here, next to its state.
         state = state_of(credential_id, upstream_id)
         if state == "disabled":
             continue

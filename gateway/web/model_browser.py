@@ -56,7 +56,7 @@ def _override_notes(listed: dict, overrides: dict) -> list[str]:
     """ "context length 32768 (listed: 8192)" for each overridden fact."""
     notes = [
         f"{name.replace('_', ' ')} {overrides[name]} (listed: {listed.get(name) or 'unknown'})"
-        for name in ("category", "context_length", "max_output_tokens")
+        for name in ("category", "context_length", "max_output_tokens", "family")
         if name in overrides
     ]
     listed_flags = listed.get("capabilities") or {}
@@ -75,6 +75,7 @@ def _value_rows(model: CatalogModel, listed: dict) -> list[tuple[str, str, str]]
             ("category", "Category"),
             ("context_length", "Context length"),
             ("max_output_tokens", "Max output"),
+            ("family", "Family"),
         )
     ]
     listed_flags, flags = listed.get("capabilities") or {}, model.capabilities or {}

@@ -88,3 +88,22 @@ def test_the_playground_offers_a_family_with_a_seeing_route_for_analysis(
     assert response.status_code == 200, response.content
     assert response.json()["text"] == "A dot"
     assert [c.request.url for c in http_mock.calls] == ["https://seer.test/v1/chat/completions"]
+
+
+def test_an_operator_merges_a_model_into_a_family_from_its_edit_page(client_in, family):
+    solo = family[0].workspace.catalog_models.get(upstream_id="solo-model")
+
+    response = client_in.post(f"/models/{solo.public_id}/edit", {"override_family": FAMILY})
+
+    assert response.status_code == 302
+    solo.refresh_from_db()
+    assert (solo.family, solo.overrides) == (FAMILY, {"family": FAMILY})
+    page = client_in.get("/models/").content.decode()
+    card_start = page.index(f'data-family-id="{FAMILY}"')
+    assert (
+        f'data-model-id="{solo.public_id}"'
+        in page[card_start : page.index("</details>", card_start)]
+    )
+    assert f"family {FAMILY} (listed: solo-model)" in page
+    edit = client_in.get(f"/models/{solo.public_id}/edit").content.decode()
+    assert f"<td>solo-model</td><td>{FAMILY}</td>" in edit
