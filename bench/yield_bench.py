@@ -203,14 +203,19 @@ class Outcome:
 
 
 async def send_open_loop(
-    port: int, key: str, arrivals: list[float], epoch: float, timeout: float
+    port: int,
+    key: str,
+    arrivals: list[float],
+    epoch: float,
+    timeout: float,
+    model: str = AUTO_FREE,
 ) -> list[Outcome]:
     """Each arrival on its own connection at epoch + t; one that takes over `timeout` is lost.
 
     Like the OpenAI SDKs (`max_retries` 2), a 429 is retried after its `Retry-After` when that
     is at most 60 s and the retry fits in the client's patience (the gateway's seconds are real
     ones, whatever the simulated minute)."""
-    raw = chat_request(HOST, port, CHAT_PATH, AUTO_FREE, key=key, max_tokens=16)
+    raw = chat_request(HOST, port, CHAT_PATH, model, key=key, max_tokens=16)
 
     async def one(t: float) -> Outcome:
         await asyncio.sleep(max(0.0, epoch + t - time.monotonic()))

@@ -53,7 +53,7 @@ SYNCED_FIELDS = (
     "last_seen",
     "updated_at",
 )
-EFFECTIVE_FIELDS = ("category", "capabilities", "context_length", "max_output_tokens")
+EFFECTIVE_FIELDS = ("category", "family", "capabilities", "context_length", "max_output_tokens")
 
 
 @admin.register(CatalogModel)
@@ -67,6 +67,7 @@ class CatalogModelAdmin(admin.ModelAdmin):
         "workspace",
         "provider",
         "category",
+        "family",
         "context_length",
         "is_active",
         "hidden",
@@ -75,7 +76,7 @@ class CatalogModelAdmin(admin.ModelAdmin):
         "last_seen",
     )
     list_filter = ("provider", "category", "is_active", "hidden")
-    search_fields = ("public_id",)
+    search_fields = ("public_id", "family")
     list_select_related = ("workspace", "credential")
     readonly_fields = (*SYNCED_FIELDS, *EFFECTIVE_FIELDS, "listed_values", "overrides")
     fieldsets = (
@@ -96,6 +97,7 @@ class CatalogModelAdmin(admin.ModelAdmin):
                     "override_category",
                     "override_context_length",
                     "override_max_output_tokens",
+                    "override_family",
                     *(f"override_{name}" for name in CAPABILITY_NAMES),
                 )
             },

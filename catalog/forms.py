@@ -9,8 +9,11 @@ from typing import Any, cast
 from django import forms
 
 from catalog.models import CatalogModel
-from catalog.overrides import CAPABILITY_NAMES, listed_of
+from catalog.overrides import CAPABILITY_NAMES, clean_family, listed_of
 from catalog.validation import MAX_INT
+from providers.families import MAX_FAMILY
+
+NO_FAMILY = "none"  # typed in the family field: this model belongs to no family
 
 FLAG_VALUES = {"yes": True, "no": False, "unknown": None}
 FLAG_WORDS = {True: "yes", False: "no", None: "unknown"}
@@ -41,6 +44,9 @@ class ModelOverrideForm(forms.ModelForm):
     override_max_output_tokens = forms.IntegerField(
         required=False, min_value=1, max_value=MAX_INT, label="Max output (tokens)"
     )
+    override_family = forms.CharField(
+        required=False, max_length=MAX_FAMILY, label="Family (the same model on other providers)"
+    )
     # Declared here (not only in __init__) so the admin's fieldsets may name them.
     override_tools = forms.ChoiceField(required=False, label=CAPABILITY_LABELS["tools"])
     override_vision = forms.ChoiceField(required=False, label=CAPABILITY_LABELS["vision"])
@@ -68,6 +74,15 @@ class ModelOverrideForm(forms.ModelForm):
             field = self.fields[f"override_{name}"]
             field.initial = overrides.get(name)
             field.help_text = f"Empty: as listed ({listed_label(listed.get(name))})."
+        family = self.fields["override_family"]
+        family.initial = overrides.get("family", "")
+        if family.initial == "":
+            family.initial = NO_FAMILY if "family" in overrides else ""
+        family.help_text = (
+            f"Empty: as listed ({listed_label(listed.get('family'))}). Enter another model's "
+            f"family id to merge this model into it, a new id to split it off, or "
+            f"'{NO_FAMILY}' for no family."
+        )
         listed_flags = listed.get("capabilities") or {}
         flag_overrides = overrides.get("capabilities") or {}
         for name in CAPABILITY_NAMES:
@@ -80,6 +95,10 @@ class ModelOverrideForm(forms.ModelForm):
             ]
             field.initial = flag_word(flag_overrides[name]) if name in flag_overrides else ""
 
+    def clean_override_family(self) -> str:
+        family = (self.cleaned_data.get("override_family") or "").strip().lower()
+        return family if family in ("", NO_FAMILY) else clean_family(family)
+
     def overrides(self) -> dict[str, Any]:
         """The overrides the cleaned form sets (fields left as listed are absent)."""
         data = self.cleaned_data
@@ -89,6 +108,9 @@ class ModelOverrideForm(forms.ModelForm):
         for name in ("context_length", "max_output_tokens"):
             if data.get(f"override_{name}") is not None:
                 overrides[name] = data[f"override_{name}"]
+        family = (data.get("override_family") or "").strip().lower()
+        if family:
+            overrides["family"] = "" if family == NO_FAMILY else family
         flags = {
             name: FLAG_VALUES[data[f"override_{name}"]]
             for name in CAPABILITY_NAMES

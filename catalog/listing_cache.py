@@ -8,6 +8,7 @@ catalog version and the filters (plus a small per-process copy of fresh bodies, 
   credential saves, deletes and state changes bump the version);
 - the body: fragments of enabled credentials joined with a fresh `working` flag (credential
   states read from the database, cooldowns from the cache), kept LISTING_TTL_SECONDS.
+  Families (catalog.families) are cached the same way and get their routes' states per render.
 
 `working` depends on cooldowns written by live traffic, which are not folded into the version:
 the short TTL bounds how stale it can be, and a re-render costs only the cooldown lookup and a
@@ -25,6 +26,7 @@ from typing import Any
 from django.core.cache import cache
 from redis.exceptions import RedisError
 
+from catalog.families import Group, family_entry, family_groups, route_state
 from catalog.route_health import cooling_routes, credential_usable
 from catalog.selectors import (
     AUTO_STATIC_ENTRY,
@@ -86,10 +88,38 @@ def _fragments(
     return fragments
 
 
-def _credential_usable(workspace_id: int) -> dict[int, bool]:
-    """Enabled credentials of the workspace -> whether their state lets calls work."""
+def _families(workspace_id: int, version: int | None) -> list[Group]:
+    """The workspace's families, cached under the catalog version like the fragments."""
+    key = f"catalog-families:{workspace_id}:{version}"
+    groups = cache.get(key) if version is not None else None
+    if groups is None:
+        groups = family_groups(workspace_id=workspace_id)
+        if version is not None:
+            cache.set(key, groups, FRAGMENTS_KEEP_SECONDS)
+    return groups
+
+
+def _credential_states(workspace_id: int) -> dict[int, str]:
+    """Enabled credentials of the workspace -> their state."""
     rows = ProviderCredential.objects.filter(workspace_id=workspace_id, enabled=True)
-    return {pk: credential_usable(state) for pk, state in rows.values_list("pk", "state")}
+    return dict(rows.values_list("pk", "state"))
+
+
+def _family_items(
+    groups: list[Group], states: dict[int, str], cooling: set[tuple[int, str]], category: str | None
+) -> list[tuple[str, bool]]:
+    """(JSON head, working) of each family entry the category filter allows."""
+    items = []
+    for group in groups:
+        entry = family_entry(
+            group, lambda cid, uid: route_state(states.get(cid), (cid, uid) in cooling)
+        )
+        if entry is None or (category and entry["category"] != category):
+            continue
+        working = entry.pop("working")
+        entry.pop("pricing")
+        items.append((_head(entry), working))
+    return items
 
 
 def _render(
@@ -99,16 +129,26 @@ def _render(
     provider: str | None,
     working: bool | None,
 ) -> bytes:
-    """The auto route first (when the filters allow it), then the workspace's free models."""
+    """The auto route first (when the filters allow it), then the workspace's families (not
+    under a provider filter: a family spans providers), then its free models."""
     only_auto, auto_listed = auto_route_filters(category, provider)
     fragments = _fragments(
         workspace_id, version, None if only_auto else category, None if only_auto else provider
     )
+    groups = [] if only_auto or provider else _families(workspace_id, version)
     # Credential state and `enabled` are read fresh: a check or an admin edit may not bump.
-    credentials = _credential_usable(workspace_id)
+    states = _credential_states(workspace_id)
+    credentials = {pk: credential_usable(state) for pk, state in states.items()}
     fragments = [f for f in fragments if f[0] in credentials]
-    cooling = cooling_routes((cid, uid) for cid, uid, _ in fragments if credentials[cid])
-    items = [(head, credentials[cid] and (cid, uid) not in cooling) for cid, uid, head in fragments]
+    family_routes = [(cid, uid) for _, routes in groups for cid, uid, _, _ in routes]
+    cooling = cooling_routes(
+        [(cid, uid) for cid, uid, _ in fragments if credentials[cid]]
+        + [route for route in family_routes if credentials.get(route[0])]
+    )
+    items = _family_items(groups, states, cooling, category)
+    items += [
+        (head, credentials[cid] and (cid, uid) not in cooling) for cid, uid, head in fragments
+    ]
     if auto_listed:
         auto = (_head(AUTO_STATIC_ENTRY), any(up for _, up in items))
         items = [auto] if only_auto else [auto, *items]

@@ -11,7 +11,9 @@ class CatalogModel(models.Model):
     values (what routing and /v1/models filter and show): the provider's listed values, stored
     in `listed` by every sync, with the operator's `overrides` on top (catalog.overrides). A
     capability is true, false, or null (unknown: the provider does not say). `hidden` models
-    stay in the catalog but are neither listed nor routable.
+    stay in the catalog but are neither listed nor routable. `family` names the same model across
+    providers (providers.families; "" for none), effective like the fields above: routing and
+    /v1/models treat a family id as a model id served by every route in it.
     """
 
     class Category(models.TextChoices):
@@ -30,6 +32,7 @@ class CatalogModel(models.Model):
     public_id = models.CharField(max_length=300)
     upstream_id = models.CharField(max_length=250)
     name = models.CharField(max_length=200, blank=True)
+    family = models.CharField(max_length=120, blank=True)
     description = models.TextField(blank=True)
     category = models.CharField(max_length=16, choices=Category.choices, default=Category.TEXT)
     context_length = models.PositiveIntegerField(null=True, blank=True)
@@ -53,7 +56,10 @@ class CatalogModel(models.Model):
                 fields=["credential", "upstream_id"], name="unique_upstream_per_credential"
             ),
         ]
-        indexes = [models.Index(fields=["workspace", "is_active", "category"])]
+        indexes = [
+            models.Index(fields=["workspace", "is_active", "category"]),
+            models.Index(fields=["workspace", "family"], name="catalog_model_family"),
+        ]
 
     def __str__(self) -> str:
         return self.public_id

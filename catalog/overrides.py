@@ -3,7 +3,9 @@
 A sync stores what the provider listed in `CatalogModel.listed` and writes the effective
 columns as the listed values with `CatalogModel.overrides` on top, so routing and /v1/models
 keep filtering in SQL on the columns they always used, and a re-sync never clobbers an
-override. Capability overrides apply per flag (true, false, or null for "unknown").
+override. Capability overrides apply per flag (true, false, or null for "unknown"). A family
+override merges a model into another family (the same id) or splits it off (a new id, or ""
+for none).
 """
 
 from typing import Any
@@ -11,27 +13,29 @@ from typing import Any
 from django.core.exceptions import ValidationError
 
 from catalog.validation import MAX_INT
+from providers.families import MAX_FAMILY, valid_family
 from providers.wire import CATEGORIES
 
-SCALARS = ("category", "context_length", "max_output_tokens")
+SCALARS = ("category", "context_length", "max_output_tokens", "family")
 OVERRIDABLE = (*SCALARS, "capabilities")
 CAPABILITY_NAMES = ("tools", "vision", "structured_output", "streaming")
 
 
 def listed_part(fields: dict[str, Any]) -> dict[str, Any]:
     """The overridable facts of a sync row: what the provider listed."""
-    return {name: fields[name] for name in OVERRIDABLE}
+    return {name: fields.get(name) for name in OVERRIDABLE}  # a held listing may predate one
 
 
 def listed_of(model: Any) -> dict[str, Any]:
-    """What the provider listed for a stored model; a row never synced since overrides
-    existed has none stored, and its columns are still exactly what was listed."""
-    return model.listed or {name: getattr(model, name) for name in OVERRIDABLE}
+    """What the provider listed for a stored model; a fact never synced since it was stored
+    (overrides, families) is still exactly what its column holds."""
+    return {**{name: getattr(model, name) for name in OVERRIDABLE}, **(model.listed or {})}
 
 
 def effective_fields(listed: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
     """The listed facts with the operator's overrides on top."""
     values = {name: overrides.get(name, listed.get(name)) for name in SCALARS}
+    values["family"] = values["family"] or ""
     values["capabilities"] = {
         **(listed.get("capabilities") or {}),
         **(overrides.get("capabilities") or {}),
@@ -55,6 +59,11 @@ def clean_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
             if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_INT:
                 raise ValidationError({name: "Enter a whole number of tokens above 0."})
             clean[name] = value
+    if "family" in overrides:
+        try:
+            clean["family"] = clean_family(overrides["family"])
+        except ValidationError as error:
+            raise ValidationError({"family": error.messages}) from None
     capabilities = overrides.get("capabilities") or {}
     if set(capabilities) - set(CAPABILITY_NAMES) or any(
         value is not None and not isinstance(value, bool) for value in capabilities.values()
@@ -68,3 +77,14 @@ def clean_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
     if capabilities:
         clean["capabilities"] = dict(capabilities)
     return clean
+
+
+def clean_family(value: object) -> str:
+    """A family id as an operator may set it: the shape families have, or "" for none."""
+    family = value.strip().lower() if isinstance(value, str) else None
+    if family is None or (family and not valid_family(family)):
+        raise ValidationError(
+            f"Enter a family id of at most {MAX_FAMILY} characters: lowercase letters, digits, "
+            "'.', '-' and '_', no '/' (e.g. llama-3.3-70b-instruct)."
+        )
+    return family

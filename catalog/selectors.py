@@ -42,6 +42,7 @@ LISTING_FIELDS = (
     "name",
     "description",
     "category",
+    "family",
     "context_length",
     "max_output_tokens",
     "capabilities",
@@ -90,6 +91,8 @@ def static_entry(row: dict[str, Any]) -> dict[str, Any]:
         "description": row["description"],
         "category": row["category"],
         "provider": row["provider"],
+        # The family id that also routes to this model (catalog.families); null for none.
+        "family": row["family"] or None,
         "context_length": row["context_length"],
         "max_output_tokens": row["max_output_tokens"],
         "capabilities": row["capabilities"],

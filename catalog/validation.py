@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from providers.families import family_of
 from providers.wire import CATEGORIES, ModelInfo
 
 logger = logging.getLogger(__name__)
@@ -77,6 +78,7 @@ def model_fields(info: ModelInfo, *, credential_name: str, provider: str) -> dic
         "name": clip(info.name, MAX_NAME) or info.upstream_id[:MAX_NAME],
         "description": clip(info.description, MAX_DESCRIPTION),
         "category": info.category,
+        "family": family_of(info.upstream_id, provider=provider),
         "context_length": positive_int(info.context_length),
         "max_output_tokens": positive_int(info.max_output_tokens),
         "capabilities": clean_capabilities(info.capabilities),

@@ -154,8 +154,11 @@ def _reasoning_of(raw: dict[str, Any]) -> str:
 class ChunkNormalizer:
     """Turns upstream chunks into OpenAI chunks for one candidate; tracks content and usage."""
 
-    def __init__(self, *, request_id: str, created: int, model: str) -> None:
+    def __init__(
+        self, *, request_id: str, created: int, model: str, family: str | None = None
+    ) -> None:
         self.request_id, self.created, self.model = request_id, created, model
+        self.family = family  # the family the request named, when it named one
         self.usage: dict[str, Any] | None = None
         self.has_content = False
         self.content_chars = 0
@@ -185,6 +188,7 @@ class ChunkNormalizer:
             "model": self.model,
             "system_fingerprint": None,
             "choices": choices,
+            **({"family": self.family} if self.family else {}),
             **extra,
         }
 

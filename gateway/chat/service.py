@@ -26,7 +26,12 @@ from gateway.api.errors import ApiError, api_error_for_exception
 from gateway.chat.normalize import ChunkNormalizer, completion_body
 from gateway.chat.streaming import ChatStream, OpenedStream
 from gateway.requestlog.services import Status, request_log_start
-from gateway.routing.candidates import RoutesCooling, chat_candidates, route_adapter
+from gateway.routing.candidates import (
+    RoutesCooling,
+    chat_candidates,
+    requested_family,
+    route_adapter,
+)
 from gateway.routing.context import ChatContext, served_headers
 from gateway.routing.fallback import run_with_fallback
 from gateway.routing.hold import held
@@ -107,13 +112,15 @@ def _complete(ctx: ChatContext, request: ChatRequest, model: CatalogModel) -> di
     body = upstream_payload(request, upstream_id=model.upstream_id, model=model)
     body.pop("stream_options", None)  # a non-streamed call (the console may ask for one)
     data = route_adapter(model.credential).chat(body)
-    return completion_body(
+    completion = completion_body(
         data,
         request_id=ctx.request_id,
         created=ctx.created,
         model=model.public_id,
         provider=model.credential.name,
     )
+    family = requested_family(request, model)
+    return {**completion, "family": family} if family else completion
 
 
 def _open(ctx: ChatContext, request: ChatRequest, model: CatalogModel) -> OpenedStream:
@@ -121,7 +128,10 @@ def _open(ctx: ChatContext, request: ChatRequest, model: CatalogModel) -> Opened
     body = upstream_payload(request, upstream_id=model.upstream_id, model=model)
     upstream = route_adapter(model.credential).chat_stream(body)
     normalizer = ChunkNormalizer(
-        request_id=ctx.request_id, created=ctx.created, model=model.public_id
+        request_id=ctx.request_id,
+        created=ctx.created,
+        model=model.public_id,
+        family=requested_family(request, model),
     )
     buffered: list[dict[str, Any]] = []
     try:

@@ -38,7 +38,7 @@ from gateway.media.routing import (
     media_candidates,
 )
 from gateway.media.speech import speech_create
-from gateway.routing.candidates import AUTO_IDS, chat_candidates, route_adapter
+from gateway.routing.candidates import AUTO_IDS, chat_candidates, is_family_id, route_adapter
 from gateway.routing.context import ChatContext, served_headers
 from gateway.routing.fallback import run_with_fallback
 from providers import parsing
@@ -148,7 +148,8 @@ def image_analyze(*, caller: Caller, payload: Any) -> MediaResult:
 
     def work(ctx: ChatContext) -> tuple[CatalogModel, dict[str, Any], dict[str, Any] | None]:
         data = parse_input(ImageAnalysisInput, payload)
-        if data["model"] not in AUTO_IDS:  # no fetch for a model that could never see it
+        # no fetch for a model that could never see it (a family's routes are checked later)
+        if data["model"] not in AUTO_IDS and not is_family_id(data["model"]):
             exact_model(caller.workspace, data["model"], ANALYZE_ENDPOINT)
         image = _analysis_image(data)
         request = parse_chat_request(_vision_chat(data, image))

@@ -5,6 +5,8 @@ fallback that is not (an unknown id, a model of another category) is skipped, as
 One known not to support `tools` or `response_format` that the request relies on, or whose
 provider refuses a parameter as sent (providers.params), is skipped, and a 400
 `unsupported_parameter` answers when none is left (an unknown capability passes through).
+A family id (catalog.families: no slash, unlike every route id) stands for all of its routes,
+ranked like auto-free's (budget left, health, latency), those that fit the request first.
 `openprovider/auto-free` ranks the workspace's working free models KNOWN to support what the
 request needs (an unknown capability does not qualify): by recent health, then fit, then
 latency, then public id (deterministic).
@@ -86,6 +88,17 @@ def workspace_models(workspace: Workspace) -> QuerySet[CatalogModel]:
     )
 
 
+def is_family_id(model_id: str) -> bool:
+    """Route ids are `credential/upstream-id`; family ids never hold a slash."""
+    return "/" not in model_id and model_id not in AUTO_IDS
+
+
+def requested_family(request: ChatRequest, model: CatalogModel) -> str | None:
+    """The family the request named that `model` serves it for; None for an exact id."""
+    named = {request.model, *request.fallback_models}
+    return model.family if model.family and model.family in named else None
+
+
 def _exact_candidates(workspace: Workspace, request: ChatRequest) -> list[CatalogModel]:
     ids = [request.model, *request.fallback_models]
     if any(public_id in AUTO_IDS for public_id in ids[1:]):
@@ -93,13 +106,69 @@ def _exact_candidates(workspace: Workspace, request: ChatRequest) -> list[Catalo
             "Invalid 'models': list exact model ids; the auto route cannot be a fallback.",
             param="models",
         )
-    found = exact_models(workspace, ids)
-    _check_model(found.get(request.model), request.model, "model")
-    # As OpenRouter does: a fallback that cannot serve (an unknown id, a model of another
-    # category) is skipped, never a reason to fail a request whose primary model is valid.
-    models = [found[request.model]]
-    models += [found[i] for i in ids[1:] if _chat_model(found.get(i))]
-    return _allowed_by_prefs(_supporting(models, request), request.provider)
+    found = exact_models(workspace, [i for i in ids if not is_family_id(i)])
+    routes: list[CatalogModel] = []
+    for position, public_id in enumerate(ids):
+        if position == 0:
+            routes += _named_routes(workspace, found, public_id, request, "model")
+            continue
+        # As OpenRouter does: a fallback that cannot serve (an unknown id, a model of another
+        # category) is skipped, never a reason to fail a request whose primary model is valid.
+        try:
+            routes += _named_routes(workspace, found, public_id, request, "models")
+        except ApiError:
+            continue
+    unique = list({route_of(m): m for m in routes}.values())  # a route named twice: once
+    return _allowed_by_prefs(_supporting(unique, request), request.provider)
+
+
+def _named_routes(
+    workspace: Workspace,
+    found: dict[str, CatalogModel],
+    public_id: str,
+    request: ChatRequest,
+    param: str,
+) -> list[CatalogModel]:
+    """The routes one requested id stands for; ApiError when it cannot serve a chat request."""
+    if is_family_id(public_id):
+        return _family_routes(workspace, public_id, request, param)
+    _check_model(found.get(public_id), public_id, param)
+    return [found[public_id]]
+
+
+def family_models(workspace: Workspace, family: str) -> list[CatalogModel]:
+    """The workspace's routes of a family (cached, see the module docstring)."""
+    return _cached(
+        workspace,
+        ("family", family),
+        lambda: list(workspace_models(workspace).filter(family=family)),
+    )
+
+
+def _family_routes(
+    workspace: Workspace, family: str, request: ChatRequest, param: str
+) -> list[CatalogModel]:
+    """The family's usable chat routes, those that fit the request first, each part ranked."""
+    models = [m for m in family_models(workspace, family) if PROVIDERS[m.provider].enabled]
+    if not models:
+        raise model_not_found(family, param)
+    chat = [m for m in models if m.category in CHAT_CATEGORIES]
+    if not chat:
+        _check_model(models[0], family, param)
+    usable = [m for m in chat if credential_usable(m.credential.state)]
+    if not usable:
+        raise no_model(f"No route of the family '{family}' has a working provider key.")
+    if request.needs_vision:
+        usable = [m for m in usable if not _known_blind(m)]
+        if not usable:
+            raise ApiError(
+                f"No route of the family '{family}' accepts images.",
+                code="model_category_mismatch",
+                param=param,
+            )
+    fitting = [m for m in usable if _fits(m, request)]
+    others = [m for m in usable if not _fits(m, request)]
+    return ranked(fitting, request) + ranked(others, request)
 
 
 def exact_models(workspace: Workspace, ids: list[str]) -> dict[str, CatalogModel]:
@@ -138,15 +207,6 @@ def model_not_found(public_id: str, param: str) -> ApiError:
         status=404,
         code="model_not_found",
         param=param,
-    )
-
-
-def _chat_model(model: CatalogModel | None) -> bool:
-    """A model that may serve a chat request: known, its provider enabled, text or vision."""
-    return (
-        model is not None
-        and PROVIDERS[model.provider].enabled
-        and model.category in CHAT_CATEGORIES
     )
 
 
@@ -213,6 +273,14 @@ def _supporting(models: list[CatalogModel], request: ChatRequest) -> list[Catalo
             f"'{param}' or choose a model that supports it (GET /v1/models lists capabilities)."
         )
     raise ApiError(reason, status=400, code="unsupported_parameter", param=param)
+
+
+def _known_blind(model: CatalogModel) -> bool:
+    """A text model whose listing says it does not see images."""
+    return (
+        model.category != CatalogModel.Category.VISION
+        and _capabilities(model).get("vision") is False
+    )
 
 
 def _fits_features(model: CatalogModel, request: ChatRequest) -> bool:

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.authentication import signed_in_user
 from accounts.models import Conversation, Message, Workspace
+from catalog.families import capacity_text, family_entries
 from catalog.models import CatalogModel
 from catalog.selectors import AUTO_FREE_ID, active_models
 from gateway.chat.conversations import (
@@ -46,14 +47,27 @@ def conversation_of(request: HttpRequest, pk: int) -> Conversation:
 
 
 def model_groups(workspace: Workspace) -> list[tuple[str, list[tuple[str, str]]]]:
-    """Picker options: Auto Free first, then saved models, then every text and vision model."""
+    """Picker options: Auto Free first, then model families (one model on several providers),
+    saved models, and every text and vision model."""
     models = active_models(workspace_id=workspace.pk).filter(category__in=CHAT_CATEGORIES)
     choices = [(m.public_id, m.name or m.upstream_id) for m in models.only("public_id", "name")]
     saved = saved_model_ids(workspace=workspace)
     return [
         ("OpenProvider", [(AUTO_FREE_ID, "OpenProvider Auto Free")]),
+        ("Model families (every provider's free quota)", family_choices(workspace)),
         ("Saved models", [(mid, label) for mid, label in choices if mid in saved]),
         ("All text and vision models", choices),
+    ]
+
+
+def family_choices(workspace: Workspace, *, category: str | None = None) -> list[tuple[str, str]]:
+    """(family id, label with its free capacity) of the workspace's chat families; only those
+    with a route of `category` when given."""
+    return [
+        (family["id"], f"{family['id']} ({capacity_text(family['capacity'])})")
+        for family in family_entries(workspace_id=workspace.pk)
+        if family["category"] in CHAT_CATEGORIES
+        and (category is None or any(r["category"] == category for r in family["routes"]))
     ]
 
 

@@ -1,6 +1,7 @@
 """The model browser: the workspace's free catalog, with filters, copyable ids and saving,
 and the per-model override form for the workspace's own models."""
 
+from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from catalog.families import capacity_text, family_entries
 from catalog.forms import CAPABILITY_LABELS, ModelOverrideForm, flag_word
 from catalog.models import CatalogModel
 from catalog.overrides import listed_of
@@ -23,7 +25,8 @@ from providers.models import ProviderCredential
 
 
 def _matches(entry: dict[str, Any], query: str) -> bool:
-    text = " ".join(str(entry.get(key) or "") for key in ("id", "name", "description"))
+    keys = ("id", "name", "description", "family")
+    text = " ".join(str(entry.get(key) or "") for key in keys)
     return query.lower() in text.lower()
 
 
@@ -53,7 +56,7 @@ def _override_notes(listed: dict, overrides: dict) -> list[str]:
     """ "context length 32768 (listed: 8192)" for each overridden fact."""
     notes = [
         f"{name.replace('_', ' ')} {overrides[name]} (listed: {listed.get(name) or 'unknown'})"
-        for name in ("category", "context_length", "max_output_tokens")
+        for name in ("category", "context_length", "max_output_tokens", "family")
         if name in overrides
     ]
     listed_flags = listed.get("capabilities") or {}
@@ -72,6 +75,7 @@ def _value_rows(model: CatalogModel, listed: dict) -> list[tuple[str, str, str]]
             ("category", "Category"),
             ("context_length", "Context length"),
             ("max_output_tokens", "Max output"),
+            ("family", "Family"),
         )
     ]
     listed_flags, flags = listed.get("capabilities") or {}, model.capabilities or {}
@@ -93,6 +97,38 @@ def _card(entry: dict[str, Any], override: tuple[dict, dict] | None) -> dict[str
     }
 
 
+def _family_card(family: dict[str, Any], routes: list[dict[str, Any]]) -> dict[str, Any]:
+    capabilities = family["capabilities"]
+    return {
+        **family,
+        "capacity_text": capacity_text(family["capacity"]),
+        "capability_names": [name for name, on in capabilities.items() if on],
+        "cards": routes,
+    }
+
+
+def _grouped(cards: list[dict[str, Any]], families: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One group per family (its model cards inside, each with its route state), then the
+    models of no listed family, one group each."""
+    listed = {family["id"]: family for family in families}
+    states = {route["id"]: route["state"] for family in families for route in family["routes"]}
+    members: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    groups = []
+    for card in cards:
+        if card.get("family") in listed:
+            state = states.get(card["id"]) or "ok"
+            label = state.replace("_", " ").capitalize()
+            members[card["family"]].append({**card, "state": state, "state_label": label})
+        else:
+            groups.append({"model": card})
+    family_groups = [
+        {"family": _family_card(family, members[family_id])}
+        for family_id, family in listed.items()
+        if members[family_id]
+    ]
+    return family_groups + groups
+
+
 @login_required
 def models_page(request: HttpRequest) -> HttpResponse:
     workspace = workspace_of(request)
@@ -110,6 +146,7 @@ def models_page(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "models": entries,
+        "groups": _grouped(entries, family_entries(workspace_id=workspace.pk)),
         "hidden_models": _hidden(workspace.pk),
         "saved": saved_model_ids(workspace=workspace),
         "has_providers": bool(providers),

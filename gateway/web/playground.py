@@ -21,6 +21,7 @@ from gateway.media.images import CappedUploadHandler
 from gateway.media.service import Caller, MediaResult, image_analyze, images_generate
 from gateway.media.speech import speech_create
 
+from .chat import family_choices
 from .common import page, workspace_of
 from .markdown import markdown_html
 
@@ -47,9 +48,11 @@ def playground_models(workspace: Workspace) -> dict[str, list[CatalogModel]]:
 @never_cache
 @login_required
 def playground_page(request: HttpRequest) -> HttpResponse:
-    models = playground_models(workspace_of(request))
+    workspace = workspace_of(request)
+    models = playground_models(workspace)
     context = {
         "models": models,
+        "vision_families": family_choices(workspace, category=Category.VISION),
         "voices": {m.public_id: m.voices for m in models["speech"]},
         "auto_free_id": AUTO_FREE_ID,
         "image_sizes": IMAGE_SIZES,

@@ -8,6 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.authentication import caller_workspace
+from catalog.families import family_detail
 from catalog.listing_cache import catalog_listing_json
 from catalog.models import CatalogModel
 from catalog.selectors import (
@@ -30,7 +31,15 @@ MODEL_FIELDS = (
     '`{"rpm": 30, "rpd": 1000, "tpm": 8000}` (rpm/rph/rpd = requests per minute/hour/day, '
     "tpm/tph/tpd = tokens per minute/hour/day, other units named in full). They usually apply "
     "to the whole provider account, not to each model; `{}` when none are documented "
-    "(custom and local servers, the auto route)."
+    "(custom and local servers, the auto route). A model's `family` names the family id that "
+    "also routes to it (null for none). Family entries (`provider` openprovider, ids without a "
+    "slash, e.g. `llama-3.3-70b-instruct`) stand for the same model on several routes: "
+    "`routes` lists each route's `id`, `provider`, `owned_by`, `category`, `context_length`, "
+    "`capabilities`, `limits`, `state` (ok, cooling, or its credential's broken state) and "
+    "`working`; the family's `context_length` is the smallest, its `capabilities` what every "
+    "route has, and `capacity` the summed `rpm`/`rpd` of its working routes (each budget once; "
+    "`unknown` counts working routes with no known limit). Calling a family id routes across "
+    "its routes; the answer's `model` is the route that served and `family` the family."
 )
 
 
@@ -77,6 +86,10 @@ class ModelViewSet(viewsets.ViewSet):
         workspace_id = caller_workspace(request).pk
         if model_id == AUTO_FREE_ID:
             return Response(auto_entry(working=any_model_working(workspace_id=workspace_id)))
+        if "/" not in model_id:
+            family = family_detail(workspace_id=workspace_id, family=model_id)
+            if family is not None:
+                return Response(family)
         model = catalog_model_get(workspace_id=workspace_id, public_id=model_id)
         if model is None:
             raise ApiError(
