@@ -10,6 +10,9 @@ cooldown or budget of one scenario leaks into the next.
 Scenarios (open-loop: send times fixed in advance, independent of answers):
 - steady-0.5x, steady-2x: evenly spaced at 0.5x and 2x the fleet's summed per-minute capacity;
 - bursty-0.8x: 3x for 10 simulated seconds, silence between, 0.8x on average;
+- edge-0.8x: 5x for 20 s every 125 s, so the fleet runs dry before some minutes end;
+- family-0.5x, family-2x: every provider serves one model under its own real-provider id, and
+  the load asks for its family id (`yield_fleet.FAMILY`) instead of auto-free;
 - outage: one provider refuses connections for a few seconds, then is back; how long until the
   gateway serves through it again (real seconds, with the gateway's default settings).
 
@@ -39,6 +42,8 @@ from load import Connection, Result, chat_request  # noqa: E402
 from mock_upstream import _parse_head  # noqa: E402
 from run import HIGH_LIMIT, HOST, Harness, free_port, machine  # noqa: E402
 from yield_fleet import (  # noqa: E402
+    FAMILY,
+    FAMILY_ROUTES,
     FLEET,
     Answer,
     ProviderState,
@@ -140,10 +145,18 @@ def http_answer(answer: Answer) -> bytes:
 
 
 # ---- the database ------------------------------------------------------------------------------
-def seed_workspace(fleet: FleetServer, providers: list[str], *, known_limits: bool = True) -> str:
+def seed_workspace(
+    fleet: FleetServer,
+    providers: list[str],
+    *,
+    known_limits: bool = True,
+    upstream_ids: dict[str, tuple[str, str]] | None = None,
+) -> str:
     """A fresh workspace with one free model per provider of the fleet; its API key. With
     `known_limits` each credential carries its provider's rpm/rpd, as the registry rows of real
-    free tiers do (otherwise the router only learns them from answers)."""
+    free tiers do (otherwise the router only learns them from answers). `upstream_ids` gives a
+    provider's model its own id ({name: (the real provider slug it imitates, upstream id)}),
+    its family computed by the catalog's table."""
     by_name = {p.name: p for p in FLEET}
     from django.db import connections
     from django.utils import timezone
@@ -151,6 +164,7 @@ def seed_workspace(fleet: FleetServer, providers: list[str], *, known_limits: bo
     from accounts.models import ApiKey, User
     from accounts.services import api_key_create
     from catalog.models import CatalogModel
+    from providers.families import family_of
     from providers.models import ProviderCredential
 
     user = User.objects.create_user(
@@ -159,6 +173,7 @@ def seed_workspace(fleet: FleetServer, providers: list[str], *, known_limits: bo
     )
     workspace, now = user.workspace, timezone.now()
     for name in providers:
+        slug, upstream_id = (upstream_ids or {}).get(name, ("custom", UPSTREAM_MODEL))
         credential = ProviderCredential.objects.create(
             workspace=workspace,
             provider="custom",
@@ -171,9 +186,10 @@ def seed_workspace(fleet: FleetServer, providers: list[str], *, known_limits: bo
             workspace=workspace,
             credential=credential,
             provider="custom",
-            public_id=f"{name}/{UPSTREAM_MODEL}",
-            upstream_id=UPSTREAM_MODEL,
-            name=UPSTREAM_MODEL,
+            public_id=f"{name}/{upstream_id}",
+            upstream_id=upstream_id,
+            name=upstream_id,
+            family=family_of(upstream_id, provider=slug) if upstream_ids else "",
             category="text",
             context_length=131072,
             max_output_tokens=8192,
@@ -318,6 +334,9 @@ def load_scenarios(minutes: float, minute_seconds: float) -> dict[str, list[floa
             burst_seconds=20 * sim_second,
             first_at=40 * sim_second,
         ),
+        # one model on every provider under its own id, asked for by its family id
+        "family-0.5x": steady_arrivals(0.5 * per_second, duration),
+        "family-2x": steady_arrivals(2 * per_second, duration),
     }
 
 
@@ -331,11 +350,15 @@ def run_load(
     timeout: float,
     known_limits: bool = True,
     fleet_offset: float = 0.0,
+    model: str = AUTO_FREE,
+    upstream_ids: dict[str, tuple[str, str]] | None = None,
 ) -> Figures:
     """One open-loop run; an answer counts as served if it is a 200 within the client timeout
     and before the run's end (the upper bound has no capacity after it either)."""
     fleet = FleetServer(name, minute_seconds)
-    key = seed_workspace(fleet, [p.name for p in FLEET], known_limits=known_limits)
+    key = seed_workspace(
+        fleet, [p.name for p in FLEET], known_limits=known_limits, upstream_ids=upstream_ids
+    )
 
     async def go() -> list[Outcome]:
         await fleet.start()
@@ -343,7 +366,7 @@ def run_load(
             await warm_up(harness.port)
             epoch = aligned_epoch(minute_seconds) + fleet_offset
             fleet.start_clock(epoch)
-            return await send_open_loop(harness.port, key, arrivals, epoch, timeout)
+            return await send_open_loop(harness.port, key, arrivals, epoch, timeout, model)
         finally:
             await fleet.stop()
 
@@ -366,6 +389,13 @@ def run_load(
         statuses=dict(sorted(statuses.items())),
         retries=sum(o.retries for o in outcomes),
     )
+
+
+def family_load(scenario: str) -> dict:
+    """run_load's arguments for a family scenario: the family's ids, asked for by family id."""
+    if not scenario.startswith("family-"):
+        return {}
+    return {"model": FAMILY, "upstream_ids": FAMILY_ROUTES}
 
 
 def aligned_epoch(minute_seconds: float) -> float:
@@ -491,6 +521,7 @@ def main(argv: list[str] | None = None) -> int:
                 timeout=timeout,
                 known_limits=not args.blind,
                 fleet_offset=args.fleet_offset * scale,
+                **family_load(name),
             )
             print(figures.line(), flush=True)
             misses += figures.misses()

@@ -51,6 +51,21 @@ FLEET = (
 )
 
 
+# The family scenario: every provider serves one model, Llama 3.3 70B, under the id the real
+# provider of its style uses; the load asks for the family id only.
+FAMILY = "llama-3.3-70b-instruct"
+# Each fleet provider's id for the model, as the real provider of that style (the slug, for its
+# decorations) names it.
+FAMILY_ROUTES = {
+    "groq-a": ("groq", "llama-3.3-70b-versatile"),
+    "groq-b": ("groq", "llama-3.3-70b-versatile"),
+    "or-small": ("openrouter", "meta-llama/llama-3.3-70b-instruct:free"),
+    "or-big": ("openrouter", "meta-llama/llama-3.3-70b-instruct:free"),
+    "bare-big": ("nvidia", "meta/llama-3.3-70b-instruct"),
+    "bare-small": ("cloudflare", "@cf/meta/llama-3.3-70b-instruct-fp8-fast"),
+}
+
+
 def fleet_rpm(fleet: tuple[Provider, ...] = FLEET) -> int:
     return sum(p.rpm for p in fleet)
 

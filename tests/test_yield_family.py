@@ -1,7 +1,6 @@
 """The yield benchmark's family scenario names one model the way each real provider does."""
 
-from bench.yield_family import FAMILY, FAMILY_ROUTES
-from bench.yield_fleet import FLEET
+from bench.yield_fleet import FAMILY, FAMILY_ROUTES, FLEET
 from providers.families import family_of
 
 
