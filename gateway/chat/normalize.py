@@ -90,12 +90,20 @@ def completion_body(
         "model": model,
         "provider": provider,
         "choices": choices,
-        "system_fingerprint": None,
     }
+    if fingerprint := fingerprint_of(data):
+        body["system_fingerprint"] = fingerprint
     usage = usage_of(data)
     if usage:
         body["usage"] = usage
     return body
+
+
+def fingerprint_of(data: dict[str, Any]) -> str:
+    """The upstream's system_fingerprint, or "": OpenAI's schema allows a string or no key,
+    never null."""
+    value = data.get("system_fingerprint")
+    return value if isinstance(value, str) else ""
 
 
 def _choice(choice: dict[str, Any], position: int, request_id: str) -> dict[str, Any]:
@@ -159,6 +167,7 @@ class ChunkNormalizer:
         self.usage: dict[str, Any] | None = None
         self.has_content = False
         self.content_chars = 0
+        self.fingerprint = ""
         self._role_sent: set[int] = set()
         self._finished: set[int] = set()
         self._tool_indexes: set[int] = set()
@@ -166,6 +175,7 @@ class ChunkNormalizer:
     def feed(self, raw: dict[str, Any]) -> dict[str, Any] | None:
         """The chunk to send for this upstream chunk, or None when it carries nothing."""
         self.usage = usage_of(raw) or self.usage
+        self.fingerprint = self.fingerprint or fingerprint_of(raw)
         choices = [
             choice
             for position, raw_choice in enumerate(raw.get("choices") or [])
@@ -178,15 +188,17 @@ class ChunkNormalizer:
         return self.chunk(choices) if choices else None
 
     def chunk(self, choices: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
-        return {
+        chunk = {
             "id": self.request_id,
             "object": "chat.completion.chunk",
             "created": self.created,
             "model": self.model,
-            "system_fingerprint": None,
             "choices": choices,
             **extra,
         }
+        if self.fingerprint:
+            chunk["system_fingerprint"] = self.fingerprint
+        return chunk
 
     def _choice(self, raw: dict[str, Any], position: int) -> dict[str, Any] | None:
         index = given if isinstance(given := raw.get("index"), int) else position
