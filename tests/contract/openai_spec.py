@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import quote
 
 from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
@@ -70,16 +71,35 @@ def component_names() -> list[str]:
 
 def spec_errors(name: str, body: Any) -> list[str]:
     """Every way `body` breaks component `name`, as "path: message" lines (empty: it conforms)."""
-    if name not in document()["components"]["schemas"]:
+    schemas = document()["components"]["schemas"]
+    if name not in schemas:
         raise KeyError(f"{name} is not among the vendored OpenAI schemas")
+    branch = _discriminated(schemas[name], body)
+    if branch is not None:
+        return spec_errors(branch, body) if branch else [f"$: no {name} has this type"]
     return _errors(_validator(_pointer("components", "schemas", name)), body)
 
 
+def _discriminated(schema: dict[str, Any], body: Any) -> str | None:
+    """The union member OpenAPI's `discriminator` picks for `body` (a stream event's `type`),
+    "" when none does, None when `schema` is no discriminated union of components."""
+    key = schema.get("discriminator", {}).get("propertyName")
+    members = schema.get("anyOf") or schema.get("oneOf") or []
+    if not key or not isinstance(body, dict):
+        return None
+    for member in members:
+        name = member.get("$ref", "").rsplit("/", 1)[-1]
+        tag = document()["components"]["schemas"].get(name, {}).get("properties", {}).get(key, {})
+        if body.get(key) in (tag.get("enum") or [tag.get("const")]):
+            return name
+    return ""
+
+
 def _errors(validator: Draft202012Validator, body: Any) -> list[str]:
-    return [
-        f"{error.json_path}: {error.message}"
-        for error in sorted(validator.iter_errors(body), key=lambda e: list(e.absolute_path))
-    ]
+    """One line per error; inside a union (`anyOf`/`oneOf`: a stream event's type), the most
+    relevant branch's error, so the line names the field at fault."""
+    found = sorted(validator.iter_errors(body), key=lambda e: list(e.absolute_path))
+    return [f"{(error := best_match([top])).json_path}: {error.message}" for top in found]
 
 
 def assert_matches(name: str, body: Any) -> None:

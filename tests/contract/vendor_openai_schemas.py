@@ -76,7 +76,10 @@ def operation_subset(spec: dict[str, Any]) -> dict[str, Any]:
         operations[f"{method.upper()} {path}"] = {
             "request": {media: body.get("schema", {}) for media, body in request.items()},
             "responses": {
-                status: {media: body.get("schema", {}) for media, body in answer.get("content", {}).items()}
+                status: {
+                    media: body.get("schema", {})
+                    for media, body in answer.get("content", {}).items()
+                }
                 for status, answer in operation.get("responses", {}).items()
             },
         }
