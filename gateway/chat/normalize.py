@@ -152,6 +152,21 @@ def _arguments(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
+def completion_texts(body: dict[str, Any]) -> list[str]:
+    """What a normalized chat.completion's choices wrote: text, reasoning, tool calls."""
+    texts = []
+    for choice in body.get("choices") or []:
+        message = choice.get("message") or {}
+        texts += [message.get("content") or "", message.get("reasoning") or ""]
+        texts += [_call_text(call) for call in message.get("tool_calls") or []]
+    return [text for text in texts if text]
+
+
+def _call_text(call: dict[str, Any]) -> str:
+    function = call.get("function") or {}
+    return str(function.get("name") or "") + str(function.get("arguments") or "")
+
+
 def _reasoning_of(raw: dict[str, Any]) -> str:
     for name in ("reasoning", "reasoning_content"):
         if isinstance(raw.get(name), str) and raw[name]:
@@ -166,7 +181,8 @@ class ChunkNormalizer:
         self.request_id, self.created, self.model = request_id, created, model
         self.usage: dict[str, Any] | None = None
         self.has_content = False
-        self.content_chars = 0
+        # What the model wrote (text, reasoning, tool calls): counted when no usage arrives.
+        self.completion_texts: list[str] = []
         self.fingerprint = ""
         self._role_sent: set[int] = set()
         self._finished: set[int] = set()
@@ -220,13 +236,13 @@ class ChunkNormalizer:
         delta: dict[str, Any] = {}
         if text:
             delta["content"] = text
-            self.content_chars += len(text)
         reasoning = reasoning or _reasoning_of(raw)
         if reasoning:
             delta["reasoning"] = reasoning
         calls = [self._tool_delta(c, i) for i, c in enumerate(raw.get("tool_calls") or [])]
         if calls:
             delta["tool_calls"] = calls
+        self.completion_texts.extend(t for t in (text, reasoning, *map(_call_text, calls)) if t)
         for name in ("refusal", "function_call"):
             if raw.get(name):
                 delta[name] = raw[name]
