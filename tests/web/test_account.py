@@ -124,7 +124,8 @@ def test_usage_shows_tokens_per_route_and_how_many_were_estimated(client_in, wor
         usage_estimated=True,
     )
 
-    routes = client_in.get("/account/usage/").content.decode().split('data-testid="usage-routes"')[1]
+    page = client_in.get("/account/usage/").content.decode()
+    routes = page.split('data-testid="usage-routes"')[1]
 
     assert '<td data-testid="usage-tokens">107 <span class="muted"' in routes
     assert "(1 estimated)</span>" in routes
