@@ -1,4 +1,4 @@
-"""Validate /v1 answers against OpenAI's published schemas (openai_schemas.json, vendored).
+"""Validate /v1 answers against OpenAI's published schemas (gateway/api/openai_spec/, vendored).
 
 The vendored document is OpenAPI 3.1, so its schemas are JSON Schema 2020-12, except that 46
 of them still say `nullable: true` (an OpenAPI 3.0 keyword a 2020-12 validator ignores): those
@@ -22,7 +22,7 @@ from jsonschema.exceptions import best_match
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-SCHEMAS = Path(__file__).with_name("openai_schemas.json")
+SCHEMAS = Path(__file__).parents[2] / "gateway" / "api" / "openai_spec" / "schemas.json"
 BASE = "urn:openai-openapi"
 ERROR = "ErrorResponse"
 BINARY = {"type": "string", "format": "binary"}

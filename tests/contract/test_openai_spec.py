@@ -46,7 +46,7 @@ def events(name: str) -> list[dict]:
 
 def test_the_schemas_come_from_a_pinned_commit_with_openais_licence():
     source = json.loads(SCHEMAS.read_text())["source"]
-    licence = SCHEMAS.with_suffix(".LICENSE").read_text()
+    licence = SCHEMAS.with_name("LICENSE").read_text()
 
     assert source["repository"] == "openai/openai-openapi"
     assert re.fullmatch(r"[0-9a-f]{40}", source["commit"])

@@ -1,6 +1,7 @@
 """Extract the OpenAI API schemas of every /v1 route OpenProvider serves into one JSON file.
 
-Source: github.com/openai/openai-openapi (MIT, see openai_schemas.LICENSE) at a pinned commit.
+Source: github.com/openai/openai-openapi (MIT, see gateway/api/openai_spec/LICENSE) at a pinned
+commit.
 The upstream document changes often, so the subset the contract tests validate against is
 vendored: the operations below (request and response schemas per media type) and the closure of
 every component they reference, unchanged. Re-vendor on purpose, never at test time:
@@ -15,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-OUT = Path(__file__).with_name("openai_schemas.json")
+OUT = Path(__file__).parents[2] / "gateway" / "api" / "openai_spec" / "schemas.json"
 REPOSITORY = "openai/openai-openapi"
 OPERATIONS = [
     ("get", "/models"),
@@ -99,7 +100,7 @@ def vendor(source: Path, commit: str) -> dict[str, Any]:
             "sha256": hashlib.sha256(raw).hexdigest(),
             "openapi": spec["openapi"],
             "version": spec["info"]["version"],
-            "license": "MIT, Copyright (c) OpenAI; see openai_schemas.LICENSE",
+            "license": "MIT, Copyright (c) OpenAI; see LICENSE beside this file",
         },
         "operations": operations,
         "components": {"schemas": closure(spec["components"]["schemas"], names)},
