@@ -6,6 +6,9 @@ in a package this project can install, so o200k_base counts for every model; a c
 is marked `usage_estimated` in the request log. Chat framing follows OpenAI's published recipe
 (openai-cookbook "How to count tokens with tiktoken"): a few tokens per message and three that
 prime the reply, so a prompt's count lands near what the upstream would have billed.
+
+The encoding is loaded on first use (about 1.5 s and 85 MB), so only a process that meets an
+upstream without usage pays for it; most providers report usage when asked.
 """
 
 import base64
