@@ -13,7 +13,7 @@ import responses
 from tests.conftest import provider_fixture
 from tests.contract.openai_spec import assert_response_matches, assert_stream_matches, sse_data
 from tests.gateway.conftest import ALT_BASE, sse
-from tests.hardening.conftest import ROUTES, catalog, mock_relay, valid_body  # noqa: F401
+from tests.hardening.conftest import ROUTES, mock_relay, valid_body
 
 pytestmark = pytest.mark.django_db
 
@@ -52,7 +52,7 @@ def stream_body(name: str) -> bytes:
     return raw
 
 
-def chat(client, catalog, **body):  # noqa: F811
+def chat(client, catalog, **body):
     payload = {"model": catalog["text"].public_id, "messages": [{"role": "user", "content": "Hi"}]}
     response = client.post("/v1/chat/completions", {**payload, **body}, format="json")
     if response.streaming:
@@ -62,7 +62,7 @@ def chat(client, catalog, **body):  # noqa: F811
 
 
 @pytest.mark.parametrize("name", COMPLETIONS)
-def test_a_completion_conforms_whatever_the_upstream(api_client, catalog, http_mock, name):  # noqa: F811
+def test_a_completion_conforms_whatever_the_upstream(api_client, catalog, http_mock, name):
     http_mock.add(responses.POST, RELAY_CHAT, json=provider_fixture(name))
 
     response = chat(api_client, catalog)
@@ -73,7 +73,7 @@ def test_a_completion_conforms_whatever_the_upstream(api_client, catalog, http_m
 
 @pytest.mark.parametrize("include_usage", [True, False], ids=["usage", "no-usage"])
 @pytest.mark.parametrize("name", STREAMS)
-def test_every_stream_chunk_conforms(api_client, catalog, http_mock, name, include_usage):  # noqa: F811
+def test_every_stream_chunk_conforms(api_client, catalog, http_mock, name, include_usage):
     http_mock.add(
         responses.POST, RELAY_CHAT, body=stream_body(name), content_type="text/event-stream"
     )
@@ -92,10 +92,7 @@ def test_every_stream_chunk_conforms(api_client, catalog, http_mock, name, inclu
 
 @pytest.mark.parametrize("name", FAILING_STREAMS)
 def test_a_failing_stream_conforms_as_an_error_or_an_error_event(
-    api_client,
-    catalog,  # noqa: F811
-    http_mock,
-    name,
+    api_client, catalog, http_mock, name
 ):
     http_mock.add(
         responses.POST, RELAY_CHAT, body=stream_body(name), content_type="text/event-stream"
@@ -108,7 +105,7 @@ def test_a_failing_stream_conforms_as_an_error_or_an_error_event(
         assert "error" in sse_data(response.content_bytes)[-2]
 
 
-def test_models_list_and_each_model_conform(api_client, catalog):  # noqa: F811
+def test_models_list_and_each_model_conform(api_client, catalog):
     listing = api_client.get("/v1/models")
 
     assert_response_matches(listing, "GET", "/models")
@@ -120,12 +117,7 @@ def test_models_list_and_each_model_conform(api_client, catalog):  # noqa: F811
 
 @pytest.mark.parametrize("response_format", ["b64_json", "url"])
 def test_an_image_generation_conforms(
-    api_client,
-    catalog,  # noqa: F811
-    http_mock,
-    settings,
-    tmp_path,
-    response_format,
+    api_client, catalog, http_mock, settings, tmp_path, response_format
 ):
     settings.MEDIA_ROOT = str(tmp_path)
     mock_relay(http_mock)
@@ -137,7 +129,7 @@ def test_an_image_generation_conforms(
     assert_response_matches(response, "POST", "/images/generations")
 
 
-def test_speech_is_a_binary_audio_answer(api_client, catalog, http_mock):  # noqa: F811
+def test_speech_is_a_binary_audio_answer(api_client, catalog, http_mock):
     mock_relay(http_mock)
 
     response = api_client.post(
@@ -175,14 +167,11 @@ def test_an_unknown_key_is_an_openai_error_on_every_route(client, route):
         ({"model": None, "models": None}, 400),
     ],
 )
-def test_an_invalid_chat_request_is_an_openai_error(api_client, catalog, body, status):  # noqa: F811
+def test_an_invalid_chat_request_is_an_openai_error(api_client, catalog, body, status):
     assert_error(chat(api_client, catalog, **body), status)
 
 
-def test_a_wrong_category_unknown_route_and_wrong_method_are_openai_errors(
-    api_client,
-    catalog,  # noqa: F811
-):
+def test_a_wrong_category_unknown_route_and_wrong_method_are_openai_errors(api_client, catalog):
     wrong_category = {"model": catalog["speech"].public_id, "prompt": "a red square"}
 
     assert_error(api_client.post("/v1/images/generations", wrong_category, format="json"), 400)
@@ -191,7 +180,7 @@ def test_a_wrong_category_unknown_route_and_wrong_method_are_openai_errors(
     assert_error(api_client.get("/v1/models/nobody/nothing"), 404)
 
 
-def test_upstream_failures_are_openai_errors(api_client, catalog, http_mock):  # noqa: F811
+def test_upstream_failures_are_openai_errors(api_client, catalog, http_mock):
     http_mock.add(responses.POST, RELAY_CHAT, status=500, json={})
     assert_error(chat(api_client, catalog), 502)
     assert_error(chat(api_client, catalog, stream=True), 502)
@@ -202,7 +191,7 @@ def test_upstream_failures_are_openai_errors(api_client, catalog, http_mock):  #
     assert_error(chat(api_client, catalog), 429)
 
 
-def test_the_per_key_limit_is_an_openai_error(api_client, created_key, catalog, http_mock):  # noqa: F811
+def test_the_per_key_limit_is_an_openai_error(api_client, created_key, catalog, http_mock):
     created_key.api_key.rpm_limit = 1
     created_key.api_key.save()
     mock_relay(http_mock)
@@ -211,7 +200,7 @@ def test_the_per_key_limit_is_an_openai_error(api_client, created_key, catalog, 
     assert_error(chat(api_client, catalog), 429)
 
 
-def test_a_mid_stream_failure_event_is_an_openai_error(api_client, catalog, http_mock):  # noqa: F811
+def test_a_mid_stream_failure_event_is_an_openai_error(api_client, catalog, http_mock):
     first = json.loads(provider_fixture("groq/chat_stream_chunks.jsonl").decode().splitlines()[1])
     body = sse([first, {"error": {"message": "overloaded", "code": 503}}])
     http_mock.add(responses.POST, RELAY_CHAT, body=body, content_type="text/event-stream")
