@@ -38,6 +38,9 @@ class RequestLog(models.Model):
     prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
     completion_tokens = models.PositiveIntegerField(null=True, blank=True)
     total_tokens = models.PositiveIntegerField(null=True, blank=True)
+    # The upstream reported no usage: the gateway counted the tokens (gateway.requestlog.tokens).
+    # A database default too, so a process still on the previous release can insert rows.
+    usage_estimated = models.BooleanField(default=False, db_default=False)
     # Set when the request starts, not when the batched INSERT runs (gateway.requestlog.writer).
     created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
     finished_at = models.DateTimeField(null=True, blank=True)

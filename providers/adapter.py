@@ -82,6 +82,8 @@ class OpenAICompatibleAdapter:
     def chat_stream(self, payload: Payload) -> Generator[Payload, None, None]:
         """Yields upstream chunks as dicts; raises ProviderError for in-stream errors."""
         body = {**self.to_provider(payload), "stream": True}
+        if self.spec.stream_usage:
+            body["stream_options"] = {"include_usage": True}
         response = self._request("POST", self.chat_path, json=body, stream=True)
         yield from self.iter_stream(response)
 

@@ -1,4 +1,5 @@
-"""Mistral: capability flags pick chat models; magistral streams content as typed parts."""
+"""Mistral: capability flags pick chat models; magistral streams content as typed parts, its
+thinking parts become `reasoning`, as other providers send it."""
 
 from typing import Any
 
@@ -12,10 +13,21 @@ NOT_CHAT = ("ocr", "moderation", "classification")
 
 
 def plain_content(content: Any) -> Any:
-    """Typed content parts -> one string of the text parts; thinking parts are dropped."""
+    """Typed content parts -> one string of the text parts (thinking parts are not content)."""
     if not isinstance(content, list):
         return content
     return "".join(_part_text(part) for part in content)
+
+
+def thinking_text(content: Any) -> str:
+    """The text of the thinking parts: the answer's reasoning (billed as completion tokens)."""
+    if not isinstance(content, list):
+        return ""
+    return "".join(
+        plain_content(part.get("thinking")) or ""
+        for part in content
+        if isinstance(part, dict) and part.get("type") == "thinking"
+    )
 
 
 def _part_text(part: Any) -> str:
@@ -28,6 +40,8 @@ def _normalize(data: Payload, key: str) -> Payload:
     for choice in choices if isinstance(choices, list) else []:
         message = choice.get(key) if isinstance(choice, dict) else None
         if isinstance(message, dict) and "content" in message:
+            if reasoning := thinking_text(message["content"]):
+                message["reasoning"] = reasoning
             message["content"] = plain_content(message["content"])
     return data
 

@@ -36,6 +36,7 @@ _ROWS = [
         "https://openrouter.ai/api/v1",
         OpenRouterAdapter,
         signup_url="https://openrouter.ai/settings/keys",
+        stream_usage=True,
         categories=(TEXT, VISION, SPEECH),
         free_rule=(
             "Id ends with ':free' (or is openrouter/free) AND every published price reads "
@@ -52,6 +53,7 @@ _ROWS = [
         "https://api.groq.com/openai/v1",
         GroqAdapter,
         signup_url="https://console.groq.com/keys",
+        stream_usage=True,
         categories=(TEXT, VISION, SPEECH),
         free_rule="Every active model is on the Free plan (per-model limits). The model id "
         "says what it is: playai-tts and orpheus speak; whisper (speech-to-text) and guard "
@@ -65,6 +67,7 @@ _ROWS = [
         "https://generativelanguage.googleapis.com/v1beta/openai",
         GeminiAdapter,
         signup_url="https://aistudio.google.com/app/apikey",
+        stream_usage=True,
         categories=(TEXT, VISION, SPEECH),
         free_rule="Models of the free-tier families (the API shows no prices): Gemini 3.5 "
         "Flash, 3 Flash, 3.1 Flash-Lite, 2.5 Flash, 2.5 Flash-Lite, 3.1 and 2.5 Flash TTS, "
@@ -117,6 +120,7 @@ _ROWS = [
         "https://integrate.api.nvidia.com/v1",
         UnlistedCapabilitiesAdapter,
         signup_url="https://build.nvidia.com/settings/api-keys",
+        stream_usage=True,
         categories=(TEXT, VISION),
         free_rule="Every hosted model, for trial use under the NVIDIA Developer Program "
         "(requests are logged). The listing has ids only: guard, reward, embedding, CLIP, "
@@ -131,6 +135,7 @@ _ROWS = [
         "https://router.huggingface.co/v1",
         HuggingFaceAdapter,
         signup_url="https://huggingface.co/settings/tokens",
+        stream_usage=True,
         categories=(TEXT, VISION, IMAGE),
         free_rule="Credit-metered: every live model, free while the monthly $0.10 credits last.",
         limits={"credit_usd_cents_per_month": 10},
@@ -162,6 +167,7 @@ _ROWS = [
         "http://localhost:11434/v1",
         OllamaAdapter,
         signup_url="https://ollama.com/download",
+        stream_usage=True,
         auth="none",
         categories=(TEXT, VISION),
         free_rule="Every local model: it runs on your own machine.",
@@ -172,6 +178,7 @@ _ROWS = [
         "https://api.scaleway.ai/v1",
         UnlistedCapabilitiesAdapter,
         signup_url="https://console.scaleway.com/iam/api-keys",
+        stream_usage=True,
         categories=(TEXT, VISION),
         free_rule="Trial: every chat model until the 1,000,000 free tokens are used.",
         limits={"free_tokens": 1_000_000},
@@ -183,6 +190,7 @@ _ROWS = [
         "https://api.cerebras.ai/v1",
         OpenAICompatibleAdapter,
         signup_url="https://cloud.cerebras.ai",
+        stream_usage=True,
         free_rule="Was: every model. Counts as free only where an operator re-enables it.",
         free_tier=False,
         free_tier_note="Free tier ended for new accounts on 2026-08-17 "
@@ -196,6 +204,7 @@ _ROWS = [
         "https://api.sambanova.ai/v1",
         OpenAICompatibleAdapter,
         signup_url="https://cloud.sambanova.ai/apis",
+        stream_usage=True,
         free_rule="None: calls answer 402 PAYMENT_METHOD_REQUIRED.",
         free_tier=False,
         free_tier_note="Free tier gone since 2026-08-20 (402 PAYMENT_METHOD_REQUIRED).",
@@ -206,6 +215,7 @@ _ROWS = [
         "https://api.together.xyz/v1",
         TogetherAdapter,
         signup_url="https://api.together.ai/settings/api-keys",
+        stream_usage=True,
         free_rule="Historic: id ends with -Free (any case) and every published price, input "
         "and output included, reads exactly 0.",
         free_tier=False,
@@ -217,6 +227,7 @@ _ROWS = [
         "https://llm.chutes.ai/v1",
         OpenAICompatibleAdapter,
         signup_url="https://chutes.ai/app/api",
+        stream_usage=True,
         free_rule="None since the Early Access free plan was retired.",
         free_tier=False,
         free_tier_note="Early Access free plan retired on 2026-03-15.",
@@ -227,6 +238,7 @@ _ROWS = [
         "https://models.github.ai/inference",
         OpenAICompatibleAdapter,
         signup_url="https://github.com/settings/tokens",
+        stream_usage=True,
         free_rule="None: the service is retired and answers 410 Gone.",
         free_tier=False,
         free_tier_note="Retired on 2026-07-30; inference answers HTTP 410.",

@@ -63,6 +63,10 @@ class ProviderSpec:
     needs_base_url: bool = False
     # Evidence stored with every model the generic parse_model lists (empty: none are free).
     free_evidence: str = ""
+    # The API takes `stream_options.include_usage` (OpenAI's way to ask for the usage chunk at the
+    # end of a stream). Mistral answers 422 to it (and sends usage anyway); where support is
+    # unknown the flag stays off and the gateway counts the tokens itself.
+    stream_usage: bool = False
     # Model families free under the provider's free tier where the listing shows no price
     # (Gemini): each matches its -latest, -preview, -preview-MM-DD, -exp and -001 aliases.
     free_families: tuple[str, ...] = ()

@@ -19,6 +19,7 @@ from rest_framework import serializers
 from rest_framework.fields import empty
 
 from gateway.api.errors import ApiError
+from gateway.requestlog.tokens import estimated_usage, prompt_tokens
 from gateway.url_guard import ImageFetchError, check_forwarded_url
 
 DATA_IMAGE = re.compile(r"data:image/(?:png|jpe?g|gif|webp)(?:;[^,]{0,100})?,", re.IGNORECASE)
@@ -91,10 +92,16 @@ class ChatRequest:
         return self.params.get("max_completion_tokens") or self.params.get("max_tokens") or 0
 
     def prompt_tokens_estimate(self) -> int:
-        """Characters / 4 over text and tool definitions; images are not counted."""
+        """Characters / 4 over text and tool definitions, a cheap bound for routing; images
+        are not counted."""
         chars = sum(len(_text_of(message)) for message in self.messages)
         chars += len(json.dumps(self.params.get("tools") or []))
         return chars // 4
+
+    def usage_estimate(self, completion_texts: list[str]) -> dict[str, int]:
+        """Usage counted with the tokenizer, for an answer whose upstream reported none."""
+        prompt = prompt_tokens(self.messages, self.params.get("tools"))
+        return estimated_usage(prompt=prompt, completion_texts=completion_texts)
 
 
 def parse_chat_request(payload: Any) -> ChatRequest:
@@ -147,10 +154,8 @@ def upstream_payload(request: ChatRequest, *, upstream_id: str, model: Any) -> d
     for name in ("max_tokens", "max_completion_tokens"):
         if model.max_output_tokens and params.get(name, 0) > model.max_output_tokens:
             params[name] = model.max_output_tokens
-    body = {"model": upstream_id, "messages": request.messages, **params}
-    if request.include_usage:
-        body["stream_options"] = {"include_usage": True}
-    return body
+    # No stream_options: the adapter asks for stream usage where its provider takes it.
+    return {"model": upstream_id, "messages": request.messages, **params}
 
 
 # ---- validation helpers -----------------------------------------------------------------------

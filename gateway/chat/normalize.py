@@ -90,12 +90,20 @@ def completion_body(
         "model": model,
         "provider": provider,
         "choices": choices,
-        "system_fingerprint": None,
     }
+    if fingerprint := fingerprint_of(data):
+        body["system_fingerprint"] = fingerprint
     usage = usage_of(data)
     if usage:
         body["usage"] = usage
     return body
+
+
+def fingerprint_of(data: dict[str, Any]) -> str:
+    """The upstream's system_fingerprint, or "": OpenAI's schema allows a string or no key,
+    never null."""
+    value = data.get("system_fingerprint")
+    return value if isinstance(value, str) else ""
 
 
 def _choice(choice: dict[str, Any], position: int, request_id: str) -> dict[str, Any]:
@@ -144,6 +152,21 @@ def _arguments(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
+def completion_texts(body: dict[str, Any]) -> list[str]:
+    """What a normalized chat.completion's choices wrote: text, reasoning, tool calls."""
+    texts = []
+    for choice in body.get("choices") or []:
+        message = choice.get("message") or {}
+        texts += [message.get("content") or "", message.get("reasoning") or ""]
+        texts += [_call_text(call) for call in message.get("tool_calls") or []]
+    return [text for text in texts if text]
+
+
+def _call_text(call: dict[str, Any]) -> str:
+    function = call.get("function") or {}
+    return str(function.get("name") or "") + str(function.get("arguments") or "")
+
+
 def _reasoning_of(raw: dict[str, Any]) -> str:
     for name in ("reasoning", "reasoning_content"):
         if isinstance(raw.get(name), str) and raw[name]:
@@ -161,7 +184,9 @@ class ChunkNormalizer:
         self.family = family  # the family the request named, when it named one
         self.usage: dict[str, Any] | None = None
         self.has_content = False
-        self.content_chars = 0
+        # What the model wrote (text, reasoning, tool calls): counted when no usage arrives.
+        self.completion_texts: list[str] = []
+        self.fingerprint = ""
         self._role_sent: set[int] = set()
         self._finished: set[int] = set()
         self._tool_indexes: set[int] = set()
@@ -169,6 +194,7 @@ class ChunkNormalizer:
     def feed(self, raw: dict[str, Any]) -> dict[str, Any] | None:
         """The chunk to send for this upstream chunk, or None when it carries nothing."""
         self.usage = usage_of(raw) or self.usage
+        self.fingerprint = self.fingerprint or fingerprint_of(raw)
         choices = [
             choice
             for position, raw_choice in enumerate(raw.get("choices") or [])
@@ -181,16 +207,18 @@ class ChunkNormalizer:
         return self.chunk(choices) if choices else None
 
     def chunk(self, choices: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
-        return {
+        chunk = {
             "id": self.request_id,
             "object": "chat.completion.chunk",
             "created": self.created,
             "model": self.model,
-            "system_fingerprint": None,
             "choices": choices,
             **({"family": self.family} if self.family else {}),
             **extra,
         }
+        if self.fingerprint:
+            chunk["system_fingerprint"] = self.fingerprint
+        return chunk
 
     def _choice(self, raw: dict[str, Any], position: int) -> dict[str, Any] | None:
         index = given if isinstance(given := raw.get("index"), int) else position
@@ -212,13 +240,13 @@ class ChunkNormalizer:
         delta: dict[str, Any] = {}
         if text:
             delta["content"] = text
-            self.content_chars += len(text)
         reasoning = reasoning or _reasoning_of(raw)
         if reasoning:
             delta["reasoning"] = reasoning
         calls = [self._tool_delta(c, i) for i, c in enumerate(raw.get("tool_calls") or [])]
         if calls:
             delta["tool_calls"] = calls
+        self.completion_texts.extend(t for t in (text, reasoning, *map(_call_text, calls)) if t)
         for name in ("refusal", "function_call"):
             if raw.get(name):
                 delta[name] = raw[name]

@@ -23,7 +23,7 @@ from catalog.models import CatalogModel
 from config.infra.dbconnections import release_db_connections
 from gateway.api.chat_request import ChatRequest, parse_chat_request, upstream_payload
 from gateway.api.errors import ApiError, api_error_for_exception
-from gateway.chat.normalize import ChunkNormalizer, completion_body
+from gateway.chat.normalize import ChunkNormalizer, completion_body, completion_texts
 from gateway.chat.streaming import ChatStream, OpenedStream
 from gateway.requestlog.services import Status, request_log_start
 from gateway.routing.candidates import (
@@ -58,8 +58,9 @@ def chat_complete(
 ) -> ChatResult:
     """A non-streamed completion; raises ApiError (the request log is finalized either way)."""
     ctx = _start(workspace, api_key, request_id, payload, source, streamed=False)
-    _, model, body = _route(ctx, workspace, payload, _complete)
-    ctx.finish(Status.SUCCESS, 200, model=model, usage=body.get("usage"))
+    request, model, body = _route(ctx, workspace, payload, _complete)
+    usage = body.get("usage") or request.usage_estimate(completion_texts(body))
+    ctx.finish(Status.SUCCESS, 200, model=model, usage=usage, usage_estimated="usage" not in body)
     return ChatResult(body=body, headers=served_headers(model))
 
 
@@ -110,7 +111,6 @@ def _plan(workspace: Workspace, payload: Any) -> tuple[ChatRequest, list[Catalog
 
 def _complete(ctx: ChatContext, request: ChatRequest, model: CatalogModel) -> dict[str, Any]:
     body = upstream_payload(request, upstream_id=model.upstream_id, model=model)
-    body.pop("stream_options", None)  # a non-streamed call (the console may ask for one)
     data = route_adapter(model.credential).chat(body)
     completion = completion_body(
         data,

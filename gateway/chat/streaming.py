@@ -160,6 +160,7 @@ class ChatStream:
         self._started = False
         self._committed_at = time.monotonic()
         self._status, self._error_code = Status.CLIENT_DISCONNECTED, "client_disconnected"
+        self._estimate: dict[str, int] | None = None
 
     def __iter__(self) -> "ChatStream":
         return self
@@ -205,17 +206,13 @@ class ChatStream:
         yield SSE_DONE
 
     def _usage(self) -> dict[str, Any]:
-        """Upstream usage, else an estimate (characters / 4)."""
+        """The upstream's usage, else the tokens counted (the row is marked estimated)."""
         normalizer = self.opened.normalizer
         if normalizer.usage:
             return normalizer.usage
-        prompt = self.request.prompt_tokens_estimate()
-        completion = -(-normalizer.content_chars // 4)
-        return {
-            "prompt_tokens": prompt,
-            "completion_tokens": completion,
-            "total_tokens": prompt + completion,
-        }
+        if self._estimate is None:
+            self._estimate = self.request.usage_estimate(normalizer.completion_texts)
+        return self._estimate
 
     def _end(self) -> None:
         self._reader.close()
@@ -224,6 +221,7 @@ class ChatStream:
             200,
             model=self.opened.model,
             usage=self._usage(),
+            usage_estimated=not self.opened.normalizer.usage,
             error_code=self._error_code,
         )
 

@@ -35,6 +35,7 @@ class LogOutcome:
     latency_ms: int | None = None
     ttft_ms: int | None = None
     usage: dict[str, Any] | None = None
+    usage_estimated: bool = False  # counted by the gateway: the upstream reported no usage
 
 
 def request_log_start(
@@ -76,6 +77,7 @@ def request_log_finish(request_id: str, outcome: LogOutcome) -> None:
         prompt_tokens=usage.get("prompt_tokens"),
         completion_tokens=usage.get("completion_tokens"),
         total_tokens=usage.get("total_tokens"),
+        usage_estimated=outcome.usage_estimated and bool(usage),
         finished_at=timezone.now(),
     )
     writer.update(request_id, fields)
@@ -130,5 +132,6 @@ def request_log_as_dict(log: RequestLog) -> dict[str, Any]:
             "completion_tokens": log.completion_tokens,
             "total_tokens": log.total_tokens,
         },
+        "usage_estimated": log.usage_estimated,
         "attempts": log.attempts,
     }

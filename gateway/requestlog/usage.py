@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from django.db.models import Avg, Count, Q, QuerySet
+from django.db.models import Avg, Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -19,6 +19,7 @@ ERROR_STATUSES = (
     RequestLog.Status.ABORTED,
 )
 ERRORS = Count("id", filter=Q(status__in=ERROR_STATUSES))
+ESTIMATED = Count("id", filter=Q(usage_estimated=True))
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,8 @@ class RouteUsage:
     requests: int
     errors: int
     avg_latency_ms: int | None
+    tokens: int = 0
+    estimated: int = 0  # requests whose tokens the gateway counted (no upstream usage)
 
 
 def _first_day(days: int) -> date:
@@ -83,7 +86,7 @@ def usage_by_day(*, logs: QuerySet[RequestLog], days: int) -> list[DayUsage]:
 
 
 def usage_by_route(*, logs: QuerySet[RequestLog]) -> list[RouteUsage]:
-    """Requests, errors and mean latency per (model, provider), busiest first.
+    """Requests, errors, mean latency and tokens per (model, provider), busiest first.
 
     A request that no model served counts under the model it asked for.
     """
@@ -94,18 +97,22 @@ def usage_by_route(*, logs: QuerySet[RequestLog]) -> list[RouteUsage]:
             errors=ERRORS,
             latency=Avg("latency_ms"),
             timed=Count("latency_ms"),
+            tokens=Sum("total_tokens"),
+            estimated=ESTIMATED,
         )
         .order_by()
     )
     merged: dict[tuple[str, str], list[float]] = {}
     for row in rows:
         key = (row["served_model"] or row["requested_model"] or "—", row["provider"])
-        total = merged.setdefault(key, [0, 0, 0.0, 0])
+        total = merged.setdefault(key, [0, 0, 0.0, 0, 0, 0])
         total[0] += row["requests"]
         total[1] += row["errors"]
         if row["latency"] is not None:
             total[2] += row["latency"] * row["timed"]
             total[3] += row["timed"]
+        total[4] += row["tokens"] or 0
+        total[5] += row["estimated"]
     routes = [
         RouteUsage(
             model=model,
@@ -113,8 +120,12 @@ def usage_by_route(*, logs: QuerySet[RequestLog]) -> list[RouteUsage]:
             requests=int(requests),
             errors=int(errors),
             avg_latency_ms=round(latency_sum / weight) if weight else None,
+            tokens=int(tokens),
+            estimated=int(estimated),
         )
-        for (model, provider), (requests, errors, latency_sum, weight) in merged.items()
+        for (model, provider), (requests, errors, latency_sum, weight, tokens, estimated) in (
+            merged.items()
+        )
     ]
     return sorted(routes, key=lambda route: (-route.requests, route.model, route.provider))
 

@@ -71,6 +71,7 @@ class ChatContext:
         *,
         model: CatalogModel | None = None,
         usage: dict[str, Any] | None = None,
+        usage_estimated: bool = False,
         error_code: str = "",
     ) -> None:
         """The one UPDATE of the request-log row; later calls are ignored.
@@ -91,6 +92,7 @@ class ChatContext:
             latency_ms=self.elapsed_ms(),
             ttft_ms=self.ttft_ms,
             usage=usage,
+            usage_estimated=usage_estimated,
         )
         try:
             request_log_finish(self.request_id, outcome)

@@ -39,7 +39,7 @@ def test_plain_completion_has_the_openai_shape_and_the_request_id(chat_call, gro
     assert body["object"] == "chat.completion"
     assert body["model"] == "groq/llama-3.3-70b-versatile"
     assert body["provider"] == "groq"
-    assert body["system_fingerprint"] is None
+    assert body["system_fingerprint"] == "fp_f8b414701e"  # the upstream's, passed through
     choice = body["choices"][0]
     assert choice["message"]["role"] == "assistant"
     assert choice["message"]["content"].startswith("I'd like to introduce")

@@ -63,7 +63,7 @@ def test_chat_round_trip(http_mock):
     assert_key_in_header_only(http_mock.calls[0])
 
 
-def test_stream_content_arrays_become_strings_without_thinking(http_mock):
+def test_stream_content_arrays_become_strings_and_thinking_becomes_reasoning(http_mock):
     # magistral sends delta.content as [{"type": "thinking", "thinking": [...]}] parts
     register_stream(http_mock, f"{BASE}/chat/completions", sse("mistral/chat_stream.sse"))
 
@@ -73,7 +73,9 @@ def test_stream_content_arrays_become_strings_without_thinking(http_mock):
     assert all(isinstance(d.get("content", ""), str) for d in deltas)
     text = "".join(d.get("content") or "" for d in deltas)
     assert text.endswith("can ensure a safe crossing.")
-    assert "Okay, the user" not in text  # the thinking parts are dropped
+    assert "Okay, the user" not in text  # thinking is not content
+    reasoning = "".join(d.get("reasoning") or "" for d in deltas)
+    assert reasoning.startswith("Okay, the user")
 
 
 def test_non_stream_content_parts_are_normalized_too():

@@ -110,3 +110,22 @@ def test_usage_with_no_traffic_explains_the_next_step(client_in):
 
     assert "No requests yet in this period." in page
     assert "No data in this period." in page
+
+
+def test_usage_shows_tokens_per_route_and_how_many_were_estimated(client_in, workspace):
+    log(workspace, 2, served_model="relay/a", provider="relay", status="success", total_tokens=50)
+    log(
+        workspace,
+        1,
+        served_model="relay/a",
+        provider="relay",
+        status="partial",
+        total_tokens=7,
+        usage_estimated=True,
+    )
+
+    page = client_in.get("/account/usage/").content.decode()
+    routes = page.split('data-testid="usage-routes"')[1]
+
+    assert '<td data-testid="usage-tokens">107 <span class="muted"' in routes
+    assert "(1 estimated)</span>" in routes

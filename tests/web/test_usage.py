@@ -58,3 +58,15 @@ def test_filters_list_the_models_and_providers_seen(workspace):
     add(workspace, "b", status="error", requested_model="q/r")
 
     assert usage_filters(workspace=workspace, days=7) == (["g/m"], ["g"])
+
+
+def test_routes_sum_tokens_and_count_the_estimated_rows(workspace):
+    add(workspace, "a", status="success", served_model="g/m", provider="g", total_tokens=40)
+    add(workspace, "b", status="success", served_model="g/m", provider="g", total_tokens=2)
+    add(workspace, "c", status="success", served_model="g/m", provider="g", usage_estimated=True)
+    add(workspace, "d", status="error", served_model="", requested_model="x/y")
+
+    routes = {r.model: r for r in usage_by_route(logs=usage_logs(workspace=workspace, days=7))}
+
+    assert (routes["g/m"].tokens, routes["g/m"].estimated) == (42, 1)
+    assert (routes["x/y"].tokens, routes["x/y"].estimated) == (0, 0)
