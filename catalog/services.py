@@ -1,7 +1,7 @@
 """Catalog discovery (sync), review of drastic sync outcomes, overrides and status checks.
 
 Sync runs per credential: the adapter lists models with a free verdict, only free models of the
-categories text / vision / image / speech are kept, and they are upserted in bulk inside one
+categories text / vision / image / speech / embedding / transcription are kept, and they are upserted in bulk inside one
 transaction per credential. Models that vanish or turn paid are deactivated, never deleted.
 Operator overrides (catalog.overrides) are re-applied on top of every listing.
 
