@@ -107,7 +107,7 @@ class OpenAICompatibleAdapter:
         return list(data.get("data") or [])
 
     def embeddings(self, payload: Payload) -> Payload:
-        """OpenAI's embeddings call: {model, input, [dimensions]} -> {data: [{embedding}], usage}."""
+        """OpenAI's embeddings call: {model, input[, dimensions]} -> {data: [{embedding}]}."""
         return transport.json_body(self._request("POST", self.embeddings_path, json=payload))
 
     def transcribe(self, payload: Payload, audio: AudioUpload) -> Payload:

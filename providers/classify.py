@@ -4,8 +4,8 @@ Listing metadata decides first (OpenRouter modalities, Cloudflare task names, Ge
 Mistral capabilities, Ollama capabilities); this table fills in where a listing carries only
 ids (NVIDIA, Groq, Scaleway, custom servers) and, whatever the metadata, keeps the non-chat
 families out of chat: embedding and speech-to-text models are catalogued in their own
-categories, guards, reward models, rerankers, CLIP, parsers and detectors not at all. The first family
-whose pattern matches the lowered id wins, so the order of FAMILIES matters: a guard model
+categories, guards, reward models, rerankers, CLIP, parsers and detectors not at all. The first
+family whose pattern matches the lowered id wins, so the order of FAMILIES matters: a guard model
 named "…-vision" is still a guard, a "flux-tts" voice is speech, not an image model. Families
 whose image input depends on the host (Gemma: Google serves images, Cerebras does not) are
 left to the provider's adapter.

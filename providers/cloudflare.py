@@ -150,10 +150,9 @@ class CloudflareAdapter(NativeRootAdapter):
 
 def _word_segments(words: object) -> list[Payload]:
     """Whisper's per-word timings as one segment per word (the older models give no segments)."""
-    rows = words if isinstance(words, list) else []
     return [
         {"start": w.get("start"), "end": w.get("end"), "text": w.get("word")}
-        for w in rows
+        for w in parsing.listed(words)
         if isinstance(w, dict)
     ]
 

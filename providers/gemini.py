@@ -156,7 +156,7 @@ class GeminiAdapter(OpenAICompatibleAdapter):
             )
         )
         rows = data.get("embeddings")
-        vectors = [parsing.mapping(row).get("values") for row in rows if isinstance(rows, list)]
+        vectors = [parsing.mapping(row).get("values") for row in parsing.listed(rows)]
         return {"data": [{"index": i, "embedding": v} for i, v in enumerate(vectors)]}
 
     def _native(self, method: str, path: str, **kwargs: Any) -> requests.Response:

@@ -36,7 +36,7 @@ class MistralAdapter(OpenAICompatibleAdapter):
     """Mistral: capability flags; typed content parts flattened to OpenAI strings."""
 
     def parse_model(self, raw: Payload) -> ModelInfo | None:
-        """Chat and embedding models; deprecated, OCR, moderation and FIM-only models are dropped."""
+        """Chat and embedding models; deprecated, OCR, moderation, FIM-only models are dropped."""
         upstream_id = parsing.model_id(raw.get("id"))
         capabilities = parsing.mapping(raw.get("capabilities"))
         if upstream_id is None or raw.get("deprecation") is not None:

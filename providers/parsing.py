@@ -101,6 +101,10 @@ def mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def category_from_modalities(inputs: set[str], outputs: set[str]) -> str | None:
     """text / vision / image / speech / embedding / transcription from modality lists; None
     when the output is unsupported.
