@@ -10,11 +10,13 @@ tokenizer; the route may be any provider's model).
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from gateway.api.chat_request import (
     BOOLEAN,
     STRING_LIST,
+    RequiredLeanField,
     ScalarField,
     _fallback_models,
     _field,
@@ -56,6 +58,8 @@ def unsupported(param: str, reason: str) -> ApiError:
 
 
 def _prompt(value: Any) -> str:
+    if value is None:
+        raise serializers.ValidationError({"prompt": ["a prompt is required"]})
     if isinstance(value, list) and len(value) == 1:
         value = value[0]
     if isinstance(value, list) and value and not all(isinstance(item, str) for item in value):
@@ -81,7 +85,9 @@ class CompletionRequestInput(serializers.Serializer):
 
     models = _field({**STRING_LIST, "items": {"type": "string", "minLength": 1}}, _fallback_models)
     model = _field({"type": "string", "minLength": 1}, _model)
-    prompt = _field(PROMPT_SCHEMA, _prompt)
+    prompt = extend_schema_field(PROMPT_SCHEMA)(type("PromptField", (RequiredLeanField,), {}))(
+        _prompt
+    )
     stream = _field({"type": "boolean"}, lambda value: _typed(value, "stream", BOOLEAN))
     stream_options = _field(
         {"type": "object", "properties": {"include_usage": {"type": "boolean"}}}, _include_usage
@@ -127,8 +133,6 @@ def chat_payload(payload: Any) -> dict[str, Any]:
     if not data.is_valid():
         _invalid(*_first_error(data.errors))
     values = data.validated_data
-    if values["prompt"] is None:
-        _invalid("prompt", "a prompt is required")
     body: dict[str, Any] = {
         "model": values["model"],
         "messages": [{"role": "user", "content": values["prompt"]}],
