@@ -125,9 +125,9 @@ class EmbeddingViewSet(_MediaViewSet):
 
 class TranscriptionViewSet(_MediaViewSet):
     """OpenAI audio.transcriptions.create: a multipart audio file to text (json, text, srt,
-    verbose_json or vtt)."""
+    verbose_json or vtt). A JSON body is read too, so it is told which field is missing."""
 
-    parser_classes = [MultiPartParser]
+    parser_classes = [SafeJSONParser, MultiPartParser]
 
     @extend_schema(
         request={"multipart/form-data": TranscriptionInput},
