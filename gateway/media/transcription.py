@@ -117,7 +117,8 @@ def _normalized(answer: dict[str, Any]) -> dict[str, Any]:
     text = answer.get("text")
     if not isinstance(text, str):
         raise invalid("no transcription text")
-    segments = [_segment(row, i) for i, row in enumerate(parsing.listed(answer.get("segments")))]
+    rows = enumerate(parsing.listed(answer.get("segments")))
+    segments = [segment for i, row in rows if (segment := _segment(row, i)) is not None]
     duration = parsing.number(answer.get("duration"))
     language = answer.get("language")
     return {
@@ -125,26 +126,35 @@ def _normalized(answer: dict[str, Any]) -> dict[str, Any]:
         "language": language if isinstance(language, str) else "",
         "duration": duration if duration is not None else _end_of(segments),
         "text": text.strip(),
-        "segments": [s for s in segments if s is not None],
+        "segments": segments,
     }
 
 
 def _segment(row: Any, position: int) -> dict[str, Any] | None:
+    """A segment with its timings; the model's own numeric fields (avg_logprob…) are kept when
+    finite, anything else it adds is dropped."""
     if not isinstance(row, dict) or not isinstance(row.get("text"), str):
         return None
-    start, end = parsing.number(row.get("start")), parsing.number(row.get("end"))
-    segment = {
-        **{k: v for k, v in row.items() if isinstance(v, int | float) and not isinstance(v, bool)},
-        "id": row.get("id") if isinstance(row.get("id"), int) else position,
-        "start": start or 0.0,
-        "end": end if end is not None else (start or 0.0),
+    start = parsing.number(row.get("start")) or 0.0
+    end = parsing.number(row.get("end"))
+    numbers = {
+        name: value
+        for name, value in row.items()
+        if not isinstance(value, bool)
+        and parsing.number(value) is not None
+        and not isinstance(value, str)
+    }
+    return {
+        **numbers,
+        "id": row["id"] if isinstance(row.get("id"), int) else position,
+        "start": start,
+        "end": end if end is not None else start,
         "text": row["text"],
     }
-    return segment
 
 
-def _end_of(segments: list[dict[str, Any] | None]) -> float:
-    return max((s["end"] for s in segments if s is not None), default=0.0)
+def _end_of(segments: list[dict[str, Any]]) -> float:
+    return max((s["end"] for s in segments), default=0.0)
 
 
 def _rendered(answer: dict[str, Any], fmt: str, headers: dict[str, str]) -> MediaResult:
@@ -182,7 +192,7 @@ def srt(answer: dict[str, Any]) -> str:
 
 
 def vtt(answer: dict[str, Any]) -> str:
-    out = io.StringIO("")
+    out = io.StringIO()
     out.write("WEBVTT\n\n")
     for start, end, text in _cues(answer):
         out.write(f"{_timestamp(start, '.')} --> {_timestamp(end, '.')}\n{text}\n\n")

@@ -247,3 +247,11 @@ def test_speech_without_audio_is_an_invalid_response(http_mock):
         make_adapter("gemini").speech({"model": "gemini-2.5-flash-preview-tts", "input": "x"})
 
     assert caught.value.kind == "invalid_response"
+
+
+def test_token_array_embeddings_are_refused_before_any_call(http_mock):
+    with pytest.raises(ProviderError) as refused:
+        make_adapter("gemini").embeddings({"model": "gemini-embedding-001", "input": [[1, 2]]})
+
+    assert refused.value.kind == "bad_request"
+    assert not http_mock.calls
