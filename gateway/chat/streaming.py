@@ -186,7 +186,7 @@ class ChatStream:
 
     def _relay(self) -> Generator[bytes, None, None]:
         try:
-            yield from self._events_of(self.opened.buffered)
+            yield from filter(None, map(self._event, self.opened.buffered))
             yield from self._rest()
             self._status, self._error_code = Status.SUCCESS, ""
         except ProviderError as error:
@@ -208,17 +208,20 @@ class ChatStream:
         for raw in self._reader:
             if raw is None:
                 yield SSE_KEEPALIVE
-            elif (chunk := normalizer.feed(raw)) is not None:
-                yield from self._events_of([chunk])
-        if self.request.include_usage:
-            yield from self._events_of([normalizer.chunk([], usage=self._usage())])
+            elif (chunk := normalizer.feed(raw)) is not None and (event := self._event(chunk)):
+                yield event
+        if self.request.include_usage and (
+            event := self._event(normalizer.chunk([], usage=self._usage()))
+        ):
+            yield event
         yield SSE_DONE
 
-    def _events_of(self, chunks: list[dict[str, Any]]) -> Iterator[bytes]:
-        for chunk in chunks:
-            shaped = chunk if self._shape is None else self._shape(chunk)
-            if shaped is not None:
-                yield sse_event(shaped)
+    def _event(self, chunk: dict[str, Any]) -> bytes | None:
+        """The chunk's SSE event, shaped for the route; None when the shape drops it."""
+        if self._shape is None:
+            return sse_event(chunk)
+        shaped = self._shape(chunk)
+        return None if shaped is None else sse_event(shaped)
 
     def _usage(self) -> dict[str, Any]:
         """Upstream usage, else an estimate (characters / 4)."""
