@@ -21,6 +21,8 @@ class CatalogModel(models.Model):
         VISION = "vision"
         IMAGE = "image"
         SPEECH = "speech"
+        EMBEDDING = "embedding"
+        TRANSCRIPTION = "transcription"
 
     workspace = models.ForeignKey(
         Workspace, on_delete=models.CASCADE, related_name="catalog_models"

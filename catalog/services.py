@@ -1,9 +1,10 @@
 """Catalog discovery (sync), review of drastic sync outcomes, overrides and status checks.
 
 Sync runs per credential: the adapter lists models with a free verdict, only free models of the
-categories text / vision / image / speech are kept, and they are upserted in bulk inside one
-transaction per credential. Models that vanish or turn paid are deactivated, never deleted.
-Operator overrides (catalog.overrides) are re-applied on top of every listing.
+categories text / vision / image / speech / embedding / transcription are kept, and they are
+upserted in bulk inside one transaction per credential. Models that vanish or turn paid are
+deactivated, never deleted. Operator overrides (catalog.overrides) are re-applied on top of
+every listing.
 
 A failing provider never empties the catalog: any listing error (auth, 429, 5xx, timeout, junk,
 402/410) keeps the previous models and records the sanitized error on the credential and in the

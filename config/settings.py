@@ -310,6 +310,8 @@ ANALYZE_MAX_BODY_BYTES = env.int(
     "ANALYZE_MAX_BODY_BYTES", default=IMAGE_MAX_BYTES * 4 // 3 + 1024 * 1024
 )
 IMAGE_FETCH_MAX_BYTES = env.int("IMAGE_FETCH_MAX_BYTES", default=10 * 1024 * 1024)
+# /v1/audio/transcriptions uploads, kept in memory: OpenAI's and Groq's free-tier file limit.
+TRANSCRIPTION_MAX_BYTES = env.int("TRANSCRIPTION_MAX_BYTES", default=25 * 1024 * 1024)
 IMAGE_FETCH_CONNECT_TIMEOUT_SECONDS = env.float("IMAGE_FETCH_CONNECT_TIMEOUT_SECONDS", default=3.0)
 IMAGE_FETCH_FIRST_BYTE_TIMEOUT_SECONDS = env.float(
     "IMAGE_FETCH_FIRST_BYTE_TIMEOUT_SECONDS", default=5.0

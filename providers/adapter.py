@@ -25,9 +25,12 @@ from .errors import is_auth_error as status_is_auth_error
 from .netguard import operator_may_reach, tenant_may_reach
 from .ratelimits import RateLimitHints, read_rate_limits, remember_answer_hints
 from .spec import ProviderSpec
-from .wire import ModelInfo, Payload
+from .wire import EMBEDDING, TRANSCRIPTION, AudioUpload, ModelInfo, Payload
 
 logger = logging.getLogger(__name__)
+# Kept only where the registry row lists them: a listing may name embedding or speech-to-text
+# models its provider serves on no OpenAI route (NVIDIA's speech recognition runs over gRPC).
+OPT_IN_CATEGORIES = (EMBEDDING, TRANSCRIPTION)
 
 
 class OpenAICompatibleAdapter:
@@ -38,6 +41,8 @@ class OpenAICompatibleAdapter:
     check_path: str | None = None  # a cheap *authenticated* GET; defaults to models_path
     speech_path = "/audio/speech"
     images_path = "/images/generations"
+    embeddings_path = "/embeddings"
+    transcriptions_path = "/audio/transcriptions"
 
     def __init__(
         self, spec: ProviderSpec, *, api_key: str = "", base_url: str = "", account_id: str = ""
@@ -55,7 +60,7 @@ class OpenAICompatibleAdapter:
 
     # ---- public surface -------------------------------------------------------------------
     def list_models(self) -> list[ModelInfo]:
-        """Every text / vision / image / speech model with its free verdict; other kinds dropped."""
+        """Every model of a served category with its free verdict; other kinds dropped."""
         data = transport.json_any(self._request("GET", self.models_path))
         rows = data.get("data") if isinstance(data, dict) else data
         if not isinstance(rows, list):
@@ -63,7 +68,8 @@ class OpenAICompatibleAdapter:
         return self.parse_rows(rows)
 
     def parse_rows(self, rows: list[Any]) -> list[ModelInfo]:
-        """parse_model over a listing; a row that is junk is skipped, never fatal."""
+        """parse_model over a listing; a row that is junk is skipped, never fatal, and so is a
+        model of a category the provider does not serve (OPT_IN_CATEGORIES)."""
         models = []
         for raw in rows:
             try:
@@ -71,9 +77,12 @@ class OpenAICompatibleAdapter:
             except (TypeError, ValueError, AttributeError, LookupError, OverflowError):
                 logger.warning("%s: skipped a model entry with an unexpected shape", self.spec.slug)
                 continue
-            if info is not None:
+            if info is not None and self.serves(info.category):
                 models.append(info)
         return models
+
+    def serves(self, category: str) -> bool:
+        return category in self.spec.categories or category not in OPT_IN_CATEGORIES
 
     def chat(self, payload: Payload) -> Payload:
         response = self._request("POST", self.chat_path, json=self.to_provider(payload))
@@ -98,6 +107,18 @@ class OpenAICompatibleAdapter:
     def generate_image(self, payload: Payload) -> list[Payload]:
         data = transport.json_body(self._request("POST", self.images_path, json=payload))
         return list(data.get("data") or [])
+
+    def embeddings(self, payload: Payload) -> Payload:
+        """OpenAI's embeddings call: {model, input[, dimensions]} -> {data: [{embedding}]}."""
+        return transport.json_body(self._request("POST", self.embeddings_path, json=payload))
+
+    def transcribe(self, payload: Payload, audio: AudioUpload) -> Payload:
+        """OpenAI's multipart transcription call; `payload` holds the form fields (model,
+        response_format json or verbose_json, language, prompt, temperature)."""
+        fields = {name: str(value) for name, value in payload.items() if value is not None}
+        files = {"file": (audio.filename, audio.content, audio.content_type)}
+        response = self._request("POST", self.transcriptions_path, data=fields, files=files)
+        return transport.json_body(response)
 
     # ---- override points: pure, no I/O ------------------------------------------------------
     def headers(self) -> dict[str, str]:
@@ -166,6 +187,8 @@ class OpenAICompatibleAdapter:
         *,
         params: Any = None,
         json: Any = None,
+        data: Any = None,
+        files: Any = None,
         headers: dict[str, str | None] | None = None,
         stream: bool = False,
     ) -> requests.Response:
@@ -175,7 +198,16 @@ class OpenAICompatibleAdapter:
         sent = {name: value for name, value in merged.items() if value is not None}
         allows = tenant_may_reach if self.tenant_url else operator_may_reach
         pool = transport.http_pool_for(self.spec.slug, allows)
-        response = transport.send(method, self.url(path), sent, pool=pool, params=params, json=json)
+        response = transport.send(
+            method,
+            self.url(path),
+            sent,
+            pool=pool,
+            params=params,
+            json=json,
+            data=data,
+            files=files,
+        )
         remember_answer_hints(self.read_rate_limits(response.headers))
         if response.status_code >= 300:
             raise self.error_for(response)

@@ -1,7 +1,9 @@
-"""Cloudflare Workers AI: account-scoped catalog search, native image and speech runs.
+"""Cloudflare Workers AI: account-scoped catalog search, native image, speech and
+speech-recognition runs.
 
-Chat uses the OpenAI-compatible base `…/accounts/{account_id}/ai/v1`; everything native lives
-one level up (`…/ai/models/search`, `…/ai/run/{model}`) and answers in the v4 envelope
+Chat and embeddings use the OpenAI-compatible base `…/accounts/{account_id}/ai/v1`
+(`/chat/completions`, `/embeddings`); everything native lives one level up
+(`…/ai/models/search`, `…/ai/run/{model}`) and answers in the v4 envelope
 `{success, result, result_info, errors}`.
 """
 
@@ -15,18 +17,22 @@ from .errors import ProviderError
 from .listing import MAX_PAGES, listed_model, listed_rows
 from .native import NativeRootAdapter
 from .transport import json_body
-from .wire import IMAGE, SPEECH, VISION, ModelInfo, Payload
+from .wire import EMBEDDING, IMAGE, SPEECH, TRANSCRIPTION, VISION, AudioUpload, ModelInfo, Payload
 
 FREE_EVIDENCE = "Workers AI free allocation (10,000 neurons/day)"
 PER_PAGE = 100
-# Task name -> what the listing says; other tasks (speech recognition, embeddings,
-# classification, translation, detection…) are not served.
+# Task name -> what the listing says; other tasks (classification, translation, detection…)
+# are not served.
 TASKS = {
     "text generation": classify.CHAT_MODEL,  # the task does not say whether it reads images
     "image-to-text": VISION,
     "text-to-image": IMAGE,
     "text-to-speech": SPEECH,
+    "text embeddings": EMBEDDING,
+    "automatic speech recognition": TRANSCRIPTION,
 }
+# Whisper large-v3-turbo takes base64 audio; the older Whisper models take a list of byte values.
+BASE64_AUDIO_MODELS = ("@cf/openai/whisper-large-v3-turbo",)
 MELOTTS = "@cf/myshell-ai/melotts"
 MELOTTS_LANGUAGES = ["en", "es", "fr", "zh", "jp", "kr"]
 
@@ -106,6 +112,26 @@ class CloudflareAdapter(NativeRootAdapter):
         audio = parsing.mapping(json_body(response).get("result")).get("audio")
         return _b64decode(audio, "audio"), "audio/mpeg"
 
+    def transcribe(self, payload: Payload, audio: AudioUpload) -> Payload:
+        """POST …/ai/run/{whisper} -> {result: {text, segments | words, transcription_info}}, in
+        OpenAI's verbose_json shape (segments from whichever the model returns)."""
+        model = required_model(payload)
+        body: Payload = {"audio": list(audio.content)}
+        if model in BASE64_AUDIO_MODELS:
+            body = {"audio": base64.b64encode(audio.content).decode("ascii")}
+            if isinstance(payload.get("language"), str):
+                body["language"] = payload["language"]
+            if isinstance(payload.get("prompt"), str):
+                body["initial_prompt"] = payload["prompt"]
+        result = parsing.mapping(json_body(self._run(model, body)).get("result"))
+        info = parsing.mapping(result.get("transcription_info"))
+        return {
+            "text": result.get("text"),
+            "language": info.get("language"),
+            "duration": info.get("duration"),
+            "segments": result.get("segments") or _word_segments(result.get("words")),
+        }
+
     def _search(self, params: dict[str, int]) -> requests.Response:
         return self._request("GET", f"{self.root}/models/search", params=params)
 
@@ -120,6 +146,15 @@ class CloudflareAdapter(NativeRootAdapter):
         image = parsing.mapping(json_body(response).get("result")).get("image")
         _b64decode(image, "image")  # refuse junk before handing it on
         return {"b64_json": image}
+
+
+def _word_segments(words: object) -> list[Payload]:
+    """Whisper's per-word timings as one segment per word (the older models give no segments)."""
+    return [
+        {"start": w.get("start"), "end": w.get("end"), "text": w.get("word")}
+        for w in parsing.listed(words)
+        if isinstance(w, dict)
+    ]
 
 
 def _b64decode(value: object, what: str) -> bytes:

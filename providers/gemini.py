@@ -6,8 +6,9 @@ URL and never as a Bearer token (which Google would read as an OAuth token). Not
 listing says what is free, so free = a model of the registry row's `free_families` under one of
 its aliases (a renamed preview keeps its family), or an operator's GEMINI_EXTRA_FREE_MODELS
 pattern (fnmatch).
-What a model is comes from `supportedGenerationMethods` (generateContent only), then the shared
-name classifier (tts, image, embedding, aqa); every other Gemini model reads images.
+What a model is comes from `supportedGenerationMethods` (generateContent; embedContent makes an
+embedding model, served by the native batchEmbedContents), then the shared name classifier
+(tts, image, aqa); every other Gemini model reads images.
 """
 
 import functools
@@ -25,7 +26,7 @@ from .adapter import OpenAICompatibleAdapter, required_model
 from .errors import ProviderError
 from .listing import listed_model, token_paged_rows
 from .transport import json_body
-from .wire import SPEECH, TEXT, VISION, ModelInfo, Payload
+from .wire import EMBEDDING, SPEECH, TEXT, VISION, ModelInfo, Payload
 
 FREE_EVIDENCE = "Gemini API free tier (a free-tier model family)"
 # The names Google gives one model over its life: gemini-2.5-flash-latest, -preview,
@@ -56,8 +57,10 @@ def is_free(upstream_id: str, families: tuple[str, ...]) -> bool:
     return any(fnmatchcase(upstream_id, p) for p in settings.GEMINI_EXTRA_FREE_MODELS)
 
 
-def category_of(upstream_id: str) -> str | None:
+def category_of(upstream_id: str, methods: set[str]) -> str | None:
     """The classifier's verdict; every Gemini chat model reads images but the text-only Gemmas."""
+    if "generatecontent" not in methods:
+        return classify.category_of(upstream_id, EMBEDDING) if "embedcontent" in methods else None
     category = classify.category_of(upstream_id)
     if category == TEXT and not TEXT_ONLY.match(upstream_id):
         return VISION
@@ -99,13 +102,12 @@ class GeminiAdapter(OpenAICompatibleAdapter):
         self._native("GET", "/models", params={"pageSize": 1})
 
     def parse_model(self, raw: Payload) -> ModelInfo | None:
-        """generateContent models only: embeddings, aqa, Imagen (predict) and Veo are dropped."""
+        """generateContent and embedContent models: aqa, Imagen (predict) and Veo are dropped."""
         name = parsing.text(raw.get("name"), parsing.MAX_ID + 10)
         upstream_id = parsing.model_id(name.removeprefix("models/"))
-        methods = parsing.lowered(raw.get("supportedGenerationMethods"))
-        if upstream_id is None or "generatecontent" not in methods:
+        if upstream_id is None:
             return None
-        category = category_of(upstream_id)
+        category = category_of(upstream_id, parsing.lowered(raw.get("supportedGenerationMethods")))
         if category is None:
             return None
         return listed_model(
@@ -137,6 +139,25 @@ class GeminiAdapter(OpenAICompatibleAdapter):
         mime_type, pcm = _inline_audio(data)
         rate = re.search(r"rate=(\d+)", mime_type)
         return pcm_to_wav(pcm, int(rate.group(1)) if rate else PCM_RATE), "audio/wav"
+
+    def embeddings(self, payload: Payload) -> Payload:
+        """Native batchEmbedContents, one request per input text, in OpenAI's list shape."""
+        model = required_model(payload)
+        texts = payload.get("input")
+        if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+            raise ProviderError("Gemini embeds text input only", kind="bad_request")
+        one: Payload = {"model": f"models/{model}"}
+        if parsing.positive_int(payload.get("dimensions")):
+            one["outputDimensionality"] = payload["dimensions"]
+        requests_ = [{**one, "content": {"parts": [{"text": text}]}} for text in texts]
+        data = json_body(
+            self._native(
+                "POST", f"/models/{model}:batchEmbedContents", json={"requests": requests_}
+            )
+        )
+        rows = data.get("embeddings")
+        vectors = [parsing.mapping(row).get("values") for row in parsing.listed(rows)]
+        return {"data": [{"index": i, "embedding": v} for i, v in enumerate(vectors)]}
 
     def _native(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         return self._request(

@@ -6,7 +6,7 @@ from typing import Any
 from . import classify, parsing
 from .adapter import OpenAICompatibleAdapter
 from .listing import listed_model
-from .wire import VISION, ModelInfo, Payload
+from .wire import EMBEDDING, VISION, ModelInfo, Payload
 
 FREE_EVIDENCE = "Mistral Free mode (monthly API credits)"
 NOT_CHAT = ("ocr", "moderation", "classification")
@@ -50,13 +50,13 @@ class MistralAdapter(OpenAICompatibleAdapter):
     """Mistral: capability flags; typed content parts flattened to OpenAI strings."""
 
     def parse_model(self, raw: Payload) -> ModelInfo | None:
-        """Chat models only; deprecated, OCR, moderation and FIM-only models are dropped."""
+        """Chat and embedding models; deprecated, OCR, moderation, FIM-only models are dropped."""
         upstream_id = parsing.model_id(raw.get("id"))
         capabilities = parsing.mapping(raw.get("capabilities"))
         if upstream_id is None or raw.get("deprecation") is not None:
             return None
         if not parsing.flag(capabilities.get("completion_chat")):
-            return None
+            return self._embedding_model(upstream_id, capabilities, raw)
         if any(parsing.flag(capabilities.get(name)) for name in NOT_CHAT):
             return None
         vision = parsing.flag(capabilities.get("vision"))
@@ -70,6 +70,23 @@ class MistralAdapter(OpenAICompatibleAdapter):
             context_length=parsing.positive_int(raw.get("max_context_length")),
             tools=parsing.flag(capabilities.get("function_calling")),
             structured_output=True,
+            description=parsing.description(raw.get("description")),
+        )
+
+    @staticmethod
+    def _embedding_model(
+        upstream_id: str, capabilities: dict[str, object], raw: Payload
+    ) -> ModelInfo | None:
+        """mistral-embed and codestral-embed: no capability flag set, an embedding name."""
+        if any(parsing.flag(value) for value in capabilities.values()):
+            return None
+        if classify.category_of(upstream_id) != EMBEDDING:
+            return None
+        return listed_model(
+            upstream_id,
+            EMBEDDING,
+            free_evidence=FREE_EVIDENCE,
+            context_length=parsing.positive_int(raw.get("max_context_length")),
             description=parsing.description(raw.get("description")),
         )
 

@@ -7,7 +7,7 @@ from .errors import ProviderError
 from .listing import listed_model, listed_rows
 from .native import NativeRootAdapter
 from .transport import json_body
-from .wire import VISION, ModelInfo, Payload
+from .wire import EMBEDDING, VISION, ModelInfo, Payload
 
 FREE_EVIDENCE = "local model (self-hosted Ollama)"
 MAX_MODELS = 200  # one /api/show call per model
@@ -30,15 +30,17 @@ class OllamaAdapter(NativeRootAdapter):
         self._request("GET", f"{self.root}/api/tags")
 
     def parse_model(self, raw: Payload) -> ModelInfo | None:
-        """capabilities ["completion", "vision", "tools"]; embedding-only models dropped."""
+        """capabilities ["completion", "vision", "tools"] or ["embedding"]; others dropped."""
         upstream_id = parsing.model_id(raw.get("name"))
         show = parsing.mapping(raw.get("show"))
         capabilities = parsing.lowered(show.get("capabilities"))
-        if upstream_id is None or (capabilities and "completion" not in capabilities):
+        if upstream_id is None or (capabilities and not capabilities & {"completion", "embedding"}):
             return None
         listed = None  # no /api/show answer: the name decides
-        if capabilities:
+        if "completion" in capabilities:
             listed = VISION if "vision" in capabilities else classify.CHAT_MODEL
+        elif capabilities:
+            listed = EMBEDDING
         category = classify.category_of(upstream_id, listed)
         if category is None:
             return None

@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 TEXT, VISION, IMAGE, SPEECH = "text", "vision", "image", "speech"
+EMBEDDING, TRANSCRIPTION = "embedding", "transcription"
 # Why a listed model is not free (ModelInfo.not_free_reason); the sync counts the unreadable ones.
 PAID, PRICE_UNREADABLE = "paid", "price_unreadable"
 
@@ -100,13 +101,22 @@ def mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def category_from_modalities(inputs: set[str], outputs: set[str]) -> str | None:
-    """text / vision / image / speech from modality lists; None when the output is unsupported.
+    """text / vision / image / speech / embedding / transcription from modality lists; None
+    when the output is unsupported.
 
     Empty outputs mean "not stated": the caller decides (usually text).
     """
+    if outputs & {"embeddings", "embedding"}:
+        return EMBEDDING
+    if "transcription" in outputs:
+        return TRANSCRIPTION
     if outputs and not outputs & {"text", "image", "speech", "audio"}:
-        return None  # embeddings, rerank, video, transcription, music…
+        return None  # rerank, video, music…
     if "image" in outputs:
         return IMAGE
     if outputs & {"speech", "audio"} and "text" not in outputs:

@@ -27,7 +27,7 @@ from .pollinations import PollinationsAdapter
 from .spec import ProviderAdapter, ProviderSpec
 from .together import TogetherAdapter
 from .unlisted import UnlistedCapabilitiesAdapter
-from .wire import IMAGE, SPEECH, TEXT, VISION
+from .wire import EMBEDDING, IMAGE, SPEECH, TEXT, TRANSCRIPTION, VISION
 
 _ROWS = [
     ProviderSpec(
@@ -37,7 +37,7 @@ _ROWS = [
         OpenRouterAdapter,
         signup_url="https://openrouter.ai/settings/keys",
         stream_usage=True,
-        categories=(TEXT, VISION, SPEECH),
+        categories=(TEXT, VISION, SPEECH, EMBEDDING),
         free_rule=(
             "Id ends with ':free' (or is openrouter/free) AND every published price reads "
             "exactly 0, prompt and completion included; a missing or unreadable price means "
@@ -54,10 +54,10 @@ _ROWS = [
         GroqAdapter,
         signup_url="https://console.groq.com/keys",
         stream_usage=True,
-        categories=(TEXT, VISION, SPEECH),
+        categories=(TEXT, VISION, SPEECH, TRANSCRIPTION),
         free_rule="Every active model is on the Free plan (per-model limits). The model id "
-        "says what it is: playai-tts and orpheus speak; whisper (speech-to-text) and guard "
-        "models are not served.",
+        "says what it is: playai-tts and orpheus speak, whisper transcribes; guard models are "
+        "not served.",
         limits={"rpm": 30, "rpd": 1000, "tpm": 8000},
         requests_header_window="day",
     ),
@@ -68,10 +68,11 @@ _ROWS = [
         GeminiAdapter,
         signup_url="https://aistudio.google.com/app/apikey",
         stream_usage=True,
-        categories=(TEXT, VISION, SPEECH),
+        categories=(TEXT, VISION, SPEECH, EMBEDDING),
         free_rule="Models of the free-tier families (the API shows no prices): Gemini 3.5 "
         "Flash, 3 Flash, 3.1 Flash-Lite, 2.5 Flash, 2.5 Flash-Lite, 3.1 and 2.5 Flash TTS, "
-        "Robotics-ER 1.5/1.6, Gemma 3 27B/12B/4B/1B, each with its -latest, -preview, dated "
+        "Robotics-ER 1.5/1.6, Gemma 3 27B/12B/4B/1B, Gemini Embedding 001, each with its "
+        "-latest, -preview, dated "
         "and -001 aliases. Pro and image models are not free. Google no longer publishes "
         "per-model limits.",
         limits={"rpm": 5, "rpd": 20, "tpm": 250000},
@@ -90,6 +91,7 @@ _ROWS = [
             "gemma-3-12b-it",
             "gemma-3-4b-it",
             "gemma-3-1b-it",
+            "gemini-embedding-001",
         ),
     ),
     ProviderSpec(
@@ -98,8 +100,9 @@ _ROWS = [
         "https://api.mistral.ai/v1",
         MistralAdapter,
         signup_url="https://console.mistral.ai/api-keys",
-        categories=(TEXT, VISION),
-        free_rule="Free mode: every non-deprecated chat model, metered by monthly API credits.",
+        categories=(TEXT, VISION, EMBEDDING),
+        free_rule="Free mode: every non-deprecated chat and embedding model, metered by monthly "
+        "API credits.",
         limits={"rpm": 60, "tpm": 500000, "tokens_per_month": 1_000_000_000},
     ),
     ProviderSpec(
@@ -108,7 +111,7 @@ _ROWS = [
         "https://api.cloudflare.com/client/v4/accounts/{account_id}/ai/v1",
         CloudflareAdapter,
         signup_url="https://dash.cloudflare.com/profile/api-tokens",
-        categories=(TEXT, VISION, IMAGE, SPEECH),
+        categories=(TEXT, VISION, IMAGE, SPEECH, EMBEDDING, TRANSCRIPTION),
         free_rule="Every model except those marked require_workers_paid, within 10,000 "
         "neurons/day shared by all models (resets 00:00 UTC).",
         limits={"rpm": 300, "neurons_per_day": 10000},
@@ -169,7 +172,7 @@ _ROWS = [
         signup_url="https://ollama.com/download",
         stream_usage=True,
         auth="none",
-        categories=(TEXT, VISION),
+        categories=(TEXT, VISION, EMBEDDING),
         free_rule="Every local model: it runs on your own machine.",
     ),
     ProviderSpec(
@@ -179,8 +182,9 @@ _ROWS = [
         UnlistedCapabilitiesAdapter,
         signup_url="https://console.scaleway.com/iam/api-keys",
         stream_usage=True,
-        categories=(TEXT, VISION),
-        free_rule="Trial: every chat model until the 1,000,000 free tokens are used.",
+        categories=(TEXT, VISION, EMBEDDING, TRANSCRIPTION),
+        free_rule="Trial: every chat, embedding and transcription model until the 1,000,000 "
+        "free tokens are used.",
         limits={"free_tokens": 1_000_000},
         free_evidence="Scaleway trial (1,000,000 free tokens)",
     ),
@@ -249,12 +253,12 @@ _ROWS = [
         "",
         UnlistedCapabilitiesAdapter,
         auth="optional",
-        categories=(TEXT, VISION, IMAGE, SPEECH),
+        categories=(TEXT, VISION, IMAGE, SPEECH, EMBEDDING, TRANSCRIPTION),
         needs_base_url=True,
         free_rule="Self-hosted: every listed model is free. Its category comes from the "
-        "listing's modalities, else from the model id (embedding, guard and speech-to-text "
-        "models are not served). Tools and structured output are unknown until an operator "
-        "sets them.",
+        "listing's modalities, else from the model id (embedding and speech-to-text models "
+        "get their own routes; guard and rerank models are not served). Tools and structured "
+        "output are unknown until an operator sets them.",
         free_evidence="self-hosted",
     ),
 ]

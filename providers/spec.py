@@ -10,7 +10,7 @@ from typing import Protocol
 
 from django.conf import settings
 
-from .wire import TEXT, ModelInfo, Payload
+from .wire import TEXT, AudioUpload, ModelInfo, Payload
 
 
 class ProviderAdapter(Protocol):
@@ -30,6 +30,10 @@ class ProviderAdapter(Protocol):
     def speech(self, payload: Payload) -> tuple[bytes, str]: ...
 
     def generate_image(self, payload: Payload) -> list[Payload]: ...
+
+    def embeddings(self, payload: Payload) -> Payload: ...
+
+    def transcribe(self, payload: Payload, audio: AudioUpload) -> Payload: ...
 
 
 class AdapterClass(Protocol):

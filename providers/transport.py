@@ -77,7 +77,14 @@ def _prepared_url(url: str) -> str:
 
 
 def prepare_request(
-    method: str, url: str, headers: dict[str, str], *, params: Any = None, json: Any = None
+    method: str,
+    url: str,
+    headers: dict[str, str],
+    *,
+    params: Any = None,
+    json: Any = None,
+    data: Any = None,
+    files: Any = None,
 ) -> requests.PreparedRequest:
     """What Session.prepare_request builds for this call, minus cookies, auth and hooks."""
     prepared = requests.PreparedRequest()
@@ -87,7 +94,7 @@ def prepare_request(
     else:
         prepared.url = _prepared_url(url)
     prepared.prepare_headers({**DEFAULT_HEADERS, **headers})
-    prepared.prepare_body(None, None, json)
+    prepared.prepare_body(data, files, json)  # files: a multipart body (audio uploads)
     return prepared
 
 
@@ -99,11 +106,15 @@ def send(
     pool: requests.adapters.HTTPAdapter,
     params: Any = None,
     json: Any = None,
+    data: Any = None,
+    files: Any = None,
 ) -> requests.Response:
     """One call through a guarded pool; the body is left unread (see `read_body`)."""
     timeout = (settings.PROVIDER_CONNECT_TIMEOUT_SECONDS, settings.PROVIDER_READ_TIMEOUT_SECONDS)
     try:
-        prepared = prepare_request(method, url, headers, params=params, json=json)
+        prepared = prepare_request(
+            method, url, headers, params=params, json=json, data=data, files=files
+        )
         return pool.send(prepared, stream=True, timeout=timeout)
     except AddressNotAllowed:
         raise ProviderError(

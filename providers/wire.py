@@ -6,7 +6,8 @@ from typing import Any
 Payload = dict[str, Any]
 
 TEXT, VISION, IMAGE, SPEECH = "text", "vision", "image", "speech"
-CATEGORIES = (TEXT, VISION, IMAGE, SPEECH)
+EMBEDDING, TRANSCRIPTION = "embedding", "transcription"
+CATEGORIES = (TEXT, VISION, IMAGE, SPEECH, EMBEDDING, TRANSCRIPTION)
 
 
 @dataclass
@@ -26,3 +27,12 @@ class ModelInfo:
     capabilities: dict[str, bool | None] = field(default_factory=dict)  # None: unknown
     description: str = ""
     voices: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class AudioUpload:
+    """An audio file to transcribe, as the client uploaded it (already size-checked)."""
+
+    filename: str
+    content: bytes
+    content_type: str = "application/octet-stream"

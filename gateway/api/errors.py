@@ -86,12 +86,17 @@ def is_api_path(path: str) -> bool:
 
 
 ANALYZE_PATH = "/v1/images/analyze"
+TRANSCRIPTIONS_PATH = "/v1/audio/transcriptions"
+MULTIPART_OVERHEAD_BYTES = 64 * 1024  # the form fields and part headers around an uploaded file
 
 
 def body_limit(path: str) -> int | None:
-    """The byte cap on a /v1 request body: image analysis takes a whole image, the rest 2 MB."""
+    """The byte cap on a /v1 request body: image analysis takes a whole image, a transcription
+    a whole audio file, the rest 2 MB."""
     if path == ANALYZE_PATH:
         return settings.ANALYZE_MAX_BODY_BYTES
+    if path == TRANSCRIPTIONS_PATH:
+        return settings.TRANSCRIPTION_MAX_BYTES + MULTIPART_OVERHEAD_BYTES
     return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
 
 

@@ -23,6 +23,7 @@ VOICE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 MIN_SIDE, MAX_SIDE = 64, 4096
 ANALYZE_PROMPT_MAX_CHARS = 32_000
 SPEECH_INSTRUCTIONS_MAX_CHARS = 4096
+TRANSCRIPTION_PROMPT_MAX_CHARS = 4096
 MAX_IMAGES = 4
 IMAGE_RESPONSE_FORMATS = ("url", "b64_json")
 URL_OR_PART = {
@@ -196,3 +197,85 @@ def parse_input(serializer: type[serializers.Serializer], payload: Any) -> dict[
     values = {name: value for name, value in data.validated_data.items() if value is not None}
     values.setdefault("model", AUTO_FREE_ID)
     return values
+
+
+# ---- embeddings and transcriptions ---------------------------------------------------------------
+EMBEDDING_MAX_INPUTS = 2048  # OpenAI's limit on the inputs of one request
+EMBEDDING_FORMATS = ("float", "base64")
+TRANSCRIPTION_FORMATS = ("json", "text", "srt", "verbose_json", "vtt")
+TOKENS = {"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems": 1}
+EMBEDDING_INPUT = {
+    "oneOf": [
+        {"type": "string", "minLength": 1},
+        {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1},
+        TOKENS,
+        {"type": "array", "items": TOKENS, "minItems": 1},
+    ]
+}
+
+
+def _tokens(value: Any) -> bool:
+    return (
+        isinstance(value, list)
+        and bool(value)
+        and all(isinstance(t, int) and not isinstance(t, bool) and t >= 0 for t in value)
+    )
+
+
+@extend_schema_field(EMBEDDING_INPUT)
+class EmbeddingInputField(serializers.JSONField):
+    """A string, a list of strings, a token array or a list of token arrays; always a list of
+    inputs once validated (a token array is one input)."""
+
+    def to_internal_value(self, data: Any) -> list[Any]:
+        if isinstance(data, str) or _tokens(data):
+            data = [data]
+        if not isinstance(data, list) or not data:
+            raise serializers.ValidationError(
+                "must be a string, a list of strings or a list of token arrays."
+            )
+        if len(data) > EMBEDDING_MAX_INPUTS:
+            raise serializers.ValidationError(f"at most {EMBEDDING_MAX_INPUTS} inputs.")
+        if not all(isinstance(item, str) and item for item in data) and not all(
+            _tokens(item) for item in data
+        ):
+            raise serializers.ValidationError(
+                "every input must be a non-empty string, or every input a token array."
+            )
+        return data
+
+
+class EmbeddingInput(serializers.Serializer):
+    model = StrictCharField(max_length=300)
+    input = EmbeddingInputField()
+    encoding_format = serializers.ChoiceField(EMBEDDING_FORMATS, required=False, allow_null=True)
+    dimensions = StrictIntegerField(required=False, allow_null=True, min_value=1, max_value=65536)
+    user = StrictCharField(required=False, allow_null=True, allow_blank=True, max_length=256)
+
+
+class TranscriptionInput(serializers.Serializer):
+    """The multipart form OpenAI's audio.transcriptions.create sends (every value a string)."""
+
+    file = UploadField()
+    model = serializers.CharField(max_length=300)
+    response_format = serializers.ChoiceField(
+        TRANSCRIPTION_FORMATS, required=False, allow_null=True
+    )
+    language = serializers.RegexField(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})?$", required=False)
+    prompt = serializers.CharField(
+        required=False, allow_blank=True, max_length=TRANSCRIPTION_PROMPT_MAX_CHARS
+    )
+    temperature = serializers.FloatField(required=False, min_value=0, max_value=1)
+    stream = serializers.BooleanField(
+        required=False, help_text="Only false: transcriptions are not streamed."
+    )
+
+    def validate_temperature(self, value: float) -> float:
+        if not math.isfinite(value):
+            raise serializers.ValidationError("must be a finite number.")
+        return value
+
+    def validate_stream(self, value: bool) -> bool:
+        if value:
+            raise serializers.ValidationError("streamed transcription is not supported.")
+        return value

@@ -40,9 +40,9 @@ SSE_EVENT: dict[str, Any] = {
     "properties": {
         "data": {
             "type": "string",
-            "description": "A chat.completion.chunk as one line of JSON (OpenAI's "
-            "CreateChatCompletionStreamResponse, #/components/schemas/"
-            "OpenAICreateChatCompletionStreamResponse), an error object after the stream "
+            "description": "A chat.completion.chunk (OpenAI's CreateChatCompletionStreamResponse, "
+            "#/components/schemas/OpenAICreateChatCompletionStreamResponse; a text_completion "
+            "chunk on /v1/completions) as one line of JSON, an error object after the stream "
             "started, or [DONE] last.",
         },
         "event": {"type": "string", "enum": ["message"]},
@@ -196,7 +196,8 @@ def postprocess(result: dict[str, Any], generator: Any, request: Any, public: bo
     for parameter in (image_file or {}).get("parameters", []):
         if parameter.get("name") == "name":
             parameter["schema"] = {"type": "string", "pattern": f"^{NAME.pattern}$"}
-    chat = result.get("paths", {}).get("/v1/chat/completions", {}).get("post")
-    if chat:
-        chat["responses"]["200"]["content"]["text/event-stream"] = {"schema": SSE_EVENT}
+    for path in ("/v1/chat/completions", "/v1/completions"):
+        streamed = result.get("paths", {}).get(path, {}).get("post")
+        if streamed:
+            streamed["responses"]["200"]["content"]["text/event-stream"] = {"schema": SSE_EVENT}
     return result

@@ -50,6 +50,11 @@ router.register(
 )
 router.register("images/analyze", media.ImageAnalysisViewSet, basename="v1-images-analyze")
 router.register("audio/speech", media.SpeechViewSet, basename="v1-audio-speech")
+router.register(
+    "audio/transcriptions", media.TranscriptionViewSet, basename="v1-audio-transcriptions"
+)
+router.register("embeddings", media.EmbeddingViewSet, basename="v1-embeddings")
+router.register("completions", chat.CompletionViewSet, basename="v1-completions")
 router.register("files/images", files.GeneratedImageViewSet, basename="v1-image-file")
 
 urlpatterns = [

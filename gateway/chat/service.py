@@ -24,7 +24,7 @@ from config.infra.dbconnections import release_db_connections
 from gateway.api.chat_request import ChatRequest, parse_chat_request, upstream_payload
 from gateway.api.errors import ApiError, api_error_for_exception
 from gateway.chat.normalize import ChunkNormalizer, completion_body, completion_texts
-from gateway.chat.streaming import ChatStream, OpenedStream
+from gateway.chat.streaming import ChatStream, ChunkShape, OpenedStream
 from gateway.requestlog.services import Status, request_log_start
 from gateway.routing.candidates import (
     RoutesCooling,
@@ -48,6 +48,21 @@ class ChatResult:
     headers: dict[str, str]
 
 
+@dataclass(frozen=True)
+class Dialect:
+    """Another route served by this workflow (gateway.chat.completions): its request-log
+    endpoint, the translation of its body into a chat body (run inside the logged request, so
+    a 400 is logged too), the rewrite of the answer and of each stream chunk (None drops it)."""
+
+    endpoint: str = ENDPOINT
+    translate: Callable[[Any], Any] | None = None
+    answer: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    shape: ChunkShape | None = None
+
+
+CHAT = Dialect()
+
+
 def chat_complete(
     *,
     workspace: Workspace,
@@ -55,13 +70,15 @@ def chat_complete(
     request_id: str,
     payload: Any,
     source: str = "api",
+    dialect: Dialect = CHAT,
 ) -> ChatResult:
     """A non-streamed completion; raises ApiError (the request log is finalized either way)."""
-    ctx = _start(workspace, api_key, request_id, payload, source, streamed=False)
-    request, model, body = _route(ctx, workspace, payload, _complete)
+    ctx = _start(workspace, api_key, request_id, payload, source, dialect.endpoint, streamed=False)
+    request, model, body = _route(ctx, workspace, payload, _complete, dialect)
     usage = body.get("usage") or request.usage_estimate(completion_texts(body))
     ctx.finish(Status.SUCCESS, 200, model=model, usage=usage, usage_estimated="usage" not in body)
-    return ChatResult(body=body, headers=served_headers(model))
+    answer = body if dialect.answer is None else dialect.answer(body)
+    return ChatResult(body=answer, headers=served_headers(model))
 
 
 def chat_stream(
@@ -71,12 +88,13 @@ def chat_stream(
     request_id: str,
     payload: Any,
     source: str = "api",
+    dialect: Dialect = CHAT,
 ) -> ChatStream:
     """A committed stream (its first content already read), or ApiError before any byte."""
-    ctx = _start(workspace, api_key, request_id, payload, source, streamed=True)
-    request, _, opened = _route(ctx, workspace, payload, _open)
+    ctx = _start(workspace, api_key, request_id, payload, source, dialect.endpoint, streamed=True)
+    request, _, opened = _route(ctx, workspace, payload, _open, dialect)
     ctx.ttft_ms = ctx.elapsed_ms()
-    return ChatStream(ctx, request, opened)
+    return ChatStream(ctx, request, opened, shape=dialect.shape)
 
 
 def _start(
@@ -85,6 +103,7 @@ def _start(
     request_id: str,
     payload: Any,
     source: str,
+    endpoint: str,
     *,
     streamed: bool,
 ) -> ChatContext:
@@ -93,7 +112,7 @@ def _start(
         request_id=request_id,
         workspace=workspace,
         api_key=api_key,
-        endpoint=ENDPOINT,
+        endpoint=endpoint,
         requested_model=model if isinstance(model, str) else "",
         streamed=streamed,
         source=source,
@@ -101,9 +120,12 @@ def _start(
     return ChatContext(request_id=request_id)
 
 
-def _plan(workspace: Workspace, payload: Any) -> tuple[ChatRequest, list[CatalogModel]]:
+def _plan(
+    workspace: Workspace, payload: Any, dialect: Dialect
+) -> tuple[ChatRequest, list[CatalogModel]]:
     """Validate and pick candidates, then let go of the DB connection before calling upstream."""
-    request = parse_chat_request(payload)
+    translated = payload if dialect.translate is None else dialect.translate(payload)
+    request = parse_chat_request(translated)
     candidates = chat_candidates(workspace=workspace, request=request)
     release_db_connections()
     return request, candidates
@@ -152,13 +174,14 @@ def _route(
     workspace: Workspace,
     payload: Any,
     attempt: Callable[[ChatContext, ChatRequest, CatalogModel], T],
+    dialect: Dialect,
 ) -> tuple[ChatRequest, CatalogModel, T]:
     """Plan the request and run `attempt` over its candidates until one serves.
 
     Any failure before a byte went out is logged and raised as the ApiError to answer with.
     """
     try:
-        request, candidates = _held_plan(ctx, workspace, payload)
+        request, candidates = _held_plan(ctx, workspace, payload, dialect)
         model, result = run_with_fallback(ctx, candidates, lambda m: attempt(ctx, request, m))
     except Exception as exc:
         error = _failed(ctx, exc)
@@ -169,11 +192,11 @@ def _route(
 
 
 def _held_plan(
-    ctx: ChatContext, workspace: Workspace, payload: Any
+    ctx: ChatContext, workspace: Workspace, payload: Any, dialect: Dialect
 ) -> tuple[ChatRequest, list[CatalogModel]]:
     """Plan, waiting briefly when every route frees up soon; the wait is logged once."""
     try:
-        planned, waited = held(lambda: _plan(workspace, payload), started=ctx.started)
+        planned, waited = held(lambda: _plan(workspace, payload, dialect), started=ctx.started)
     except RoutesCooling as refused:
         if refused.waited:
             ctx.record_hold(refused.waited, served=False)

@@ -8,7 +8,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +34,8 @@ QUEUE_SIZE = 64  # bounded: a slow client slows the upstream reader instead of g
 PUT_POLL_SECONDS = 0.25
 
 _END = object()
+# Rewrites a normalized chunk before it is sent; None drops it (gateway.chat.completions).
+ChunkShape = Callable[[dict[str, Any]], dict[str, Any] | None]
 
 
 def sse_event(data: dict[str, Any]) -> bytes:
@@ -148,8 +150,16 @@ class ChatStream:
     server close this iterator: the upstream is closed and the row logged `client_disconnected`.
     """
 
-    def __init__(self, ctx: ChatContext, request: ChatRequest, opened: OpenedStream) -> None:
+    def __init__(
+        self,
+        ctx: ChatContext,
+        request: ChatRequest,
+        opened: OpenedStream,
+        *,
+        shape: ChunkShape | None = None,
+    ) -> None:
         self.ctx, self.request, self.opened = ctx, request, opened
+        self._shape = shape
         self.headers = {
             "Content-Type": "text/event-stream",
             **SSE_HEADERS,
@@ -177,7 +187,7 @@ class ChatStream:
 
     def _relay(self) -> Generator[bytes, None, None]:
         try:
-            yield from (sse_event(chunk) for chunk in self.opened.buffered)
+            yield from filter(None, map(self._event, self.opened.buffered))
             yield from self._rest()
             self._status, self._error_code = Status.SUCCESS, ""
         except ProviderError as error:
@@ -199,11 +209,20 @@ class ChatStream:
         for raw in self._reader:
             if raw is None:
                 yield SSE_KEEPALIVE
-            elif (chunk := normalizer.feed(raw)) is not None:
-                yield sse_event(chunk)
-        if self.request.include_usage:
-            yield sse_event(normalizer.chunk([], usage=self._usage()))
+            elif (chunk := normalizer.feed(raw)) is not None and (event := self._event(chunk)):
+                yield event
+        if self.request.include_usage and (
+            event := self._event(normalizer.chunk([], usage=self._usage()))
+        ):
+            yield event
         yield SSE_DONE
+
+    def _event(self, chunk: dict[str, Any]) -> bytes | None:
+        """The chunk's SSE event, shaped for the route; None when the shape drops it."""
+        if self._shape is None:
+            return sse_event(chunk)
+        shaped = self._shape(chunk)
+        return None if shaped is None else sse_event(shaped)
 
     def _usage(self) -> dict[str, Any]:
         """The upstream's usage, else the tokens counted (the row is marked estimated)."""

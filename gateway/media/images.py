@@ -168,7 +168,16 @@ def read_upload(upload: UploadedFile, *, param: str = "file") -> ImageData:
 
 
 class CappedUploadHandler(FileUploadHandler):
-    """Keeps an upload in memory and aborts with 413 as soon as it passes IMAGE_MAX_BYTES."""
+    """Keeps an upload in memory and aborts with 413 as soon as it passes `limit()`
+    (IMAGE_MAX_BYTES here; gateway.media.transcription caps audio the same way)."""
+
+    @staticmethod
+    def limit() -> int:
+        return int(settings.IMAGE_MAX_BYTES)
+
+    @staticmethod
+    def too_large() -> ApiError:
+        return ImageTooLarge(settings.IMAGE_MAX_BYTES, param="file")
 
     def handle_raw_input(
         self,
@@ -178,16 +187,16 @@ class CappedUploadHandler(FileUploadHandler):
         boundary: bytes | str,
         encoding: str | None = None,
     ) -> None:
-        if content_length > settings.IMAGE_MAX_BYTES + UPLOAD_OVERHEAD_BYTES:
-            raise ImageTooLarge(settings.IMAGE_MAX_BYTES, param="file")
+        if content_length > self.limit() + UPLOAD_OVERHEAD_BYTES:
+            raise self.too_large()
 
     def new_file(self, *args: Any, **kwargs: Any) -> None:
         super().new_file(*args, **kwargs)
         self.buffer = io.BytesIO()
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> None:
-        if start + len(raw_data) > settings.IMAGE_MAX_BYTES:
-            raise ImageTooLarge(settings.IMAGE_MAX_BYTES, param="file")
+        if start + len(raw_data) > self.limit():
+            raise self.too_large()
         self.buffer.write(raw_data)
         return None
 

@@ -48,11 +48,13 @@ class Caller:
 
 @dataclass
 class MediaResult:
-    """A JSON body (images, analysis) or raw audio, with the served-model headers."""
+    """A JSON body (images, analysis, embeddings), raw audio or text (transcripts in text, srt
+    and vtt), with the served-model headers."""
 
     headers: dict[str, str]
     body: dict[str, Any] = field(default_factory=dict)
     audio: bytes = b""
+    text: str | None = None
     content_type: str = "application/json"
 
 

@@ -145,7 +145,7 @@ def test_routing_and_listing_filter_on_the_overridden_category(synced):
 @pytest.mark.parametrize(
     "overrides",
     [
-        {"category": "embedding"},
+        {"category": "rerank"},
         {"context_length": 0},
         {"context_length": True},
         {"max_output_tokens": "100"},

@@ -70,7 +70,8 @@ def test_groq_listing_stores_exactly_the_adapters_free_models_with_categories(
     assert stored["groq/canopylabs/orpheus-v1-english"] == "speech"
     assert stored["groq/meta-llama/llama-4-scout-17b-16e-instruct"] == "vision"
     assert stored["groq/openai/gpt-oss-120b"] == "text"
-    assert not [i for i in stored if "whisper" in i or "guard" in i]  # STT and moderation
+    assert stored["groq/whisper-large-v3-turbo"] == "transcription"
+    assert not [i for i in stored if "guard" in i]  # moderation
     evidence = CatalogModel.objects.filter(credential=groq_credential).values_list(
         "free_evidence", flat=True
     )
@@ -86,6 +87,7 @@ def test_only_free_models_of_catalog_categories_are_kept(stub_adapter, custom_cr
         ModelInfo(upstream_id="paid-chat", category="text", free=False),
         free("embedder", "embedding"),
         free("ears", "transcription"),
+        free("rank", "rerank"),
     ]
 
     catalog_sync(credential=custom_credential)
@@ -95,7 +97,14 @@ def test_only_free_models_of_catalog_categories_are_kept(stub_adapter, custom_cr
             "upstream_id", "category"
         )
     )
-    assert stored == {"chat": "text", "eyes": "vision", "draw": "image", "talk": "speech"}
+    assert stored == {
+        "chat": "text",
+        "eyes": "vision",
+        "draw": "image",
+        "talk": "speech",
+        "embedder": "embedding",
+        "ears": "transcription",
+    }
     assert CatalogModel.objects.get(upstream_id="talk").voices == ["alloy"]
     assert CatalogModel.objects.get(upstream_id="chat").public_id == "homelab/chat"
 

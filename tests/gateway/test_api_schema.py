@@ -134,3 +134,31 @@ def test_the_generation_lookup_documents_the_estimated_flag(schema):
     assert data["usage_estimated"]["type"] == "boolean"
     counts = {"prompt_tokens", "completion_tokens", "total_tokens"}
     assert set(data["usage"]["properties"]) == counts
+
+
+def test_the_embeddings_transcriptions_and_completions_routes_are_described(schema):
+    embeddings = body(schema, "/v1/embeddings")
+    transcription = body(schema, "/v1/audio/transcriptions", "multipart/form-data")
+    completion = body(schema, "/v1/completions")
+    answers = {
+        path: schema["paths"][path]["post"]["responses"]["200"]["content"]
+        for path in ("/v1/embeddings", "/v1/audio/transcriptions", "/v1/completions")
+    }
+
+    assert sorted(embeddings["required"]) == ["input", "model"]
+    assert enum(schema, embeddings["properties"]["encoding_format"]) == ["float", "base64"]
+    assert len(embeddings["properties"]["input"]["oneOf"]) == 4
+    assert sorted(transcription["required"]) == ["file", "model"]
+    assert transcription["properties"]["file"]["format"] == "binary"
+    assert set(enum(schema, transcription["properties"]["response_format"])) >= {"srt", "vtt"}
+    assert "prompt" in completion["required"]
+    assert set(answers["/v1/audio/transcriptions"]) == {"application/json", "text/plain"}
+    assert "text/event-stream" in answers["/v1/completions"]
+    for content in answers.values():
+        assert content["application/json"]["schema"]["$ref"].startswith("#/components/schemas/")
+
+
+def enum(schema: dict, field: dict) -> list:
+    """The values of a nullable enum field (drf-spectacular names the enum as a component)."""
+    name = field["oneOf"][0]["$ref"].rsplit("/", 1)[-1]
+    return schema["components"]["schemas"][name]["enum"]

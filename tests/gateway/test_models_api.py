@@ -137,7 +137,7 @@ def test_working_filter_reflects_cooldowns_and_credential_state(api_client, groq
 @pytest.mark.parametrize(
     ("query", "param"),
     [
-        ("category=embedding", "category"),
+        ("category=rerank", "category"),
         ("working=maybe", "working"),
         ("provider=Not%20A%20Slug", "provider"),
         ("provider=" + "x" * 80, "provider"),
@@ -283,3 +283,18 @@ def test_no_provider_key_appears_in_the_responses(api_client, groq, homelab):
 def test_the_listing_needs_a_key(client, db):
     assert client.get("/v1/models").status_code == 401
     assert client.get("/v1/models/groq/x").status_code == 401
+
+
+def test_embedding_and_transcription_models_are_listed_under_their_categories(
+    api_client, groq, homelab
+):
+    seed_model(groq, "whisper-large-v3", category="transcription")
+    seed_model(homelab, "nomic-embed-text", category="embedding")
+
+    embedding = api_client.get("/v1/models?category=embedding").json()["data"]
+    transcription = api_client.get("/v1/models?category=transcription").json()["data"]
+
+    assert [(m["id"], m["category"]) for m in embedding] == [
+        ("homelab/nomic-embed-text", "embedding")
+    ]
+    assert [m["id"] for m in transcription] == ["groq/whisper-large-v3"]

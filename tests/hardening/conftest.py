@@ -64,6 +64,12 @@ def catalog(workspace) -> dict[str, CatalogModel]:
         "speech": make_model(
             relay, "relay-tts", category="speech", capabilities=media_caps, voices=["alloy"]
         ),
+        "embedding": make_model(
+            relay, "relay-embed", category="embedding", capabilities=media_caps
+        ),
+        "transcription": make_model(
+            relay, "relay-whisper", category="transcription", capabilities=media_caps
+        ),
     }
 
 
@@ -85,6 +91,10 @@ def valid_body(route_name: str, catalog: dict[str, CatalogModel]) -> dict:
             "input": "Hello there",
             "voice": "alloy",
         },
+        "v1-embeddings": {"model": catalog["embedding"].public_id, "input": "Hello there"},
+        "v1-completions": {"model": catalog["text"].public_id, "prompt": "Say hello"},
+        # a JSON body cannot carry the audio: answered with a 400 naming `file`
+        "v1-audio-transcriptions": {"model": catalog["transcription"].public_id},
     }
     return bodies.get(route_name, {})
 
@@ -97,12 +107,25 @@ def _relay_chat(request) -> tuple[int, dict[str, str], bytes]:
     return 200, {"Content-Type": "application/json"}, body
 
 
+def _relay_embeddings(request) -> tuple[int, dict[str, str], bytes]:
+    """One vector per input, as OpenAI-compatible servers answer."""
+    inputs = json.loads(request.body or b"{}").get("input") or []
+    data = [
+        {"object": "embedding", "index": i, "embedding": [0.5, -0.25]} for i in range(len(inputs))
+    ]
+    return 200, {"Content-Type": "application/json"}, json.dumps({"data": data}).encode()
+
+
 def mock_relay(mock: responses.RequestsMock) -> None:
-    """Successful answers from the relay for chat (plain or streamed), images and speech."""
+    """Successful answers from the relay for chat (plain or streamed), images, speech,
+    embeddings and transcriptions."""
     mock.add_callback(responses.POST, f"{ALT_BASE}/chat/completions", callback=_relay_chat)
     png = base64.b64encode(tiny_png()).decode()
     mock.add(responses.POST, f"{ALT_BASE}/images/generations", json={"data": [{"b64_json": png}]})
     mock.add(responses.POST, f"{ALT_BASE}/audio/speech", body=tiny_wav(), content_type="audio/wav")
+    mock.add_callback(responses.POST, f"{ALT_BASE}/embeddings", callback=_relay_embeddings)
+    transcript = {"text": "Hello there.", "segments": [{"start": 0, "end": 1, "text": "Hello."}]}
+    mock.add(responses.POST, f"{ALT_BASE}/audio/transcriptions", json=transcript)
 
 
 from tests.gateway.conftest import chat_call  # noqa: E402, F401 - shared fixture

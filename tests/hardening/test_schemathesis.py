@@ -35,6 +35,9 @@ CATEGORY_OF = {
     "v1-images-generations": "image",
     "v1-images-analyze": "vision",
     "v1-audio-speech": "speech",
+    "v1-embeddings": "embedding",
+    "v1-audio-transcriptions": "transcription",
+    "v1-completions": "text",
 }
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from providers.classify import (
     CHAT_MODEL,
+    EMBEDDING,
     NOT_CHAT,
     TRANSCRIPTION,
     category_of,
@@ -30,14 +31,18 @@ FAMILY_ROWS = [
     # reward
     ("nvidia/llama-3.1-nemotron-70b-reward", NOT_CHAT),
     # embeddings
-    ("nvidia/nv-embedqa-e5-v5", NOT_CHAT),
-    ("baai/bge-m3", NOT_CHAT),
-    ("intfloat/e5-mistral-7b-instruct", NOT_CHAT),
-    ("thenlper/gte-large", NOT_CHAT),
-    ("gemini-embedding-001", NOT_CHAT),
-    ("nvidia/nemotron-3-embed-1b:free", NOT_CHAT),
+    ("nvidia/nv-embedqa-e5-v5", EMBEDDING),
+    ("baai/bge-m3", EMBEDDING),
+    ("intfloat/e5-mistral-7b-instruct", EMBEDDING),
+    ("thenlper/gte-large", EMBEDDING),
+    ("gemini-embedding-001", EMBEDDING),
+    ("nvidia/nemotron-3-embed-1b:free", EMBEDDING),
+    ("nvidia/llama-nemotron-embed-vl-1b-v2:free", EMBEDDING),  # embeds images too: not vision
+    ("nvidia/llama-3.2-nemoretriever-300m-embed-v1", EMBEDDING),
     # rerank, clip, parse / ocr / detectors, moderation
     ("nvidia/llama-3.2-nv-rerankqa-1b-v2", NOT_CHAT),
+    ("nvidia/llama-nemotron-rerank-vl-1b-v2:free", NOT_CHAT),
+    ("baai/bge-reranker-v2-m3", NOT_CHAT),  # a reranker, not an embedding model
     ("nvidia/nvclip", NOT_CHAT),
     ("openai/clip-vit-large-patch14", NOT_CHAT),
     ("someone/eclipse-7b-chat", None),
@@ -100,7 +105,14 @@ def test_each_family_is_named_by_real_ids(upstream_id, expected):
         ("llama-3.3-70b-versatile", None, "text"),  # nothing known: a chat model
         ("nvidia/neva-22b", None, "vision"),
         ("nvidia/nvclip", None, None),  # not chat: not served
-        ("whisper-large-v3", None, None),  # speech-to-text: no category, not served
+        ("whisper-large-v3", None, "transcription"),  # nothing listed: the name decides
+        ("whisper-large-v3", "transcription", "transcription"),
+        ("whisper-large-v3", CHAT_MODEL, None),  # listed as chat: a contradiction, not served
+        ("baai/bge-m3", None, "embedding"),
+        ("baai/bge-m3", "embedding", "embedding"),
+        ("embed-english-v3.0", CHAT_MODEL, None),
+        ("openai/clip-vit-large-patch14", "embedding", None),  # CLIP stays out
+        ("voyageai/voyage-4", "embedding", "embedding"),  # the listing names what the id does not
         ("@cf/meta/llama-guard-3-8b", CHAT_MODEL, None),  # a guard listed as chat
         ("nvidia/nemotron-3.5-content-safety:free", "text", None),
         ("@cf/meta/llama-3.2-11b-vision-instruct", CHAT_MODEL, "vision"),
@@ -117,7 +129,10 @@ def test_metadata_first_then_the_name(upstream_id, listed, category):
 def test_modality_lists_decide_when_present_and_the_name_when_absent():
     assert category_of_modalities("nvidia/neva-22b", set(), set()) == "vision"
     assert category_of_modalities("nvidia/neva-22b", {"text"}, {"text"}) == "text"
-    assert category_of_modalities("x/y", {"text"}, {"embeddings"}) is None
+    assert category_of_modalities("x/y", {"text"}, {"embeddings"}) == "embedding"
+    assert category_of_modalities("x/y", {"audio"}, {"transcription"}) == "transcription"
+    assert category_of_modalities("x/y", {"text"}, {"rerank"}) is None
+    assert category_of_modalities("x/y", {"audio", "text"}, {"text"}) == "text"  # audio-in chat
     assert category_of_modalities("meta/llama-guard-4-12b", {"text"}, {"text"}) is None
 
 
@@ -148,6 +163,14 @@ NVIDIA_NOT_CHAT = [
 ]
 
 
+# Catalogued where the provider serves the route (Scaleway, custom servers), not on NVIDIA.
+EMBEDDING_AND_TRANSCRIPTION = {
+    "nvidia/nv-embedqa-e5-v5": "embedding",
+    "baai/bge-m3": "embedding",
+    "nvidia/parakeet-ctc-1.1b-asr": "transcription",
+}
+
+
 @pytest.mark.parametrize("slug", ["nvidia", "scaleway", "custom"])
 def test_id_only_listings_keep_non_chat_models_out_and_find_vision(slug):
     # given an id-only OpenAI-style listing (the NVIDIA shape quoted in PROVIDERS.md §2.7)
@@ -156,7 +179,8 @@ def test_id_only_listings_keep_non_chat_models_out_and_find_vision(slug):
 
     models = by_id(make_adapter(slug, **kwargs).parse_rows(rows))
 
-    assert {i: m.category for i, m in models.items()} == NVIDIA_CHAT
+    expected = NVIDIA_CHAT if slug == "nvidia" else {**NVIDIA_CHAT, **EMBEDDING_AND_TRANSCRIPTION}
+    assert {i: m.category for i, m in models.items()} == expected
 
 
 def test_groq_playai_tts_is_speech_not_chat():
@@ -185,8 +209,9 @@ def _cloudflare_row(name, task, **properties):
         ("@cf/black-forest-labs/flux-1-schnell", "Text-to-Image", "image"),
         ("@cf/deepgram/aura-1", "Text-to-Speech", "speech"),
         ("@cf/meta/llama-guard-3-8b", "Text Generation", None),
-        ("@cf/openai/whisper-large-v3-turbo", "Automatic Speech Recognition", None),
-        ("@cf/baai/bge-m3", "Text Embeddings", None),
+        ("@cf/openai/whisper-large-v3-turbo", "Automatic Speech Recognition", "transcription"),
+        ("@cf/baai/bge-m3", "Text Embeddings", "embedding"),
+        ("@cf/baai/bge-reranker-base", "Text Classification", None),
     ],
 )
 def test_cloudflare_category_follows_the_task_name(name, task, category):
@@ -216,7 +241,10 @@ def test_ollama_without_capabilities_lets_the_name_decide():
 
     models = by_id(make_adapter("ollama").parse_rows(rows))
 
-    assert {i: m.category for i, m in models.items()} == {"llava:7b": "vision"}
+    assert {i: m.category for i, m in models.items()} == {
+        "llava:7b": "vision",
+        "nomic-embed-text:latest": "embedding",
+    }
 
 
 # ---- every real listing in the fixtures -----------------------------------------------------

@@ -49,8 +49,8 @@ def test_require_workers_paid_is_not_free_and_tasks_map_to_categories():
 def test_other_tasks_are_skipped():
     row = {
         **fixture(CATALOG[1]),
-        "name": "@cf/openai/whisper",
-        "task": {"name": "Automatic Speech Recognition"},
+        "name": "@cf/facebook/detr-resnet-50",
+        "task": {"name": "Object Detection"},
     }
 
     assert adapter().parse_model(row) is None

@@ -15,12 +15,15 @@ ROWS = [
 def test_every_listed_model_is_free_and_text_unless_the_listing_says_otherwise():
     models = by_id(make_adapter("custom", base_url=BASE).parse_rows(ROWS))
 
-    assert free_ids(models.values()) == {"local-chat", "local-vl", "sdxl", "kokoro"}
+    assert free_ids(models.values()) == {
+        "local-chat", "local-vl", "sdxl", "kokoro", "nomic-embed-text",
+    }  # fmt: skip
     assert {k: m.category for k, m in models.items()} == {
         "local-chat": "text",
         "local-vl": "vision",
         "sdxl": "image",
         "kokoro": "speech",
+        "nomic-embed-text": "embedding",
     }
     assert models["local-chat"].free_evidence == "self-hosted"
 
@@ -33,7 +36,7 @@ def test_round_trip_with_a_key(http_mock):
     )
     adapter = make_adapter("custom", base_url=BASE)
 
-    assert len(adapter.list_models()) == 4
+    assert len(adapter.list_models()) == 5
     assert adapter.chat({"model": "local-chat", "messages": []})["choices"]
     for call in http_mock.calls:
         assert_key_in_header_only(call)

@@ -24,9 +24,10 @@ def listing():
     )
 
 
-def test_only_generate_content_models_are_listed():
-    # embeddings, Imagen (predict) and Veo (predictLongRunning) are dropped
+def test_generate_content_and_embed_content_models_are_listed():
+    # Imagen (predict) and Veo (predictLongRunning) are dropped
     assert ids(listing()) == {
+        "gemini-embedding-001",
         "gemini-2.5-flash",
         "gemini-2.5-flash-preview-tts",
         "gemma-4-31b-it",
@@ -39,6 +40,7 @@ def test_only_generate_content_models_are_listed():
 def test_free_is_the_registry_families_on_the_real_listing():
     # gemma-4 is not on the July-2026 free list; image models are never free by default
     assert free_ids(listing()) == {
+        "gemini-embedding-001",
         "gemini-2.5-flash",
         "gemini-2.5-flash-preview-tts",
         "gemini-3.1-flash-lite",
@@ -65,6 +67,7 @@ def test_free_is_the_registry_families_on_the_real_listing():
         "gemini-robotics-er-1.5-preview",
         "gemma-3-27b-it",
         "gemma-3-1b-it",
+        "gemini-embedding-001",
     ],
 )
 def test_a_free_family_is_free_under_each_of_its_aliases(upstream_id):
@@ -86,7 +89,7 @@ def test_a_free_family_is_free_under_each_of_its_aliases(upstream_id):
         "xgemini-2.5-flash",
         "gemma-4-31b-it",
         "imagen-4.0-generate-001",
-        "gemini-embedding-001",
+        "gemini-embedding-2-preview",  # only 001 is on the free list
     ],
 )
 def test_other_families_are_not_matched_by_accident(upstream_id):
@@ -106,6 +109,7 @@ def test_a_renamed_free_model_in_the_real_listing_stays_free():
 @override_settings(GEMINI_EXTRA_FREE_MODELS=["gemma-4-*", "gemini-2.5-flash-image"])
 def test_operators_add_free_models_with_patterns():
     assert free_ids(listing()) == {
+        "gemini-embedding-001",
         "gemini-2.5-flash",
         "gemini-2.5-flash-preview-tts",
         "gemini-3.1-flash-lite",
@@ -243,3 +247,11 @@ def test_speech_without_audio_is_an_invalid_response(http_mock):
         make_adapter("gemini").speech({"model": "gemini-2.5-flash-preview-tts", "input": "x"})
 
     assert caught.value.kind == "invalid_response"
+
+
+def test_token_array_embeddings_are_refused_before_any_call(http_mock):
+    with pytest.raises(ProviderError) as refused:
+        make_adapter("gemini").embeddings({"model": "gemini-embedding-001", "input": [[1, 2]]})
+
+    assert refused.value.kind == "bad_request"
+    assert not http_mock.calls

@@ -18,8 +18,6 @@ from .conftest import (
 
 BASE = "https://api.groq.com/openai/v1"
 NOT_SERVED = {
-    "whisper-large-v3",
-    "whisper-large-v3-turbo",
     "meta-llama/llama-prompt-guard-2-22m",
     "meta-llama/llama-prompt-guard-2-86m",
     "meta-llama/llama-guard-4-12b",
@@ -31,7 +29,7 @@ def listing():
     return make_adapter("groq").parse_rows(fixture("groq/models_list.json")["data"])
 
 
-def test_every_active_model_but_whisper_and_guards_is_free():
+def test_every_active_model_but_guards_is_free():
     rows = fixture("groq/models_list.json")["data"]
 
     models = listing()
@@ -51,6 +49,8 @@ def test_categories_by_id():
     assert models["meta-llama/llama-4-scout-17b-16e-instruct"].category == "vision"
     assert models["meta-llama/llama-4-maverick-17b-128e-instruct"].category == "vision"
     assert models["llama-3.3-70b-versatile"].category == "text"
+    assert models["whisper-large-v3-turbo"].category == "transcription"
+    assert not models["whisper-large-v3-turbo"].capabilities["streaming"]
 
 
 def test_context_and_max_output():
@@ -73,7 +73,7 @@ def test_list_models_round_trip(http_mock):
 
     models = make_adapter("groq").list_models()
 
-    assert len(models) == 14
+    assert len(models) == 16
     assert_key_in_header_only(http_mock.calls[0])
 
 

@@ -47,6 +47,38 @@ def test_deprecated_models_are_dropped():
     assert make_adapter("mistral").parse_model(row) is None
 
 
+def _embed_row(upstream_id):
+    """A real listing row with every capability off, as Mistral lists its embedding models."""
+    row = fixture("mistral/models_list.json")["data"][1]
+    return {**row, "id": upstream_id, "capabilities": dict.fromkeys(row["capabilities"], False)}
+
+
+def test_embedding_models_are_free_embedding_models():
+    rows = [_embed_row("mistral-embed"), _embed_row("codestral-embed-2505")]
+
+    models = by_id(make_adapter("mistral").parse_rows(rows))
+
+    assert {i: m.category for i, m in models.items()} == {
+        "mistral-embed": "embedding",
+        "codestral-embed-2505": "embedding",
+    }
+    assert all(m.free and not m.capabilities["streaming"] for m in models.values())
+
+
+def test_a_model_without_chat_that_is_no_embedding_model_is_dropped():
+    assert make_adapter("mistral").parse_model(_embed_row("mistral-something")) is None
+
+
+def test_embeddings_round_trip(http_mock):
+    answer = {"object": "list", "data": [{"object": "embedding", "index": 0, "embedding": [0.1]}]}
+    http_mock.post(f"{BASE}/embeddings", json=answer)
+
+    result = make_adapter("mistral").embeddings({"model": "mistral-embed", "input": ["hi"]})
+
+    assert result["data"][0]["embedding"] == [0.1]
+    assert_key_in_header_only(http_mock.calls[0])
+
+
 def test_list_models_round_trip(http_mock):
     http_mock.get(f"{BASE}/models", json=fixture("mistral/models_list.json"))
 

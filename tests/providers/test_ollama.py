@@ -41,8 +41,14 @@ def test_listing_reads_capabilities_and_context_from_show(http_mock):
     assert all("Authorization" not in call.request.headers for call in http_mock.calls)
 
 
-def test_embedding_only_models_are_dropped():
+def test_embedding_only_models_are_embedding_models():
     raw = {"name": "nomic-embed-text:latest", "show": {"capabilities": ["embedding"]}}
+
+    assert adapter().parse_model(raw).category == "embedding"
+
+
+def test_models_that_neither_complete_nor_embed_are_dropped():
+    raw = {"name": "some-tool:latest", "show": {"capabilities": ["insert"]}}
 
     assert adapter().parse_model(raw) is None
 

@@ -19,14 +19,13 @@ from .conftest import (
 
 BASE = "https://openrouter.ai/api/v1"
 SKIPPED_KINDS = {
-    "nvidia/nemotron-3-embed-1b:free",
-    "nvidia/llama-nemotron-embed-vl-1b-v2:free",
     "nvidia/nemotron-3.5-content-safety:free",  # a safety classifier: text out, but not chat
 }
+EMBEDDINGS = {"nvidia/nemotron-3-embed-1b:free", "nvidia/llama-nemotron-embed-vl-1b-v2:free"}
 RERANK = "nvidia/llama-nemotron-rerank-vl-1b-v2:free"
 
 
-def test_free_subset_is_free_except_embeddings_rerank_and_safety_which_are_dropped():
+def test_free_subset_is_free_except_rerank_and_safety_which_are_dropped():
     # given the 23 real :free entries (17 text/vision, 1 content-safety, 2 speech, 2 embeddings,
     # 1 rerank)
     rows = fixture("openrouter/models_list_free_subset.json")["data"]
@@ -34,11 +33,12 @@ def test_free_subset_is_free_except_embeddings_rerank_and_safety_which_are_dropp
     # when they are parsed
     models = make_adapter("openrouter").parse_rows(rows)
 
-    # then the 19 chat/speech models are free and embeddings/rerank/safety are not served
+    # then the 21 chat/speech/embedding models are free and rerank/safety are not served
     expected = {row["id"] for row in rows} - SKIPPED_KINDS - {RERANK}
     assert free_ids(models) == expected
-    assert len(expected) == 19
+    assert len(expected) == 21
     assert ids(models) == expected
+    assert {m.upstream_id for m in models if m.category == "embedding"} == EMBEDDINGS
 
 
 def test_categories_come_from_modalities():
@@ -89,7 +89,7 @@ def test_full_listing_free_set_matches_the_subset():
     models = make_adapter("openrouter").parse_rows(everything)
 
     assert free_ids(models) == {row["id"] for row in subset} - SKIPPED_KINDS - {RERANK}
-    assert all(m.category in {"text", "vision", "image", "speech"} for m in models)
+    assert {m.category for m in models} == {"text", "vision", "image", "speech", "embedding"}
 
 
 @pytest.mark.parametrize(
@@ -154,7 +154,7 @@ def test_list_models_round_trip_asks_for_every_modality(http_mock):
 
     models = make_adapter("openrouter").list_models()
 
-    assert len(models) == 19
+    assert len(models) == 21
     assert_key_in_header_only(http_mock.calls[0])
 
 

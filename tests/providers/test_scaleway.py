@@ -14,11 +14,13 @@ ROWS = [
 ]
 
 
-def test_chat_models_are_free_and_pixtral_is_vision():
+def test_every_model_is_free_pixtral_is_vision_and_whisper_transcribes():
     models = by_id(make_adapter("scaleway").parse_rows(ROWS))
 
-    assert free_ids(models.values()) == {"llama-3.3-70b-instruct", "pixtral-12b-2409"}
+    assert free_ids(models.values()) == {row["id"] for row in ROWS}
     assert models["pixtral-12b-2409"].category == "vision"
+    assert models["bge-multilingual-gemma2-embed"].category == "embedding"
+    assert models["whisper-large-v3"].category == "transcription"
     assert "1,000,000 free tokens" in models["pixtral-12b-2409"].free_evidence
 
 
@@ -30,7 +32,7 @@ def test_list_models_and_chat_round_trip(http_mock):
     )
     adapter = make_adapter("scaleway")
 
-    assert len(adapter.list_models()) == 2
+    assert len(adapter.list_models()) == 4
     assert adapter.chat({"model": "llama-3.3-70b-instruct", "messages": []})["choices"]
     for call in http_mock.calls:
         assert_key_in_header_only(call)

@@ -100,6 +100,10 @@ def make_tenant(label: str, email: str, tmp_path) -> Tenant:
     _model(credential, "shared-chat", "text")  # the same public id in both workspaces
     image_model = _model(credential, f"paint-{label}", "image")
     speech_model = _model(credential, f"voice-{label}", "speech", voices=["alloy"])
+    routes = {
+        "embedding_model": _model(credential, f"embed-{label}", "embedding"),
+        "transcription_model": _model(credential, f"whisper-{label}", "transcription"),
+    }
     conversation = Conversation.objects.create(
         workspace=workspace, user=user, title=f"{label} private chat"
     )
@@ -134,6 +138,7 @@ def make_tenant(label: str, email: str, tmp_path) -> Tenant:
         chat_model=chat_model,
         image_model=image_model,
         speech_model=speech_model,
+        extra=routes,
         conversation=conversation,
         message=message,
         saved=saved,

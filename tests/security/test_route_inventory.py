@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.forms.models import model_to_dict
 from django.urls import URLPattern, URLResolver, get_resolver
 
@@ -19,6 +20,7 @@ from catalog.models import CatalogModel
 from gateway.media.images import ImageData, generated_image_store
 from gateway.models import GeneratedImage, RequestLog
 from providers.models import ProviderCredential
+from tests.fakeprovider import tiny_wav
 from tests.security.conftest import Tenant, _model
 
 pytestmark = pytest.mark.django_db
@@ -67,6 +69,9 @@ ROUTES: dict[str, str] = {
     "v1/images/generations": KEY,
     "v1/images/analyze": KEY,
     "v1/audio/speech": KEY,
+    "v1/audio/transcriptions": KEY,
+    "v1/embeddings": KEY,
+    "v1/completions": KEY,
     # Public by design: the unguessable name is the capability (like OpenAI's image URLs).
     "v1/files/images/<str:name>": PUBLIC,
     "v1/^.*$": KEY,  # the 404 envelope for unknown /v1 paths; answers without a key too
@@ -365,7 +370,14 @@ API_BODY_CASES: dict[str, Callable[[Tenant], dict[str, Any]]] = {
         "input": "hello",
         "voice": "alloy",
     },
+    "v1/embeddings": lambda b: {"model": b.extra["embedding_model"].public_id, "input": "hi"},
+    "v1/audio/transcriptions": lambda b: {
+        "model": b.extra["transcription_model"].public_id,
+        "file": SimpleUploadedFile("hello.wav", tiny_wav(), content_type="audio/wav"),
+    },
+    "v1/completions": lambda b: {"model": b.chat_model.public_id, "prompt": "hi"},
 }
+MULTIPART_ROUTES = {"v1/audio/transcriptions"}
 NO_OBJECT_IN_BODY = {"accounts/signin/", "accounts/signup/", "accounts/signout/", "accounts/keys/"}
 
 
@@ -408,7 +420,9 @@ def test_a_v1_call_naming_a_model_only_another_workspace_has_is_not_found(
     route, tenant_a, tenant_b, upstream
 ):
     """Another workspace's resources on every /v1 workflow: 404, and not one call with B's key."""
-    response = tenant_a.api().post("/" + route, API_BODY_CASES[route](tenant_b), format="json")
+    body = API_BODY_CASES[route](tenant_b)
+    form = "multipart" if route in MULTIPART_ROUTES else "json"
+    response = tenant_a.api().post("/" + route, body, format=form)
 
     assert response.status_code in (404, 503), response.content[:300]
     assert response.json()["error"]["code"] in ("model_not_found", "no_available_model")

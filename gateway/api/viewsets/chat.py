@@ -1,4 +1,5 @@
-"""POST /v1/chat/completions and GET /v1/generation: thin viewsets over the gateway services."""
+"""POST /v1/chat/completions, POST /v1/completions and GET /v1/generation: thin viewsets over
+the gateway services."""
 
 from django.http import HttpResponseBase, StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -8,14 +9,19 @@ from rest_framework.response import Response
 
 from accounts.authentication import caller_workspace, key_of
 from gateway.api.chat_request import ChatRequestInput
+from gateway.api.completion_request import CompletionRequestInput
 from gateway.api.errors import ApiError
+from gateway.api.route_responses import COMPLETION_RESPONSE
 from gateway.api.viewsets.limited import RateLimitedViewSet
-from gateway.chat.service import chat_complete, chat_stream
+from gateway.chat.completions import COMPLETIONS
+from gateway.chat.service import CHAT, chat_complete, chat_stream
 from gateway.requestlog.services import request_log_as_dict, request_log_get
 
 
 class ChatCompletionViewSet(RateLimitedViewSet):
     """The OpenAI chat completions endpoint, streamed (SSE) or not."""
+
+    dialect = CHAT
 
     @extend_schema(request=ChatRequestInput, responses={200: dict})
     def create(self, request: Request) -> HttpResponseBase:
@@ -28,6 +34,7 @@ class ChatCompletionViewSet(RateLimitedViewSet):
             "api_key": key_of(request),
             "request_id": request.request_id,  # type: ignore[attr-defined]  # RequestIdMiddleware
             "payload": payload,
+            "dialect": self.dialect,
         }
         if isinstance(payload, dict) and payload.get("stream") is True:
             stream = chat_stream(**call)
@@ -39,6 +46,23 @@ class ChatCompletionViewSet(RateLimitedViewSet):
         for name, value in served.items():
             response[name] = value
         return response
+
+
+class CompletionViewSet(ChatCompletionViewSet):
+    """The legacy OpenAI completions endpoint (prompt -> text), served by the chat workflow:
+    `text_completion` objects, streamed as `text_completion` chunks (SSE)."""
+
+    dialect = COMPLETIONS
+
+    @extend_schema(
+        request=CompletionRequestInput,
+        responses={200: COMPLETION_RESPONSE},
+        description="Legacy completions: the prompt is sent to a chat model as one user "
+        "message; `echo`, `suffix`, `best_of` > 1, `logprobs` and token-array prompts are "
+        "refused (400 unsupported_parameter).",
+    )
+    def create(self, request: Request) -> HttpResponseBase:
+        return super().create(request)
 
 
 class GenerationViewSet(viewsets.ViewSet):

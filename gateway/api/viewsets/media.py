@@ -1,4 +1,5 @@
-"""POST /v1/images/generations, /v1/images/analyze and /v1/audio/speech: thin viewsets."""
+"""POST /v1/images/generations, /v1/images/analyze, /v1/audio/speech, /v1/embeddings and
+/v1/audio/transcriptions: thin viewsets."""
 
 from django.http import HttpResponse, HttpResponseBase
 from django.urls import reverse
@@ -12,15 +13,35 @@ from rest_framework.response import Response
 from accounts.authentication import caller_workspace, key_of
 from gateway.api.errors import ApiError
 from gateway.api.media_input import (
+    EmbeddingInput,
     ImageAnalysisByUrl,
     ImageAnalysisUpload,
     ImageGenerationInput,
     SpeechInput,
+    TranscriptionInput,
 )
 from gateway.api.parsers import SafeJSONParser, check_storable
+from gateway.api.route_responses import EMBEDDINGS_RESPONSE, TRANSCRIPTION_RESPONSE
 from gateway.api.viewsets.limited import RateLimitedViewSet
+from gateway.media.embeddings import embeddings_create
 from gateway.media.images import CappedUploadHandler
 from gateway.media.service import Caller, MediaResult, image_analyze, images_generate, speech_create
+from gateway.media.transcription import AudioUploadHandler, transcription_create
+
+
+def form_data(request: Request) -> object:
+    """The parsed body; a multipart form's text fields are checked like JSON strings."""
+    try:
+        payload = request.data
+    except ParseError:
+        if not request.content_type.startswith("multipart/"):
+            raise
+        raise ApiError(
+            "The multipart body could not be parsed.", code="invalid_multipart"
+        ) from None
+    if hasattr(payload, "items") and request.content_type.startswith("multipart/"):
+        check_storable({name: value for name, value in payload.items() if isinstance(value, str)})
+    return payload
 
 
 def caller_of(request: Request) -> Caller:
@@ -72,19 +93,7 @@ class ImageAnalysisViewSet(_MediaViewSet):
         return super().create(request)
 
     def respond(self, request: Request) -> HttpResponseBase:
-        try:
-            payload = request.data
-        except ParseError:
-            if not request.content_type.startswith("multipart/"):
-                raise
-            raise ApiError(
-                "The multipart body could not be parsed.", code="invalid_multipart"
-            ) from None
-        if isinstance(payload, dict) and request.content_type.startswith("multipart/"):
-            check_storable(
-                {name: value for name, value in payload.items() if isinstance(value, str)}
-            )
-        return self.json(image_analyze(caller=caller_of(request), payload=payload))
+        return self.json(image_analyze(caller=caller_of(request), payload=form_data(request)))
 
 
 class SpeechViewSet(_MediaViewSet):
@@ -98,6 +107,47 @@ class SpeechViewSet(_MediaViewSet):
     def respond(self, request: Request) -> HttpResponseBase:
         result = speech_create(caller=caller_of(request), payload=request.data)
         response = HttpResponse(result.audio, content_type=result.content_type)
+        for name, value in result.headers.items():
+            response[name] = value
+        return response
+
+
+class EmbeddingViewSet(_MediaViewSet):
+    """OpenAI embeddings.create over the workspace's free embedding models."""
+
+    @extend_schema(request=EmbeddingInput, responses={200: EMBEDDINGS_RESPONSE})
+    def create(self, request: Request) -> HttpResponseBase:
+        return super().create(request)
+
+    def respond(self, request: Request) -> HttpResponseBase:
+        return self.json(embeddings_create(caller=caller_of(request), payload=request.data))
+
+
+class TranscriptionViewSet(_MediaViewSet):
+    """OpenAI audio.transcriptions.create: a multipart audio file to text (json, text, srt,
+    verbose_json or vtt). A JSON body is read too, so it is told which field is missing."""
+
+    parser_classes = [SafeJSONParser, MultiPartParser]
+
+    @extend_schema(
+        request={"multipart/form-data": TranscriptionInput},
+        responses={
+            (200, "application/json"): TRANSCRIPTION_RESPONSE,
+            (200, "text/plain"): OpenApiTypes.STR,
+        },
+        description="json (default) and verbose_json answer JSON; text, srt and vtt answer "
+        "plain text.",
+    )
+    def create(self, request: Request) -> HttpResponseBase:
+        # Set before the body is read: the audio stays in memory, capped.
+        request._request.upload_handlers = [AudioUploadHandler(request._request)]
+        return super().create(request)
+
+    def respond(self, request: Request) -> HttpResponseBase:
+        result = transcription_create(caller=caller_of(request), payload=form_data(request))
+        if result.text is None:
+            return self.json(result)
+        response = HttpResponse(result.text, content_type=result.content_type)
         for name, value in result.headers.items():
             response[name] = value
         return response

@@ -24,7 +24,8 @@ from gateway.api.errors import ApiError
 CATEGORY_CHOICES = [*CatalogModel.Category.values, AUTO_CATEGORY]
 MODEL_FIELDS = (
     "Each model: OpenAI's `id`, `object`, `created`, `owned_by`, plus `name`, `description`, "
-    "`category` (text, vision, image, speech; `auto` for the auto route), `provider`, "
+    "`category` (text, vision, image, speech, embedding, transcription; `auto` for the auto "
+    "route), `provider`, "
     "`context_length`, `max_output_tokens`, `capabilities`, `voices`, `free_evidence` (why it "
     "counts as free), `working` (its provider answers and it is not cooling down), `pricing` "
     "(always zero) and `limits`: the provider's documented free-tier limits, e.g. "
