@@ -44,7 +44,7 @@ urlpatterns = [
     path("account/usage/", account.usage_page, name="account-usage"),
 ]
 
-# Mounted under /accounts/ by config/urls.py, in the "accounts" URL namespace.
+# Mounted under /account/ by config/urls.py, in the "accounts" URL namespace.
 accounts_urlpatterns = [
     path("signin/", auth.SignInView.as_view(), name="signin"),
     path("signup/", auth.signup, name="signup"),

@@ -26,7 +26,7 @@ def log(workspace, n: int, *, days_ago: int = 0, **fields) -> None:
 def test_the_overview_links_every_account_section(client_in):
     page = client_in.get("/account/").content.decode()
 
-    sections = ["/account/providers/", "/accounts/keys/", "/account/saved/"]
+    sections = ["/account/providers/", "/account/keys/", "/account/saved/"]
     for href in [*sections, "/account/conversations/", "/account/usage/"]:
         assert f'href="{href}"' in page
     assert 'aria-current="page">Account</a>' in page
