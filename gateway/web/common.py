@@ -32,7 +32,7 @@ def page(
     return render(request, template, {"section": section, **(context or {})}, status=status)
 
 
-def moved_to_account(request: HttpRequest, rest: str) -> HttpResponseRedirect:
+def moved_to_account(request: HttpRequest, rest: str) -> HttpResponsePermanentRedirect:
     """A permanent redirect from a retired /accounts/ path to its /account/ one; 308 keeps the
     method and body, so an old form or bookmark still works."""
     target = "/account/" + rest
