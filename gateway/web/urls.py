@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import account, auth, chat, docs, model_browser, playground, providers
+from . import account, activity, auth, chat, docs, model_browser, playground, providers
 
 urlpatterns = [
     path("", docs.home, name="home"),
@@ -42,6 +42,7 @@ urlpatterns = [
     ),
     path("account/conversations/", account.conversations_page, name="account-conversations"),
     path("account/usage/", account.usage_page, name="account-usage"),
+    path("account/activity/", activity.activity_page, name="account-activity"),
 ]
 
 # Mounted under /account/ by config/urls.py, in the "accounts" URL namespace.

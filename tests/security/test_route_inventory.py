@@ -57,6 +57,7 @@ ROUTES: dict[str, str] = {
     "account/saved/<int:pk>/delete": SESSION,
     "account/conversations/": SESSION,
     "account/usage/": SESSION,
+    "account/activity/": SESSION,
     "account/keys/": SESSION,
     "account/keys/<int:key_id>/revoke/": SESSION,
     "v1/key": KEY,
