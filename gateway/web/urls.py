@@ -30,6 +30,11 @@ urlpatterns = [
         name="account-credential-sync",
     ),
     path(
+        "account/credentials/<int:pk>/status",
+        providers.credential_status_view,
+        name="account-credential-status",
+    ),
+    path(
         "account/credentials/<int:pk>/delete",
         providers.credential_delete_view,
         name="account-credential-delete",
