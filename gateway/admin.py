@@ -42,6 +42,7 @@ class RequestLogAdmin(ReadOnlyAdmin):
         "total_tokens",
         "attempt_count",
     )
+    list_display_links = ("created_at", "id")
     list_filter = (
         ("workspace", admin.RelatedOnlyFieldListFilter),
         "status",
