@@ -33,7 +33,7 @@ run: install
 	$(BIN)/python manage.py migrate --noinput
 	@echo ""
 	@echo "  OpenProvider is starting at http://$(HOST):$(PORT)/"
-	@echo "  Sign in: create an account at http://$(HOST):$(PORT)/accounts/signup/"
+	@echo "  Sign in: create an account at http://$(HOST):$(PORT)/account/signup/"
 	@echo "           (or an admin: DJANGO_SUPERUSER_PASSWORD=... $(BIN)/python manage.py createsuperuser --noinput --email you@example.com)"
 	@echo "  $(RUN_PROCESSES) run together; press Ctrl+C to stop them."
 	@echo ""

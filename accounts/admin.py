@@ -1,13 +1,14 @@
-"""Admin for users, workspaces and API keys. A key's hash is never rendered."""
+"""Admin for users, workspaces, API keys and (read-only) conversations. A key's hash is never
+rendered."""
 
 from django.contrib import admin
 from django.contrib.auth import admin as auth_admin
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
 
 from .forms import UserChangeForm, UserCreateForm
-from .models import ApiKey, Membership, User, Workspace
+from .models import ApiKey, Conversation, Membership, Message, User, Workspace
 from .services import api_key_forget, api_key_revoke, workspace_for_user, workspace_keys_forget
 
 
@@ -106,3 +107,48 @@ class ApiKeyAdmin(admin.ModelAdmin):
         super().delete_queryset(request, queryset)
         for api_key in api_keys:
             api_key_forget(api_key=api_key)
+
+
+class MessageInline(admin.TabularInline):
+    model = Message
+    fields = ("created_at", "role", "status", "model_id", "provider", "request_id", "content")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Conversation)
+class ConversationAdmin(admin.ModelAdmin):
+    """The console's conversations, as their users left them: view only."""
+
+    list_display = ("title", "workspace", "user", "model_id", "message_count", "updated_at")
+    list_filter = (("workspace", admin.RelatedOnlyFieldListFilter), "model_id", "created_at")
+    search_fields = ("title", "=messages__request_id")
+    search_help_text = "A title, or a request id (gen-…) of one of its answers."
+    date_hierarchy = "created_at"
+    list_select_related = ("workspace", "user")
+    fields = ("title", "workspace", "user", "model_id", "created_at", "updated_at")
+    inlines = (MessageInline,)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Conversation]:
+        return super().get_queryset(request).annotate(message_total=Count("messages"))
+
+    @admin.display(description="messages", ordering="message_total")
+    def message_count(self, conversation: Conversation) -> int:
+        return conversation.message_total  # type: ignore[attr-defined]  # annotated above
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

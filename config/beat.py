@@ -1,5 +1,6 @@
 """Celery beat's scheduler, safe to start twice: it sends jobs only while it holds the deployment's
-beat lock in the shared cache.
+beat lock in the shared cache. The jobs are django-celery-beat's database rows (seeded from
+settings.BEAT_JOBS), which operators pause and retime in the admin.
 
 One beat runs per deployment (README, "Topology"). A second one, started by mistake or as a warm
 standby, waits: it sends nothing while the first holds the lock, and takes over within
@@ -9,10 +10,9 @@ LOCK_SECONDS of the first one stopping or dying. The jobs themselves also take t
 
 import logging
 import secrets
-from pathlib import Path
 from typing import Any
 
-from celery.beat import PersistentScheduler
+from django_celery_beat.schedulers import DatabaseScheduler
 
 from catalog.locks import lock_acquire, lock_release
 
@@ -24,17 +24,11 @@ LOCK_SECONDS = 30
 REFRESH_SECONDS = LOCK_SECONDS / 3
 
 
-class SingleBeatScheduler(PersistentScheduler):
+class SingleBeatScheduler(DatabaseScheduler):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.lock_token = secrets.token_hex(16)
         self.leading: bool | None = None  # unknown until the first tick
         super().__init__(*args, **kwargs)
-
-    def setup_schedule(self) -> None:
-        # The schedule file lives in VAR_DIR, which only make run creates.
-        filename: str = self.schedule_filename  # type: ignore[attr-defined]  # not in celery-types
-        Path(filename).parent.mkdir(parents=True, exist_ok=True)
-        super().setup_schedule()
 
     def tick(self, *args: Any, **kwargs: Any) -> float:
         if not self._hold_lock():

@@ -2,7 +2,6 @@
 
 import ipaddress
 import os
-from datetime import timedelta
 from pathlib import Path
 
 import django_stubs_ext
@@ -52,6 +51,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "django_celery_beat",
     "accounts",
     "providers",
     "catalog",
@@ -277,27 +277,34 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-# One beat per deployment; a second one only stands by (config/beat.py).
+CELERY_RESULT_EXPIRES = None  # results are never stored, so beat needs no cleanup job for them
+# One beat per deployment, reading its jobs from the database (django-celery-beat's tables):
+# operators see, pause and retime them in the admin. A second beat only stands by (config/beat.py).
 CELERY_BEAT_SCHEDULER = "config.beat.SingleBeatScheduler"
+# Empty on purpose: beat writes this setting's entries over the database rows at every start,
+# which would undo the operators' edits. The jobs come from BEAT_JOBS instead.
+CELERY_BEAT_SCHEDULE: dict = {}
 CATALOG_SYNC_INTERVAL = env.int("CATALOG_SYNC_INTERVAL", default=6 * 3600)
 PROVIDER_CHECK_INTERVAL = env.int("PROVIDER_CHECK_INTERVAL", default=600)
-CELERY_BEAT_SCHEDULE = {
+# The periodic jobs and their first intervals (seconds), as the data migration
+# gateway/migrations/0005_beat_jobs_seeded.py writes them once (a job already there is left as
+# it is); after that the admin's "Periodic tasks" rows are the schedule.
+BEAT_JOBS: dict[str, dict[str, str | int]] = {
     "catalog-sync": {
         "task": "catalog.tasks.catalog_sync_all_task",
-        "schedule": timedelta(seconds=CATALOG_SYNC_INTERVAL),
+        "every": CATALOG_SYNC_INTERVAL,
     },
     "provider-check": {
         "task": "catalog.tasks.provider_check_all_task",
-        "schedule": timedelta(seconds=PROVIDER_CHECK_INTERVAL),
+        "every": PROVIDER_CHECK_INTERVAL,
     },
     "request-log-reaper": {
         "task": "gateway.tasks.request_log_reap_stale_task",
-        "schedule": timedelta(seconds=env.int("REQUEST_LOG_REAP_INTERVAL", default=300)),
+        "every": env.int("REQUEST_LOG_REAP_INTERVAL", default=300),
     },
     "generated-images-cleanup": {
         "task": "gateway.tasks.generated_images_cleanup_task",
-        "schedule": timedelta(seconds=env.int("GENERATED_IMAGE_CLEANUP_INTERVAL", default=3600)),
+        "every": env.int("GENERATED_IMAGE_CLEANUP_INTERVAL", default=3600),
     },
 }
 

@@ -1,4 +1,5 @@
-"""Usage of a workspace from its request log: per day, and per model and provider."""
+"""Usage of a workspace from its request log: per day, per model and provider, and in total
+(requests, errors and tokens)."""
 
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -6,7 +7,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.db.models import Avg, Count, Q, QuerySet, Sum
-from django.db.models.functions import TruncDate
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from accounts.models import Workspace
@@ -20,6 +21,8 @@ ERROR_STATUSES = (
 )
 ERRORS = Count("id", filter=Q(status__in=ERROR_STATUSES))
 ESTIMATED = Count("id", filter=Q(usage_estimated=True))
+# A provider that reports only prompt and completion tokens still counts in the total.
+TOKENS = Coalesce("total_tokens", Coalesce("prompt_tokens", 0) + Coalesce("completion_tokens", 0))
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,16 @@ class DayUsage:
     requests: int
     errors: int
     avg_latency_ms: int | None
+    tokens: int = 0
+
+
+@dataclass(frozen=True)
+class UsageTotals:
+    requests: int
+    errors: int
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
 
 
 @dataclass(frozen=True)
@@ -66,7 +79,9 @@ def usage_by_day(*, logs: QuerySet[RequestLog], days: int) -> list[DayUsage]:
     rows = (
         logs.annotate(day=TruncDate("created_at"))
         .values("day")
-        .annotate(requests=Count("id"), errors=ERRORS, latency=Avg("latency_ms"))
+        .annotate(
+            requests=Count("id"), errors=ERRORS, latency=Avg("latency_ms"), tokens=Sum(TOKENS)
+        )
     )
     by_day = {row["day"]: row for row in rows}
     first = _first_day(days)
@@ -80,9 +95,28 @@ def usage_by_day(*, logs: QuerySet[RequestLog], days: int) -> list[DayUsage]:
                 requests=row.get("requests", 0),
                 errors=row.get("errors", 0),
                 avg_latency_ms=_ms(row.get("latency")),
+                tokens=row.get("tokens") or 0,
             )
         )
     return result
+
+
+def usage_totals(*, logs: QuerySet[RequestLog]) -> UsageTotals:
+    """Requests, errors and tokens over the rows, in one query."""
+    sums = logs.aggregate(
+        requests=Count("id"),
+        errors=ERRORS,
+        prompt=Sum("prompt_tokens"),
+        completion=Sum("completion_tokens"),
+        total=Sum(TOKENS),
+    )
+    return UsageTotals(
+        requests=sums["requests"],
+        errors=sums["errors"],
+        prompt_tokens=sums["prompt"] or 0,
+        completion_tokens=sums["completion"] or 0,
+        total_tokens=sums["total"] or 0,
+    )
 
 
 def usage_by_route(*, logs: QuerySet[RequestLog]) -> list[RouteUsage]:
@@ -97,7 +131,7 @@ def usage_by_route(*, logs: QuerySet[RequestLog]) -> list[RouteUsage]:
             errors=ERRORS,
             latency=Avg("latency_ms"),
             timed=Count("latency_ms"),
-            tokens=Sum("total_tokens"),
+            tokens=Sum(TOKENS),
             estimated=ESTIMATED,
         )
         .order_by()

@@ -22,6 +22,7 @@ from gateway.requestlog.usage import (
     usage_by_route,
     usage_filters,
     usage_logs,
+    usage_totals,
 )
 from providers.models import ProviderCredential
 
@@ -104,7 +105,10 @@ def _charts(days: list[Any]) -> list[Any]:
         labels,
         [Series("mean latency", [d.avg_latency_ms for d in days], "bar-latency", " ms")],
     )
-    return [traffic, latency]
+    tokens = bar_chart(
+        "Tokens per day", labels, [Series("tokens", [d.tokens for d in days], "bar-tokens")]
+    )
+    return [traffic, latency, tokens]
 
 
 @never_cache
@@ -120,6 +124,7 @@ def usage_page(request: HttpRequest) -> HttpResponse:
     logs = usage_logs(workspace=workspace, days=period, model=model, provider=provider)
     days = usage_by_day(logs=logs, days=period)
     routes = usage_by_route(logs=logs)
+    totals = usage_totals(logs=logs)
     context = {
         "subsection": "usage",
         "period": period,
@@ -131,7 +136,8 @@ def usage_page(request: HttpRequest) -> HttpResponse:
         "charts": _charts(days),
         "routes": routes,
         "max_route_requests": max((r.requests for r in routes), default=0),
-        "total_requests": sum(d.requests for d in days),
-        "total_errors": sum(d.errors for d in days),
+        "totals": totals,
+        "total_requests": totals.requests,
+        "total_errors": totals.errors,
     }
     return page(request, "account/usage.html", "account", context)

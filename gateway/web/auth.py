@@ -1,4 +1,6 @@
-"""Sign-in, sign-up and sign-out, and the API keys page (under /accounts/)."""
+"""Sign-in, sign-up and sign-out, and the API keys page (under /account/)."""
+
+import base64
 
 from django.contrib import messages
 from django.contrib.auth import login
@@ -14,6 +16,7 @@ from accounts.authentication import signed_in_user
 from accounts.forms import ApiKeyCreateForm, SignInForm, SignUpForm
 from accounts.selectors import api_key_list
 from accounts.services import api_key_create, api_key_revoke, workspace_for_user
+from providers.encryption import SecretUnreadable, decrypt_secret, encrypt_secret
 
 
 class SignInView(LoginView):
@@ -42,33 +45,56 @@ def signup(request: HttpRequest) -> HttpResponse:
     return render(request, "auth/signup.html", {"form": form})
 
 
+NEW_KEY_SESSION = "new_api_key"
+
+
+def _remember_new_key(request: HttpRequest, plaintext: str) -> None:
+    """Keep the new key for the next page view only, encrypted like provider keys: the session
+    is stored server-side, and a key must never sit there readable."""
+    request.session[NEW_KEY_SESSION] = base64.b64encode(encrypt_secret(plaintext)).decode()
+
+
+def _pop_new_key(request: HttpRequest) -> str | None:
+    sealed = request.session.pop(NEW_KEY_SESSION, None)
+    if not isinstance(sealed, str):
+        return None
+    try:
+        return decrypt_secret(base64.b64decode(sealed))
+    except (ValueError, SecretUnreadable):  # sealed with a key rotated away since: gone
+        return None
+
+
 def _render_keys(
-    request: HttpRequest, form: ApiKeyCreateForm, created_plaintext: str | None = None
+    request: HttpRequest, form: ApiKeyCreateForm, *, status: int = 200
 ) -> HttpResponse:
     workspace = workspace_for_user(user=signed_in_user(request))
     context = {
         "form": form,
         "api_keys": api_key_list(workspace=workspace),
-        "created_plaintext": created_plaintext,
+        "created_plaintext": _pop_new_key(request) if request.method == "GET" else None,
         "section": "account",  # highlights Account in the main nav
         "subsection": "keys",
     }
-    return render(request, "account/keys.html", context)
+    return render(request, "account/keys.html", context, status=status)
 
 
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
 def api_keys(request: HttpRequest) -> HttpResponse:
-    """List the workspace's keys; POST creates one, its plaintext shown in this response only."""
+    """List the workspace's keys; POST creates one and redirects, and the next page view shows
+    its plaintext once (a reload neither creates another key nor shows this one again)."""
     form = ApiKeyCreateForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST":
+        if not form.is_valid():
+            return _render_keys(request, form, status=400)
         created = api_key_create(
             workspace=workspace_for_user(user=signed_in_user(request)),
             name=form.cleaned_data["name"],
             created_by=signed_in_user(request),
         )
-        return _render_keys(request, ApiKeyCreateForm(), created_plaintext=created.plaintext)
+        _remember_new_key(request, created.plaintext)
+        return redirect("accounts:keys")
     return _render_keys(request, form)
 
 

@@ -2,7 +2,12 @@
 
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponsePermanentRedirect,
+    HttpResponseRedirect,
+)
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 
@@ -25,6 +30,15 @@ def page(
 ) -> HttpResponse:
     """Render a page; `section` marks the current navigation entry."""
     return render(request, template, {"section": section, **(context or {})}, status=status)
+
+
+def moved_to_account(request: HttpRequest, rest: str) -> HttpResponsePermanentRedirect:
+    """A permanent redirect from a retired /accounts/ path to its /account/ one; 308 keeps the
+    method and body, so an old form or bookmark still works."""
+    target = "/account/" + rest
+    if request.META.get("QUERY_STRING"):
+        target += "?" + request.META["QUERY_STRING"]
+    return HttpResponsePermanentRedirect(target, preserve_request=True)
 
 
 def redirect_back(request: HttpRequest, fallback: str) -> HttpResponseRedirect:

@@ -1,5 +1,6 @@
 """Home and Docs: the getting-started path, the /v1 reference from the OpenAPI schema, and the
-interactive request builder (its workflows are data passed to static/js/docs.js)."""
+interactive request builder (its workflows are data passed to static/js/docs.js; the playground's
+text panel is the same builder over the text workflows)."""
 
 import json
 from functools import lru_cache
@@ -21,6 +22,10 @@ METHODS = ("get", "post", "put", "patch", "delete")
 SAMPLE_IMAGE_URL = "https://upload.wikimedia.org/wikipedia/commons/3/3f/JPEG_example_flower.jpg"
 SPEECH_MODEL = "openprovider/auto-free"
 
+# Each workflow: how the builder sends it (`form`: json, or multipart with `file` as the upload
+# field), how it shows the answer (`result`), and the openai SDK call of the Python snippet
+# (`python`: the client method, or "" for a route the SDK has no method for, sent with
+# client.post / client.get; `python_print`: what the snippet prints).
 WORKFLOWS: list[dict[str, Any]] = [
     {
         "id": "chat",
@@ -32,6 +37,65 @@ WORKFLOWS: list[dict[str, Any]] = [
             "model": AUTO_FREE_ID,
             "messages": [{"role": "user", "content": "Say hello in five words."}],
         },
+        "python": "chat.completions.create",
+        "python_print": "reply.choices[0].message.content",
+    },
+    {
+        "id": "completions",
+        "label": "Text completion (legacy)",
+        "method": "POST",
+        "path": "/v1/completions",
+        "result": "json",
+        "text": True,
+        "body": {
+            "model": AUTO_FREE_ID,
+            "prompt": "Once upon a time",
+            "max_tokens": 32,
+            "stream": False,
+        },
+        "python": "completions.create",
+        "python_print": "reply.choices[0].text",
+    },
+    {
+        "id": "responses",
+        "label": "Responses",
+        "method": "POST",
+        "path": "/v1/responses",
+        "result": "json",
+        "text": True,
+        "body": {
+            "model": AUTO_FREE_ID,
+            "input": "Name three primary colours.",
+            "instructions": "Answer in one short line.",
+            "stream": False,
+        },
+        "python": "responses.create",
+        "python_print": "reply.output_text",
+    },
+    {
+        "id": "embeddings",
+        "label": "Embeddings",
+        "method": "POST",
+        "path": "/v1/embeddings",
+        "result": "json",
+        "text": True,
+        "body": {"model": AUTO_FREE_ID, "input": "OpenProvider routes to free models."},
+        "python": "embeddings.create",
+        "python_print": "len(reply.data[0].embedding)",
+    },
+    {
+        "id": "transcription",
+        "label": "Transcription",
+        "method": "POST",
+        "path": "/v1/audio/transcriptions",
+        "result": "json",
+        "text": True,
+        "form": "multipart",
+        "file": "file",
+        "file_name": "speech.wav",
+        "body": {"model": AUTO_FREE_ID, "response_format": "json"},
+        "python": "audio.transcriptions.create",
+        "python_print": "reply",
     },
     {
         "id": "image-generation",
@@ -40,6 +104,8 @@ WORKFLOWS: list[dict[str, Any]] = [
         "path": "/v1/images/generations",
         "result": "image",
         "body": {"model": AUTO_FREE_ID, "prompt": "A lighthouse at dawn, watercolor", "n": 1},
+        "python": "images.generate",
+        "python_print": "reply.data[0].url",
     },
     {
         "id": "image-analysis",
@@ -52,6 +118,8 @@ WORKFLOWS: list[dict[str, Any]] = [
             "prompt": "What is in this picture?",
             "image_url": SAMPLE_IMAGE_URL,
         },
+        "python": "",
+        "python_print": "reply.json()",
     },
     {
         "id": "speech",
@@ -60,16 +128,29 @@ WORKFLOWS: list[dict[str, Any]] = [
         "path": "/v1/audio/speech",
         "result": "audio",
         "body": {"model": SPEECH_MODEL, "input": "Hello from OpenProvider.", "voice": "alloy"},
+        "python": "audio.speech.create",
+        "python_print": "",
     },
-    {"id": "models", "label": "Models", "method": "GET", "path": "/v1/models", "result": "json"},
+    {
+        "id": "models",
+        "label": "Models",
+        "method": "GET",
+        "path": "/v1/models",
+        "result": "json",
+        "python": "models.list",
+        "python_print": "[model.id for model in reply]",
+    },
     {
         "id": "provider-status",
         "label": "Provider status",
         "method": "GET",
         "path": "/v1/providers/status",
         "result": "json",
+        "python": "",
+        "python_print": "reply.json()",
     },
 ]
+TEXT_WORKFLOWS = [w for w in WORKFLOWS if w.get("text")]  # the playground's text panel
 
 ERROR_EXAMPLE = envelope(
     "No free model of this workspace is called 'groq/nope'.",
@@ -138,10 +219,10 @@ def api_reference() -> tuple[dict[str, Any], ...]:
     )
 
 
-def available_workflows() -> list[dict[str, Any]]:
+def available_workflows(workflows: list[dict[str, Any]] = WORKFLOWS) -> list[dict[str, Any]]:
     """The builder's workflows, each marked with whether the route exists on this server."""
     routes = {(op["method"], op["path"]) for op in api_reference()}
-    return [{**w, "available": (w["method"], w["path"]) in routes} for w in WORKFLOWS]
+    return [{**w, "available": (w["method"], w["path"]) in routes} for w in workflows]
 
 
 STEPS = [

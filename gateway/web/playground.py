@@ -1,4 +1,5 @@
-"""The playground: image generation, image analysis and speech through gateway.media.
+"""The playground: image generation, image analysis and speech through gateway.media, and a text
+panel (the docs' request builder over the non-chat text routes, called with an API key).
 
 The endpoints are session-authenticated and CSRF-protected; they answer JSON (or audio) for
 static/js/playground.js, with the /v1 error envelope when a request fails.
@@ -23,6 +24,7 @@ from gateway.media.speech import speech_create
 
 from .chat import family_choices
 from .common import page, workspace_of
+from .docs import TEXT_WORKFLOWS, available_workflows
 from .markdown import markdown_html
 
 IMAGE_SIZES = ["1024x1024", "512x512", "768x1024", "1024x768"]
@@ -56,6 +58,7 @@ def playground_page(request: HttpRequest) -> HttpResponse:
         "voices": {m.public_id: m.voices for m in models["speech"]},
         "auto_free_id": AUTO_FREE_ID,
         "image_sizes": IMAGE_SIZES,
+        "workflows": available_workflows(TEXT_WORKFLOWS),
     }
     return page(request, "playground.html", "playground", context)
 

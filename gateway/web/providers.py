@@ -2,23 +2,27 @@
 
 import logging
 import re
+import time
+from datetime import UTC, datetime
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Count
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import Workspace
 from catalog.credentials import credential_delete, credential_save, credential_sync_queue
 from catalog.models import CatalogModel
 from catalog.selectors import last_sync_results
+from catalog.sync_status import DONE, credential_sync_status
 from providers.models import ProviderCredential
 from providers.registry import PROVIDERS
 from providers.spec import ProviderSpec
@@ -40,7 +44,10 @@ def _form(key: str, data: Any = None, initial: dict[str, str] | None = None) -> 
 
 
 def _credential_row(
-    credential: ProviderCredential, counts: dict[int, int], synced: dict[str, dict[str, Any]]
+    credential: ProviderCredential,
+    counts: dict[int, int],
+    synced: dict[str, dict[str, Any]],
+    since: datetime | None = None,
 ) -> dict[str, Any]:
     initial = {
         "name": credential.name,
@@ -52,11 +59,20 @@ def _credential_row(
         "models": counts.get(credential.pk, 0),
         "price_unreadable": synced.get(credential.name, {}).get("price_unreadable", 0),
         "form": _form(f"cred{credential.pk}", initial=initial),
+        # The page watches a sync still owed (after a save or "Sync now") until it is done.
+        "syncing": credential_sync_status(credential=credential, since=since)["phase"] != DONE
+        and credential.enabled,
+        "since": int(since.timestamp()) if since else None,
     }
 
 
-def provider_rows(workspace: Workspace, bound: CredentialForm | None = None) -> list[dict]:
-    """One row per registry entry with the workspace's credentials and their forms."""
+def provider_rows(
+    workspace: Workspace,
+    bound: CredentialForm | None = None,
+    sync_asked: tuple[int, datetime] | None = None,
+) -> list[dict]:
+    """One row per registry entry with the workspace's credentials and their forms;
+    `sync_asked` is (credential id, when) for a sync just asked for."""
     credentials = list(ProviderCredential.objects.filter(workspace=workspace))
     counts = dict(
         CatalogModel.objects.filter(workspace=workspace, is_active=True)
@@ -66,7 +82,11 @@ def provider_rows(workspace: Workspace, bound: CredentialForm | None = None) -> 
     synced = last_sync_results(workspace_id=workspace.pk, names=[c.name for c in credentials])
     rows = []
     for spec in PROVIDERS.values():
-        mine = [_credential_row(c, counts, synced) for c in credentials if c.provider == spec.slug]
+        mine = [
+            _credential_row(c, counts, synced, _since(c, sync_asked))
+            for c in credentials
+            if c.provider == spec.slug
+        ]
         needs_new = spec.enabled and (spec.slug == "custom" or not mine)
         rows.append(
             {
@@ -80,6 +100,19 @@ def provider_rows(workspace: Workspace, bound: CredentialForm | None = None) -> 
     if bound is not None:
         _attach(rows, bound)
     return rows
+
+
+def _since(credential: ProviderCredential, asked: tuple[int, datetime] | None) -> datetime | None:
+    return asked[1] if asked and asked[0] == credential.pk else None
+
+
+def _sync_asked(request: HttpRequest) -> tuple[int, datetime] | None:
+    """The credential whose sync the previous page asked for, and when (the redirect's query)."""
+    try:
+        pk, since = int(request.GET["syncing"]), int(request.GET["since"])
+        return pk, datetime.fromtimestamp(since, tz=UTC)
+    except (KeyError, ValueError, OverflowError, OSError):
+        return None
 
 
 def _attach(rows: list[dict], bound: CredentialForm) -> None:
@@ -96,8 +129,19 @@ def _attach(rows: list[dict], bound: CredentialForm) -> None:
 @never_cache
 @login_required
 def providers_page(request: HttpRequest) -> HttpResponse:
-    rows = provider_rows(workspace_of(request))
+    rows = provider_rows(workspace_of(request), sync_asked=_sync_asked(request))
     return page(request, "account/providers.html", "account", {"rows": rows})
+
+
+@never_cache
+@login_required
+@require_GET
+def credential_status_view(request: HttpRequest, pk: int) -> JsonResponse:
+    """The credential's sync phase and result, polled by the provider setup page."""
+    credential = credential_of(request, pk)
+    asked = _sync_asked(request)
+    since = asked[1] if asked and asked[0] == credential.pk else None
+    return JsonResponse(credential_sync_status(credential=credential, since=since))
 
 
 @sensitive_post_parameters("api_key")
@@ -158,8 +202,10 @@ def credential_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def credential_sync_view(request: HttpRequest, pk: int) -> HttpResponse:
     credential = credential_of(request, pk)
+    asked = int(time.time())
     if credential_sync_queue(credential=credential):
-        messages.success(request, f"Sync of {credential.name} queued. Reload in a minute.")
-    else:
-        messages.error(request, f"{credential.name} is disabled; enable it before syncing.")
+        messages.success(request, f"Sync of {credential.name} queued.")
+        query = urlencode({"syncing": credential.pk, "since": asked})
+        return redirect(f"{reverse('account-providers')}?{query}#provider-{credential.provider}")
+    messages.error(request, f"{credential.name} is disabled; enable it before syncing.")
     return redirect(reverse("account-providers") + f"#provider-{credential.provider}")

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import account, auth, chat, docs, model_browser, playground, providers
+from . import account, activity, auth, chat, docs, model_browser, playground, providers
 
 urlpatterns = [
     path("", docs.home, name="home"),
@@ -30,6 +30,11 @@ urlpatterns = [
         name="account-credential-sync",
     ),
     path(
+        "account/credentials/<int:pk>/status",
+        providers.credential_status_view,
+        name="account-credential-status",
+    ),
+    path(
         "account/credentials/<int:pk>/delete",
         providers.credential_delete_view,
         name="account-credential-delete",
@@ -42,9 +47,10 @@ urlpatterns = [
     ),
     path("account/conversations/", account.conversations_page, name="account-conversations"),
     path("account/usage/", account.usage_page, name="account-usage"),
+    path("account/activity/", activity.activity_page, name="account-activity"),
 ]
 
-# Mounted under /accounts/ by config/urls.py, in the "accounts" URL namespace.
+# Mounted under /account/ by config/urls.py, in the "accounts" URL namespace.
 accounts_urlpatterns = [
     path("signin/", auth.SignInView.as_view(), name="signin"),
     path("signup/", auth.signup, name="signup"),

@@ -12,7 +12,7 @@ PASSWORD = "correct horse battery"
 
 def test_sign_up_creates_a_user_with_an_owned_personal_workspace(client, db):
     response = client.post(
-        "/accounts/signup/",
+        "/account/signup/",
         {
             "email": "New@Example.com",
             "password1": "a fresh passphrase",
@@ -32,7 +32,7 @@ def test_sign_up_creates_a_user_with_an_owned_personal_workspace(client, db):
 
 def test_sign_up_refuses_an_email_taken_in_another_case(client, user):
     response = client.post(
-        "/accounts/signup/",
+        "/account/signup/",
         {
             "email": "ADA@example.com",
             "password1": "another passphrase",
@@ -67,7 +67,7 @@ def test_sign_up_refuses_an_email_taken_in_another_case(client, user):
     ],
 )
 def test_sign_up_shows_what_is_wrong_with_the_form(client, db, data, message):
-    response = client.post("/accounts/signup/", data)
+    response = client.post("/account/signup/", data)
 
     assert response.status_code == 200
     assert message in response.content.decode()
@@ -75,7 +75,7 @@ def test_sign_up_shows_what_is_wrong_with_the_form(client, db, data, message):
 
 
 def test_sign_in_with_a_wrong_password_shows_an_error_and_stays_signed_out(client, user):
-    response = client.post("/accounts/signin/", {"username": user.email, "password": "wrong"})
+    response = client.post("/account/signin/", {"username": user.email, "password": "wrong"})
 
     assert response.status_code == 200
     page = response.content.decode()
@@ -86,7 +86,7 @@ def test_sign_in_with_a_wrong_password_shows_an_error_and_stays_signed_out(clien
 
 def test_sign_in_accepts_the_email_in_any_case(client, user):
     response = client.post(
-        "/accounts/signin/", {"username": "Ada@Example.COM", "password": PASSWORD}
+        "/account/signin/", {"username": "Ada@Example.COM", "password": PASSWORD}
     )
 
     assert response.status_code == 302
@@ -94,13 +94,13 @@ def test_sign_in_accepts_the_email_in_any_case(client, user):
 
 
 def test_sign_in_rotates_the_session_key(client, user):
-    client.get("/accounts/signin/")
+    client.get("/account/signin/")
     session = client.session
     session["before-login"] = True
     session.save()
     key_before = client.cookies[settings.SESSION_COOKIE_NAME].value
 
-    client.post("/accounts/signin/", {"username": user.email, "password": PASSWORD})
+    client.post("/account/signin/", {"username": user.email, "password": PASSWORD})
 
     key_after = client.cookies[settings.SESSION_COOKIE_NAME].value
     assert key_after != key_before
@@ -114,7 +114,7 @@ def test_sign_up_rotates_the_session_key(client, db):
     key_before = client.cookies[settings.SESSION_COOKIE_NAME].value
 
     client.post(
-        "/accounts/signup/",
+        "/account/signup/",
         {
             "email": "new@example.com",
             "password1": "a fresh passphrase",
@@ -131,7 +131,7 @@ def test_sign_up_rotates_the_session_key(client, db):
 )
 def test_sign_in_ignores_an_off_site_next(client, user, target):
     response = client.post(
-        f"/accounts/signin/?next={target}",
+        f"/account/signin/?next={target}",
         {"username": user.email, "password": PASSWORD, "next": target},
     )
 
@@ -141,17 +141,17 @@ def test_sign_in_ignores_an_off_site_next(client, user, target):
 
 def test_sign_in_follows_an_on_site_next(client, user):
     response = client.post(
-        "/accounts/signin/",
-        {"username": user.email, "password": PASSWORD, "next": "/accounts/keys/"},
+        "/account/signin/",
+        {"username": user.email, "password": PASSWORD, "next": "/account/keys/"},
     )
 
-    assert response["Location"] == "/accounts/keys/"
+    assert response["Location"] == "/account/keys/"
 
 
 def test_sign_out_by_post_ends_the_session(client, user):
     client.force_login(user)
 
-    response = client.post("/accounts/signout/")
+    response = client.post("/account/signout/")
 
     assert response.status_code == 302
     assert "_auth_user_id" not in client.session
@@ -160,7 +160,7 @@ def test_sign_out_by_post_ends_the_session(client, user):
 def test_sign_out_by_get_is_refused_and_keeps_the_session(client, user):
     client.force_login(user)
 
-    response = client.get("/accounts/signout/")
+    response = client.get("/account/signout/")
 
     assert response.status_code == 405
     assert client.session["_auth_user_id"] == str(user.pk)
@@ -172,7 +172,7 @@ def _csrf_client() -> Client:
 
 def test_sign_in_without_a_csrf_token_is_refused(user):
     response = _csrf_client().post(
-        "/accounts/signin/", {"username": user.email, "password": PASSWORD}
+        "/account/signin/", {"username": user.email, "password": PASSWORD}
     )
 
     assert response.status_code == 403
@@ -180,7 +180,7 @@ def test_sign_in_without_a_csrf_token_is_refused(user):
 
 def test_sign_up_without_a_csrf_token_is_refused(db):
     response = _csrf_client().post(
-        "/accounts/signup/",
+        "/account/signup/",
         {
             "email": "new@example.com",
             "password1": "a fresh passphrase",
@@ -196,7 +196,7 @@ def test_sign_out_without_a_csrf_token_is_refused(user):
     client = _csrf_client()
     client.force_login(user)
 
-    response = client.post("/accounts/signout/")
+    response = client.post("/account/signout/")
 
     assert response.status_code == 403
     assert client.session["_auth_user_id"] == str(user.pk)
@@ -204,11 +204,11 @@ def test_sign_out_without_a_csrf_token_is_refused(user):
 
 def test_sign_in_with_the_csrf_token_from_the_form_works(user):
     client = _csrf_client()
-    client.get("/accounts/signin/")
+    client.get("/account/signin/")
     token = client.cookies[settings.CSRF_COOKIE_NAME].value
 
     response = client.post(
-        "/accounts/signin/",
+        "/account/signin/",
         {"username": user.email, "password": PASSWORD, "csrfmiddlewaretoken": token},
     )
 

@@ -155,7 +155,7 @@ def snap(page: Page, name: str, *, full_page: bool = True) -> None:
 
 
 def sign_up(page: Page, base_url: str, email: str) -> None:
-    page.goto(f"{base_url}/accounts/signup/")
+    page.goto(f"{base_url}/account/signup/")
     page.locator("input[name=email]").fill(email)
     page.locator("input[name=password1]").fill(PASSWORD)
     page.locator("input[name=password2]").fill(PASSWORD)

@@ -143,7 +143,7 @@ def test_the_navigation_fits_a_375_px_screen_and_the_keyboard(web: Page, live_se
     assert web.evaluate("document.documentElement.scrollWidth") <= 375
 
     # The API keys table stacks its rows, so Revoke is reachable without scrolling sideways
-    web.goto(f"{live_server.url}/accounts/keys/")
+    web.goto(f"{live_server.url}/account/keys/")
     web.get_by_label("Name").fill("a key with a rather long name for a phone")
     web.get_by_role("button", name="Create key").click()
     revoke = web.get_by_role("button", name="Revoke a key with a rather long name for a phone")
@@ -164,7 +164,7 @@ SIGNED_IN_PAGES = [
     "/playground/",
     "/account/",
     "/account/providers/",
-    "/accounts/keys/",
+    "/account/keys/",
     "/account/saved/",
     "/account/conversations/",
     "/account/usage/",
@@ -172,7 +172,7 @@ SIGNED_IN_PAGES = [
 
 
 def test_every_page_loads_without_browser_errors(web: Page, live_server, fake_provider):
-    for path in ("/", "/docs/", "/accounts/signin/", "/accounts/signup/"):
+    for path in ("/", "/docs/", "/account/signin/", "/account/signup/"):
         response = web.goto(f"{live_server.url}{path}")
         assert response is not None
         assert response.ok, path
@@ -191,7 +191,7 @@ def test_every_page_loads_without_browser_errors(web: Page, live_server, fake_pr
     web.get_by_test_id("nav-signout").click()
     expect(web.get_by_test_id("nav-signin")).to_be_visible()
     web.goto(f"{live_server.url}/chat/")
-    expect(web).to_have_url(re.compile(r"/accounts/signin/\?next=/chat/$"))
+    expect(web).to_have_url(re.compile(r"/account/signin/\?next=/chat/$"))
     web.locator("input[name=username]").fill(EMAIL)
     web.locator("input[name=password]").fill("not the password")
     web.get_by_role("button", name="Sign in").click()

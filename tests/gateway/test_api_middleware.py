@@ -26,7 +26,7 @@ def test_v1_never_reads_a_session_even_when_one_is_sent(client, user, created_ke
 
 
 def test_web_pages_still_get_csp_and_csrf(client):
-    page = client.get("/accounts/signin/")
+    page = client.get("/account/signin/")
 
     assert "Content-Security-Policy" in page
     assert "csrftoken" in page.cookies
@@ -36,6 +36,6 @@ def test_a_web_post_without_a_csrf_token_is_still_refused(user):
     from django.test import Client
 
     strict = Client(enforce_csrf_checks=True)
-    response = strict.post("/accounts/signin/", {"username": user.email, "password": "x"})
+    response = strict.post("/account/signin/", {"username": user.email, "password": "x"})
 
     assert response.status_code == 403

@@ -123,5 +123,5 @@ def test_the_reaper_aborts_rows_stuck_in_progress(workspace):
 def test_the_reaper_runs_on_beat():
     from django.conf import settings
 
-    entry = settings.CELERY_BEAT_SCHEDULE["request-log-reaper"]
+    entry = settings.BEAT_JOBS["request-log-reaper"]
     assert entry["task"] == "gateway.tasks.request_log_reap_stale_task"

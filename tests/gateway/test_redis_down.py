@@ -59,7 +59,7 @@ def test_a_wrong_key_is_still_refused(client, redis_down):
     assert response.status_code == 401
 
 
-@pytest.mark.parametrize("path", ["/", "/docs/", "/accounts/signin/"])
+@pytest.mark.parametrize("path", ["/", "/docs/", "/account/signin/"])
 def test_web_pages_keep_loading(client, redis_down, path):
     assert client.get(path).status_code == 200
 

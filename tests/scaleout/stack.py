@@ -150,7 +150,7 @@ class WebUser:
 
     def _post(self, path: str, data: dict[str, str]) -> requests.Response:
         if "csrftoken" not in self.session.cookies:
-            self.session.get(self.base + "/accounts/signin/", timeout=30)  # sets the cookie
+            self.session.get(self.base + "/account/signin/", timeout=30)  # sets the cookie
         response = self.session.post(
             self.base + path,
             data={**data, "csrfmiddlewaretoken": self.session.cookies["csrftoken"]},
@@ -162,23 +162,23 @@ class WebUser:
 
     def sign_up(self, email: str, password: str = PASSWORD) -> None:
         self._post(
-            "/accounts/signup/", {"email": email, "password1": password, "password2": password}
+            "/account/signup/", {"email": email, "password1": password, "password2": password}
         )
 
     def create_key(self, name: str) -> tuple[int, str]:
         """A new API key: its id (from its revoke form) and plaintext (shown once)."""
-        page = self._post("/accounts/keys/", {"name": name}).text
+        page = self._post("/account/keys/", {"name": name}).text
         plaintext = re.search(r"opk_live_[A-Za-z0-9_-]+", page).group(0)
         rows = re.findall(r"<td data-label=\"Name\">([^<]*)</td>(.*?)</tr>", page, re.S)
         key_id = next(
-            int(re.search(r"/accounts/keys/(\d+)/revoke/", rest).group(1))
+            int(re.search(r"/account/keys/(\d+)/revoke/", rest).group(1))
             for key_name, rest in rows
             if key_name == name
         )
         return key_id, plaintext
 
     def revoke_key(self, key_id: int) -> None:
-        self._post(f"/accounts/keys/{key_id}/revoke/", {})
+        self._post(f"/account/keys/{key_id}/revoke/", {})
 
     def delete_provider(self, name: str) -> None:
         page = self.session.get(self.base + "/account/providers/", timeout=30).text

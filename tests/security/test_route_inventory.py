@@ -34,9 +34,10 @@ ROUTES: dict[str, str] = {
     "healthz": PUBLIC,
     "metrics": STAFF,  # a staff session or the operators' metrics token
     "api/schema": PUBLIC,
-    "accounts/signin/": PUBLIC,
-    "accounts/signup/": PUBLIC,
-    "accounts/signout/": PUBLIC,  # POST only; signs out whoever is signed in
+    "account/signin/": PUBLIC,
+    "account/signup/": PUBLIC,
+    "account/signout/": PUBLIC,  # POST only; signs out whoever is signed in
+    "accounts/<path:rest>": PUBLIC,  # permanent redirects from the retired /accounts/ paths
     "models/": SESSION,
     "models/save": SESSION,
     "models/<path:model_id>/edit": SESSION,
@@ -53,13 +54,15 @@ ROUTES: dict[str, str] = {
     "account/providers/": SESSION,
     "account/providers/<slug:slug>/save": SESSION,
     "account/credentials/<int:pk>/sync": SESSION,
+    "account/credentials/<int:pk>/status": SESSION,
     "account/credentials/<int:pk>/delete": SESSION,
     "account/saved/": SESSION,
     "account/saved/<int:pk>/delete": SESSION,
     "account/conversations/": SESSION,
     "account/usage/": SESSION,
-    "accounts/keys/": SESSION,
-    "accounts/keys/<int:key_id>/revoke/": SESSION,
+    "account/activity/": SESSION,
+    "account/keys/": SESSION,
+    "account/keys/<int:key_id>/revoke/": SESSION,
     "v1/key": KEY,
     "v1/models": KEY,
     "v1/models/<path:model_id>": KEY,
@@ -79,6 +82,7 @@ ROUTES: dict[str, str] = {
 
 # Path arguments that name something other than a workspace-owned row.
 NOT_OBJECT_IDS = {
+    "accounts/<path:rest>": "the rest of a retired path, redirected as it is to /account/",
     "account/providers/<slug:slug>/save": "a provider slug of the registry, the same for all",
     "v1/files/images/<str:name>": "a 32-character random capability name, see test below",
 }
@@ -133,7 +137,7 @@ def test_session_routes_send_anonymous_visitors_to_sign_in(client, route):
     for method in ("get", "post"):
         response = getattr(client, method)(_sample_url(route))
         assert response.status_code == 302, (method, route)
-        assert response["Location"].startswith("/accounts/signin/?next="), (method, route)
+        assert response["Location"].startswith("/account/signin/?next="), (method, route)
 
 
 @pytest.mark.parametrize("route", sorted(r for r, kind in ROUTES.items() if kind == KEY))
@@ -214,9 +218,10 @@ PATH_ID_CASES: dict[str, tuple[str, Callable[[Tenant], Any], Any]] = {
     "chat/<int:pk>/rename": (SESSION, _conversation, 987654),
     "chat/<int:pk>/delete": (SESSION, _conversation, 987654),
     "account/credentials/<int:pk>/sync": (SESSION, _credential, 987654),
+    "account/credentials/<int:pk>/status": (SESSION, _credential, 987654),
     "account/credentials/<int:pk>/delete": (SESSION, _credential, 987654),
     "account/saved/<int:pk>/delete": (SESSION, _saved, 987654),
-    "accounts/keys/<int:key_id>/revoke/": (SESSION, _api_key, 987654),
+    "account/keys/<int:key_id>/revoke/": (SESSION, _api_key, 987654),
     "v1/models/<path:model_id>": (KEY, _chat_model, "relay/chat-nobody"),
     "models/<path:model_id>/edit": (SESSION, _chat_model, "relay/chat-nobody"),
 }
@@ -378,7 +383,7 @@ API_BODY_CASES: dict[str, Callable[[Tenant], dict[str, Any]]] = {
     "v1/completions": lambda b: {"model": b.chat_model.public_id, "prompt": "hi"},
 }
 MULTIPART_ROUTES = {"v1/audio/transcriptions"}
-NO_OBJECT_IN_BODY = {"accounts/signin/", "accounts/signup/", "accounts/signout/", "accounts/keys/"}
+NO_OBJECT_IN_BODY = {"account/signin/", "account/signup/", "account/signout/", "account/keys/"}
 
 
 def test_every_post_route_with_a_body_has_an_isolation_case_or_none_to_make():
@@ -390,7 +395,7 @@ def test_every_post_route_with_a_body_has_an_isolation_case_or_none_to_make():
 
 
 def _is_read_only(route: str) -> bool:
-    return (route.endswith("/") and not route.startswith("accounts/keys")) or route in {
+    return (route.endswith("/") and not route.startswith("account/keys")) or route in {
         "v1/key",
         "v1/models",
         "v1/providers/status",
@@ -496,7 +501,7 @@ def test_list_filters_naming_another_workspace_are_ignored(tenant_a, tenant_b):
         web.get("/account/usage/", {**hostile, "model": tenant_b.chat_model.public_id}),
         web.get("/account/conversations/", hostile),
         web.get("/account/saved/", hostile),
-        web.get("/accounts/keys/", hostile),
+        web.get("/account/keys/", hostile),
     ]
 
     for response in answers:
@@ -512,7 +517,7 @@ def test_fields_naming_another_workspace_or_owner_are_ignored(tenant_a, tenant_b
     sneaky = {"workspace": tenant_b.workspace.pk, "user": tenant_b.user.pk}
 
     web.post(f"/chat/{tenant_a.conversation.pk}/rename", {"title": "mine", **sneaky})
-    web.post("/accounts/keys/", {"name": "mine", "key_hash": "0" * 64, **sneaky})
+    web.post("/account/keys/", {"name": "mine", "key_hash": "0" * 64, **sneaky})
     web.post("/models/save", {"model_id": tenant_a.chat_model.public_id, **sneaky})
 
     tenant_a.conversation.refresh_from_db()

@@ -54,8 +54,8 @@ def test_csrf_refusals_change_nothing(tenant_a, upstream):
         tenant_a.workspace.api_keys.filter(revoked_at__isnull=True).count(),
     )
     client = tenant_a.web(enforce_csrf_checks=True)
-    client.post("/accounts/keys/", {"name": "sneaky"})
-    client.post(f"/accounts/keys/{tenant_a.api_key.pk}/revoke/")
+    client.post("/account/keys/", {"name": "sneaky"})
+    client.post(f"/account/keys/{tenant_a.api_key.pk}/revoke/")
     client.post(f"/chat/{tenant_a.conversation.pk}/rename", {"title": "pwned"})
     client.post(f"/account/saved/{tenant_a.saved.pk}/delete")
 
@@ -116,7 +116,7 @@ def test_posted_next_never_leaves_the_site(tenant_a, target):
 
 @pytest.mark.parametrize("target", OFF_SITE)
 def test_sign_in_page_links_never_carry_an_off_site_next(client, target):
-    page = client.get("/accounts/signin/", {"next": target}).content.decode()
+    page = client.get("/account/signin/", {"next": target}).content.decode()
 
     assert 'href="//evil.com' not in page
     assert 'action="//evil.com' not in page
@@ -128,7 +128,7 @@ def test_sign_in_page_links_never_carry_an_off_site_next(client, target):
 @pytest.mark.parametrize(
     "host", ["evil.com", "testserver:@evil.com", "testserver/", "evil.com:80", "[::1]x"]
 )
-@pytest.mark.parametrize("url", ["/", "/accounts/signin/", "/v1/models", "/admin/login/"])
+@pytest.mark.parametrize("url", ["/", "/account/signin/", "/v1/models", "/admin/login/"])
 def test_a_hostile_host_header_is_refused(client, host, url):
     response = client.get(url, HTTP_HOST=host)
 
@@ -144,7 +144,7 @@ def test_sign_out_deletes_the_session_server_side(tenant_a):
     old_key = web.session.session_key
     web.get("/account/")
 
-    web.post("/accounts/signout/")
+    web.post("/account/signout/")
 
     assert not Session.objects.filter(session_key=old_key).exists()
     replayed = Client()
@@ -154,7 +154,7 @@ def test_sign_out_deletes_the_session_server_side(tenant_a):
 
 def test_a_session_fixed_before_sign_in_is_not_kept(tenant_a):
     client = Client()
-    client.get("/accounts/signin/")
+    client.get("/account/signin/")
     session = client.session
     session["planted"] = "by an attacker"
     session.save()
@@ -162,7 +162,7 @@ def test_a_session_fixed_before_sign_in_is_not_kept(tenant_a):
     client.cookies["sessionid"] = planted
 
     client.post(
-        "/accounts/signin/",
+        "/account/signin/",
         {"username": tenant_a.user.email, "password": "correct horse battery"},
     )
 
@@ -179,13 +179,13 @@ from django.test.utils import override_settings
 plain = "django.contrib.staticfiles.storage.StaticFilesStorage"  # no collectstatic here
 override_settings(STORAGES={**settings.STORAGES, "staticfiles": {"BACKEND": plain}}).enable()
 c = Client()
-r = c.get("/accounts/signin/", secure=True, HTTP_HOST="example.com")
+r = c.get("/account/signin/", secure=True, HTTP_HOST="example.com")
 cookie = r.cookies["csrftoken"]
 print(r.status_code, bool(cookie["secure"]), cookie["samesite"])
 print(settings.SESSION_COOKIE_SECURE, settings.SESSION_COOKIE_HTTPONLY,
       settings.SESSION_COOKIE_SAMESITE, settings.CSRF_COOKIE_SECURE,
       settings.SECURE_SSL_REDIRECT, settings.SECURE_HSTS_SECONDS >= 31536000)
-insecure = c.get("/accounts/signin/", HTTP_HOST="example.com")
+insecure = c.get("/account/signin/", HTTP_HOST="example.com")
 print(insecure.status_code, insecure.get("Location", ""))
 """
 
@@ -214,7 +214,7 @@ def test_cookies_are_secure_under_production_settings(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert lines[0] == "200 True Lax"
     assert lines[1] == "True True Lax True True True"
-    assert lines[2] == "301 https://example.com/accounts/signin/"
+    assert lines[2] == "301 https://example.com/account/signin/"
 
 
 @pytest.fixture

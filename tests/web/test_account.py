@@ -26,8 +26,8 @@ def log(workspace, n: int, *, days_ago: int = 0, **fields) -> None:
 def test_the_overview_links_every_account_section(client_in):
     page = client_in.get("/account/").content.decode()
 
-    sections = ["/account/providers/", "/accounts/keys/", "/account/saved/"]
-    for href in [*sections, "/account/conversations/", "/account/usage/"]:
+    sections = ["/account/providers/", "/account/keys/", "/account/saved/"]
+    for href in [*sections, "/account/conversations/", "/account/usage/", "/account/activity/"]:
         assert f'href="{href}"' in page
     assert 'aria-current="page">Account</a>' in page
 
@@ -90,7 +90,7 @@ def test_usage_shows_requests_errors_and_latency_per_route(client_in, workspace,
     assert "relay/b" not in week.split('data-testid="usage-routes"')[-1]
     assert "6 requests, 1 error in the last 30 days" in month
     assert "theirs/x" not in month
-    assert week.count('data-testid="usage-chart"') == 2
+    assert week.count('data-testid="usage-chart"') == 3  # traffic, latency, tokens
     assert "<rect" in week
 
 

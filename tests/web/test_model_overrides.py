@@ -117,4 +117,4 @@ def test_the_form_needs_a_signed_in_user(client, text_model):
     response = client.get(edit_url(text_model))
 
     assert response.status_code == 302
-    assert "/accounts/" in response["Location"]
+    assert "/account/" in response["Location"]

@@ -112,4 +112,4 @@ def test_anonymous_visitors_are_sent_to_sign_in(client):
     response = client.get("/models/")
 
     assert response.status_code == 302
-    assert response["Location"].startswith("/accounts/signin/?next=/models/")
+    assert response["Location"].startswith("/account/signin/?next=/models/")

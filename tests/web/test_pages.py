@@ -26,14 +26,14 @@ def test_anonymous_visitors_are_sent_to_sign_in(client, url):
     response = client.get(url)
 
     assert response.status_code == 302
-    assert response["Location"] == f"/accounts/signin/?next={url}"
+    assert response["Location"] == f"/account/signin/?next={url}"
 
 
 @pytest.mark.parametrize("url", PUBLIC)
 def test_home_and_docs_are_public(client, url):
     page = client.get(url).content.decode()
 
-    assert 'href="/accounts/signin/"' in page
+    assert 'href="/account/signin/"' in page
     assert "Sign out" not in page
 
 
@@ -78,7 +78,7 @@ def test_the_home_page_shows_progress_on_the_getting_started_path(client_in, tex
 
     steps = page.split('data-testid="getting-started"')[1]
     assert steps.count("badge ok") == 3  # signed in, provider connected, catalog has models
-    assert 'href="/accounts/keys/"' in steps
+    assert 'href="/account/keys/"' in steps
 
 
 def test_an_unknown_conversation_is_a_404_page(client_in):
@@ -99,3 +99,37 @@ def test_no_page_or_script_ever_carries_a_provider_key(client_in, workspace, tex
 
     assert all(canary not in text for text in pages + scripts)
     assert all(canary[-12:] not in text for text in pages)
+
+
+def test_the_home_page_title_names_the_product_once(client):
+    page = client.get("/").content.decode()
+
+    assert "<title>OpenProvider</title>" in page
+
+
+def test_other_pages_keep_their_own_title_before_the_product(client):
+    assert "<title>Docs · OpenProvider</title>" in client.get("/docs/").content.decode()
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("/accounts/signin/", "/account/signin/"),
+        ("/accounts/signup/", "/account/signup/"),
+        ("/accounts/keys/", "/account/keys/"),
+        ("/accounts/signin/?next=/chat/", "/account/signin/?next=/chat/"),
+    ],
+)
+def test_the_retired_accounts_paths_redirect_permanently(client, old, new):
+    response = client.get(old)
+
+    assert response.status_code == 308
+    assert response["Location"] == new
+
+
+def test_a_form_posted_to_a_retired_path_keeps_its_method(client_in):
+    response = client_in.post("/accounts/keys/", {"name": "old bookmark"}, follow=True)
+
+    assert response.redirect_chain[0] == ("/account/keys/", 308)
+    assert response.redirect_chain[-1] == ("/account/keys/", 302)
+    assert "old bookmark" in response.content.decode()

@@ -6,7 +6,13 @@ import pytest
 from django.utils import timezone
 
 from gateway.models import RequestLog
-from gateway.requestlog.usage import usage_by_day, usage_by_route, usage_filters, usage_logs
+from gateway.requestlog.usage import (
+    usage_by_day,
+    usage_by_route,
+    usage_filters,
+    usage_logs,
+    usage_totals,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -70,3 +76,27 @@ def test_routes_sum_tokens_and_count_the_estimated_rows(workspace):
 
     assert (routes["g/m"].tokens, routes["g/m"].estimated) == (42, 1)
     assert (routes["x/y"].tokens, routes["x/y"].estimated) == (0, 0)
+
+
+def test_totals_sum_tokens_and_count_a_total_the_provider_left_out(workspace):
+    add(workspace, "a", status="success", prompt_tokens=10, completion_tokens=5, total_tokens=15)
+    add(workspace, "b", status="success", prompt_tokens=3, completion_tokens=4)  # no total sent
+    add(workspace, "c", status="error")
+    add(workspace, "old", days_ago=9, status="success", total_tokens=1000)
+
+    totals = usage_totals(logs=usage_logs(workspace=workspace, days=7))
+
+    assert (totals.requests, totals.errors) == (3, 1)
+    assert (totals.prompt_tokens, totals.completion_tokens, totals.total_tokens) == (13, 9, 22)
+
+
+def test_tokens_are_counted_per_day_and_per_route(workspace):
+    add(workspace, "a", days_ago=1, served_model="g/m", provider="g", total_tokens=40)
+    add(workspace, "b", days_ago=0, served_model="g/m", provider="g", total_tokens=2)
+
+    logs = usage_logs(workspace=workspace, days=7)
+    days = usage_by_day(logs=logs, days=7)
+    routes = usage_by_route(logs=logs)
+
+    assert [d.tokens for d in days[-2:]] == [40, 2]
+    assert routes[0].tokens == 42
