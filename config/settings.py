@@ -285,6 +285,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "gateway.tasks.generated_images_cleanup_task",
         "schedule": timedelta(seconds=env.int("GENERATED_IMAGE_CLEANUP_INTERVAL", default=3600)),
     },
+    "stored-responses-expiry": {
+        "task": "gateway.tasks.stored_responses_expire_task",
+        "schedule": timedelta(seconds=env.int("STORED_RESPONSES_EXPIRY_INTERVAL", default=3600)),
+    },
 }
 
 # Media workflows: user image URLs (SSRF-guarded fetch), images, speech.
@@ -305,6 +309,8 @@ IMAGE_FETCH_MAX_REDIRECTS = env.int("IMAGE_FETCH_MAX_REDIRECTS", default=3)
 # Operator-only exact "host:port" pairs that skip the address deny list (tests, local servers).
 IMAGE_FETCH_ALLOWED_HOSTS = env.list("IMAGE_FETCH_ALLOWED_HOSTS", default=[])
 GENERATED_IMAGE_TTL_SECONDS = env.int("GENERATED_IMAGE_TTL_SECONDS", default=24 * 3600)
+# Stored /v1/responses answers (and their input) are deleted this many days after creation.
+RESPONSES_RETENTION_DAYS = env.int("RESPONSES_RETENTION_DAYS", default=30)
 IMAGE_PROMPT_MAX_CHARS = env.int("IMAGE_PROMPT_MAX_CHARS", default=4000)
 SPEECH_MAX_INPUT_CHARS = env.int("SPEECH_MAX_INPUT_CHARS", default=4096)
 SPEECH_MAX_OUTPUT_BYTES = env.int("SPEECH_MAX_OUTPUT_BYTES", default=25 * 1024 * 1024)

@@ -24,7 +24,7 @@ from config.infra.dbconnections import release_db_connections
 from gateway.api.chat_request import ChatRequest, parse_chat_request, upstream_payload
 from gateway.api.errors import ApiError, api_error_for_exception
 from gateway.chat.normalize import ChunkNormalizer, completion_body
-from gateway.chat.streaming import ChatStream, OpenedStream
+from gateway.chat.streaming import ChatFramer, ChatStream, OpenedStream
 from gateway.requestlog.services import Status, request_log_start
 from gateway.routing.candidates import RoutesCooling, chat_candidates, route_adapter
 from gateway.routing.context import ChatContext, served_headers
@@ -35,6 +35,9 @@ from providers.errors import ProviderError
 ENDPOINT = "chat/completions"
 
 T = TypeVar("T")
+# Turns the request body into the chat request to route; another API (gateway.responses)
+# passes its own, which translates its body first.
+Parse = Callable[[Any], ChatRequest]
 
 
 @dataclass
@@ -50,10 +53,12 @@ def chat_complete(
     request_id: str,
     payload: Any,
     source: str = "api",
+    endpoint: str = ENDPOINT,
+    parse: Parse = parse_chat_request,
 ) -> ChatResult:
     """A non-streamed completion; raises ApiError (the request log is finalized either way)."""
-    ctx = _start(workspace, api_key, request_id, payload, source, streamed=False)
-    _, model, body = _route(ctx, workspace, payload, _complete)
+    ctx = _start(workspace, api_key, request_id, payload, source, endpoint, streamed=False)
+    _, model, body = _route(ctx, workspace, payload, parse, _complete)
     ctx.finish(Status.SUCCESS, 200, model=model, usage=body.get("usage"))
     return ChatResult(body=body, headers=served_headers(model))
 
@@ -65,12 +70,15 @@ def chat_stream(
     request_id: str,
     payload: Any,
     source: str = "api",
+    endpoint: str = ENDPOINT,
+    parse: Parse = parse_chat_request,
+    framer: ChatFramer | None = None,
 ) -> ChatStream:
     """A committed stream (its first content already read), or ApiError before any byte."""
-    ctx = _start(workspace, api_key, request_id, payload, source, streamed=True)
-    request, _, opened = _route(ctx, workspace, payload, _open)
+    ctx = _start(workspace, api_key, request_id, payload, source, endpoint, streamed=True)
+    request, _, opened = _route(ctx, workspace, payload, parse, _open)
     ctx.ttft_ms = ctx.elapsed_ms()
-    return ChatStream(ctx, request, opened)
+    return ChatStream(ctx, request, opened, framer)
 
 
 def _start(
@@ -79,6 +87,7 @@ def _start(
     request_id: str,
     payload: Any,
     source: str,
+    endpoint: str,
     *,
     streamed: bool,
 ) -> ChatContext:
@@ -87,7 +96,7 @@ def _start(
         request_id=request_id,
         workspace=workspace,
         api_key=api_key,
-        endpoint=ENDPOINT,
+        endpoint=endpoint,
         requested_model=model if isinstance(model, str) else "",
         streamed=streamed,
         source=source,
@@ -95,9 +104,11 @@ def _start(
     return ChatContext(request_id=request_id)
 
 
-def _plan(workspace: Workspace, payload: Any) -> tuple[ChatRequest, list[CatalogModel]]:
+def _plan(
+    workspace: Workspace, payload: Any, parse: Parse
+) -> tuple[ChatRequest, list[CatalogModel]]:
     """Validate and pick candidates, then let go of the DB connection before calling upstream."""
-    request = parse_chat_request(payload)
+    request = parse(payload)
     candidates = chat_candidates(workspace=workspace, request=request)
     release_db_connections()
     return request, candidates
@@ -141,6 +152,7 @@ def _route(
     ctx: ChatContext,
     workspace: Workspace,
     payload: Any,
+    parse: Parse,
     attempt: Callable[[ChatContext, ChatRequest, CatalogModel], T],
 ) -> tuple[ChatRequest, CatalogModel, T]:
     """Plan the request and run `attempt` over its candidates until one serves.
@@ -148,7 +160,7 @@ def _route(
     Any failure before a byte went out is logged and raised as the ApiError to answer with.
     """
     try:
-        request, candidates = _held_plan(ctx, workspace, payload)
+        request, candidates = _held_plan(ctx, workspace, payload, parse)
         model, result = run_with_fallback(ctx, candidates, lambda m: attempt(ctx, request, m))
     except Exception as exc:
         error = _failed(ctx, exc)
@@ -159,11 +171,11 @@ def _route(
 
 
 def _held_plan(
-    ctx: ChatContext, workspace: Workspace, payload: Any
+    ctx: ChatContext, workspace: Workspace, payload: Any, parse: Parse
 ) -> tuple[ChatRequest, list[CatalogModel]]:
     """Plan, waiting briefly when every route frees up soon; the wait is logged once."""
     try:
-        planned, waited = held(lambda: _plan(workspace, payload), started=ctx.started)
+        planned, waited = held(lambda: _plan(workspace, payload, parse), started=ctx.started)
     except RoutesCooling as refused:
         if refused.waited:
             ctx.record_hold(refused.waited, served=False)

@@ -130,6 +130,29 @@ def _close(source: Iterator[Any]) -> None:
         close()
 
 
+class ChatFramer:
+    """How a chat stream goes on the wire: chat.completion.chunk events, usage, [DONE].
+
+    Another framer (gateway.responses) writes the same relay as other events; ChatStream
+    keeps the fallback, keep-alive and logging rules for both.
+    """
+
+    def opened(self, stream: "ChatStream") -> Iterator[bytes]:
+        return iter(())
+
+    def chunk(self, stream: "ChatStream", chunk: dict[str, Any]) -> Iterator[bytes]:
+        yield sse_event(chunk)
+
+    def ended(self, stream: "ChatStream", usage: dict[str, Any]) -> Iterator[bytes]:
+        if stream.request.include_usage:
+            yield sse_event(stream.opened.normalizer.chunk([], usage=usage))
+        yield SSE_DONE
+
+    def failed(self, stream: "ChatStream", reason: str, code: str) -> Iterator[bytes]:
+        yield _error_event(reason, code, stream.ctx.request_id)
+        yield SSE_DONE
+
+
 @dataclass
 class OpenedStream:
     """A candidate that produced content; `buffered` holds the chunks read up to it."""
@@ -148,8 +171,15 @@ class ChatStream:
     server close this iterator: the upstream is closed and the row logged `client_disconnected`.
     """
 
-    def __init__(self, ctx: ChatContext, request: ChatRequest, opened: OpenedStream) -> None:
+    def __init__(
+        self,
+        ctx: ChatContext,
+        request: ChatRequest,
+        opened: OpenedStream,
+        framer: ChatFramer | None = None,
+    ) -> None:
         self.ctx, self.request, self.opened = ctx, request, opened
+        self.framer = framer or ChatFramer()
         self.headers = {
             "Content-Type": "text/event-stream",
             **SSE_HEADERS,
@@ -176,20 +206,20 @@ class ChatStream:
 
     def _relay(self) -> Generator[bytes, None, None]:
         try:
-            yield from (sse_event(chunk) for chunk in self.opened.buffered)
+            yield from self.framer.opened(self)
+            for chunk in self.opened.buffered:
+                yield from self.framer.chunk(self, chunk)
             yield from self._rest()
             self._status, self._error_code = Status.SUCCESS, ""
         except ProviderError as error:
             self._status, self._error_code = Status.PARTIAL, _error_code(error)
             self.ctx.record_attempt(self.opened.model, self._committed_at, error)
             route_record_failure(route_of(self.opened.model), error)
-            yield _error_event(failure_reason(error), self._error_code, self.ctx.request_id)
-            yield SSE_DONE
+            yield from self.framer.failed(self, failure_reason(error), self._error_code)
         except Exception:
             logger.exception("chat stream failed")
             self._status, self._error_code = Status.ERROR, "server_error"
-            yield _error_event("internal error", "server_error", self.ctx.request_id)
-            yield SSE_DONE
+            yield from self.framer.failed(self, "internal error", "server_error")
         finally:
             self._end()
 
@@ -199,10 +229,8 @@ class ChatStream:
             if raw is None:
                 yield SSE_KEEPALIVE
             elif (chunk := normalizer.feed(raw)) is not None:
-                yield sse_event(chunk)
-        if self.request.include_usage:
-            yield sse_event(normalizer.chunk([], usage=self._usage()))
-        yield SSE_DONE
+                yield from self.framer.chunk(self, chunk)
+        yield from self.framer.ended(self, self._usage())
 
     def _usage(self) -> dict[str, Any]:
         """Upstream usage, else an estimate (characters / 4)."""
