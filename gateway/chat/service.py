@@ -24,7 +24,7 @@ from config.infra.dbconnections import release_db_connections
 from gateway.api.chat_request import ChatRequest, parse_chat_request, upstream_payload
 from gateway.api.errors import ApiError, api_error_for_exception
 from gateway.chat.normalize import ChunkNormalizer, completion_body
-from gateway.chat.streaming import ChatFramer, ChatStream, OpenedStream
+from gateway.chat.streaming import ChatStream, OpenedStream
 from gateway.requestlog.services import Status, request_log_start
 from gateway.routing.candidates import RoutesCooling, chat_candidates, route_adapter
 from gateway.routing.context import ChatContext, served_headers
@@ -53,12 +53,17 @@ def chat_complete(
     request_id: str,
     payload: Any,
     source: str = "api",
-    endpoint: str = ENDPOINT,
-    parse: Parse = parse_chat_request,
 ) -> ChatResult:
     """A non-streamed completion; raises ApiError (the request log is finalized either way)."""
-    ctx = _start(workspace, api_key, request_id, payload, source, endpoint, streamed=False)
-    _, model, body = _route(ctx, workspace, payload, parse, _complete)
+    ctx, _, model, body = chat_route(
+        workspace=workspace,
+        api_key=api_key,
+        request_id=request_id,
+        payload=payload,
+        source=source,
+        streamed=False,
+        attempt=complete_on,
+    )
     ctx.finish(Status.SUCCESS, 200, model=model, usage=body.get("usage"))
     return ChatResult(body=body, headers=served_headers(model))
 
@@ -70,15 +75,42 @@ def chat_stream(
     request_id: str,
     payload: Any,
     source: str = "api",
-    endpoint: str = ENDPOINT,
-    parse: Parse = parse_chat_request,
-    framer: ChatFramer | None = None,
 ) -> ChatStream:
     """A committed stream (its first content already read), or ApiError before any byte."""
-    ctx = _start(workspace, api_key, request_id, payload, source, endpoint, streamed=True)
-    request, _, opened = _route(ctx, workspace, payload, parse, _open)
+    ctx, request, _, opened = chat_route(
+        workspace=workspace,
+        api_key=api_key,
+        request_id=request_id,
+        payload=payload,
+        source=source,
+        streamed=True,
+        attempt=open_on,
+    )
     ctx.ttft_ms = ctx.elapsed_ms()
-    return ChatStream(ctx, request, opened, framer)
+    return ChatStream(ctx, request, opened)
+
+
+def chat_route(
+    *,
+    workspace: Workspace,
+    api_key: ApiKey | None,
+    request_id: str,
+    payload: Any,
+    streamed: bool,
+    attempt: Callable[[ChatContext, ChatRequest, CatalogModel], T],
+    source: str = "api",
+    endpoint: str = ENDPOINT,
+    parse: Parse = parse_chat_request,
+) -> tuple[ChatContext, ChatRequest, CatalogModel, T]:
+    """Log the request's start, plan it and run `attempt` over its candidates until one serves.
+
+    The caller finishes the log row on success; any failure before a byte went out is logged
+    here and raised as the ApiError to answer with. Other APIs on the chat machinery
+    (gateway.responses) pass their own `parse` and `attempt`.
+    """
+    ctx = _start(workspace, api_key, request_id, payload, source, endpoint, streamed=streamed)
+    request, model, result = _route(ctx, workspace, payload, parse, attempt)
+    return ctx, request, model, result
 
 
 def _start(
@@ -114,7 +146,8 @@ def _plan(
     return request, candidates
 
 
-def _complete(ctx: ChatContext, request: ChatRequest, model: CatalogModel) -> dict[str, Any]:
+def complete_on(ctx: ChatContext, request: ChatRequest, model: CatalogModel) -> dict[str, Any]:
+    """One candidate's completion, normalized; ProviderError if it fails."""
     body = upstream_payload(request, upstream_id=model.upstream_id, model=model)
     body.pop("stream_options", None)  # a non-streamed call (the console may ask for one)
     data = route_adapter(model.credential).chat(body)
@@ -127,7 +160,7 @@ def _complete(ctx: ChatContext, request: ChatRequest, model: CatalogModel) -> di
     )
 
 
-def _open(ctx: ChatContext, request: ChatRequest, model: CatalogModel) -> OpenedStream:
+def open_on(ctx: ChatContext, request: ChatRequest, model: CatalogModel) -> OpenedStream:
     """Read one candidate's stream up to its first content; ProviderError if it fails first."""
     body = upstream_payload(request, upstream_id=model.upstream_id, model=model)
     upstream = route_adapter(model.credential).chat_stream(body)

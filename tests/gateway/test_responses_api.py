@@ -70,7 +70,8 @@ def test_sampling_and_output_limits_reach_the_upstream(api_client, groq_model, a
     sent = sent_bodies(http_mock, GROQ_CHAT)[0]
     assert (sent["temperature"], sent["top_p"], sent["max_tokens"]) == (0.2, 0.5, 64)
     assert sent["response_format"] == {"type": "json_object"}
-    assert "metadata" not in sent and "store" not in sent
+    assert "metadata" not in sent
+    assert "store" not in sent
 
 
 def test_auto_free_routes_like_chat(api_client, groq_model, answers):
