@@ -69,7 +69,11 @@ def response_complete(
 
 
 def _fixed(response: dict[str, Any], skeleton: dict[str, Any]) -> dict[str, Any]:
-    return {**response, **{key: skeleton[key] for key in RESPONSE_FIXED}}
+    """This gateway's fixed fields on the upstream's Response. A null the skeleton does not
+    carry is dropped: upstreams (OpenAI itself) send `usage: null` and `user: null` where the
+    spec allows no null, and absent is what the spec means."""
+    kept = {k: v for k, v in response.items() if v is not None or k in skeleton}
+    return {**kept, **{key: skeleton[key] for key in RESPONSE_FIXED}}
 
 
 def chat_usage(usage: Any) -> dict[str, Any] | None:
