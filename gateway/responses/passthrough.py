@@ -2,9 +2,9 @@
 
 A route is native when its model's `responses` capability says so, else when its registry row
 `serves_responses`. The body goes as the client sent it, with the upstream's model id, the
-stored conversation inlined (the upstream does not know this gateway's response ids) and
-`store: false` (the gateway keeps conversations, the upstream keeps nothing). Answers keep
-the upstream's output items; ids, `model` and the request-fixed fields are this gateway's.
+stored conversation and referenced items inlined (the upstream knows none of this gateway's
+ids) and `store: false` (the gateway keeps conversations, the upstream keeps nothing). Answers
+keep the upstream's output items; ids, `model` and the request-fixed fields are this gateway's.
 """
 
 from typing import Any
@@ -48,12 +48,12 @@ def serves_responses(model: CatalogModel) -> bool:
 
 
 def upstream_body(
-    payload: dict[str, Any], history: list[dict[str, Any]], model: CatalogModel
+    payload: dict[str, Any], conversation: list[dict[str, Any]], model: CatalogModel
 ) -> dict[str, Any]:
+    """The client's body for the upstream: `conversation` (the stored history and this
+    request's items, references resolved) as its input."""
     body = {key: value for key, value in payload.items() if key not in GATEWAY_KEYS}
-    given = payload.get("input")
-    items = [{"role": "user", "content": given}] if isinstance(given, str) else list(given or [])
-    body.update(model=model.upstream_id, input=history + items, store=False)
+    body.update(model=model.upstream_id, input=conversation, store=False)
     body.pop("stream", None)
     return body
 

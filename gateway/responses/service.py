@@ -25,7 +25,11 @@ from gateway.chat.service import chat_route, complete_on, open_on
 from gateway.chat.streaming import ChatFramer, ChatStream, OpenedStream
 from gateway.requestlog.services import Status
 from gateway.responses import passthrough, translate
-from gateway.responses.store import stored_response_history, stored_response_save
+from gateway.responses.store import (
+    stored_items_resolve,
+    stored_response_history,
+    stored_response_save,
+)
 from gateway.routing.candidates import route_adapter
 from gateway.routing.context import ChatContext, served_headers
 from providers.errors import ProviderError
@@ -56,6 +60,7 @@ class _Plan:
 
     def parse(self, payload: Any) -> ChatRequest:
         request = parse_responses_request(payload)
+        request.items = stored_items_resolve(workspace=self.workspace, items=request.items)
         previous = request.previous_response_id
         self.history = (
             stored_response_history(workspace=self.workspace, response_id=previous)
@@ -68,6 +73,11 @@ class _Plan:
         self._request = request
         return parse_chat_request(chat_payload)
 
+    @property
+    def conversation(self) -> list[dict[str, Any]]:
+        """The stored history and this request's items (references resolved), in order."""
+        return self.history + self.request.items
+
     def skeleton(self, model: CatalogModel) -> dict[str, Any]:
         return response_skeleton(
             self.request, self.response_id, model=model.public_id, provider=model.credential.name
@@ -78,7 +88,7 @@ class _Plan:
     ) -> tuple[dict[str, Any], dict[str, Any] | None]:
         """One candidate's Response and its usage in the request log's names."""
         if passthrough.serves_responses(model):
-            body = passthrough.upstream_body(self.payload, self.history, model)
+            body = passthrough.upstream_body(self.payload, self.conversation, model)
             response = passthrough.response_complete(body, model, self.skeleton(model))
             return response, passthrough.chat_usage(response.get("usage"))
         completion = complete_on(ctx, request, model)
@@ -94,7 +104,7 @@ class _Plan:
         """One candidate's stream read up to its first content; ProviderError if it fails."""
         if not passthrough.serves_responses(model):
             return open_on(ctx, request, model)
-        body = passthrough.upstream_body(self.payload, self.history, model)
+        body = passthrough.upstream_body(self.payload, self.conversation, model)
         upstream = route_adapter(model.credential).responses_stream(body)
         relay = passthrough.EventRelay(
             request_id=ctx.request_id,

@@ -18,6 +18,8 @@ from gateway.responses import translate
 
 # A conversation longer than this many turns is cut at its oldest stored turns.
 MAX_CHAIN = 500
+# item_reference ids are looked up among the workspace's most recent stored responses.
+REFERENCE_WINDOW = 50
 PAGE_LIMIT_MAX, PAGE_LIMIT_DEFAULT = 100, 20
 
 
@@ -53,6 +55,35 @@ def stored_response_history(*, workspace: Workspace, response_id: str) -> list[d
     for turn in reversed(turns):
         items += turn.input_items + turn.body.get("output", [])
     return items
+
+
+def stored_items_resolve(
+    *, workspace: Workspace, items: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """`items` with each item_reference replaced by the stored item it names (the Vercel AI
+    SDK refers to earlier output by id while `store` is on); 400 naming an unknown one."""
+    wanted = {item["id"] for item in items if item["type"] == translate.ITEM_REFERENCE}
+    if not wanted:
+        return items
+    found: dict[str, dict[str, Any]] = {}
+    recent = StoredResponse.objects.filter(workspace=workspace).order_by("-created_at")
+    for stored in recent.only("input_items", "body")[:REFERENCE_WINDOW]:
+        for item in stored.input_items + stored.body.get("output", []):
+            if item.get("id") in wanted:
+                found.setdefault(item["id"], item)
+    resolved = []
+    for index, item in enumerate(items):
+        if item["type"] == translate.ITEM_REFERENCE:
+            if item["id"] not in found:
+                raise ApiError(
+                    f"No stored item '{item['id']}' in this workspace.",
+                    status=404,
+                    code="item_not_found",
+                    param=f"input[{index}].id",
+                )
+            item = found[item["id"]]
+        resolved.append(item)
+    return resolved
 
 
 def stored_response_save(

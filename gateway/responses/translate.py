@@ -150,6 +150,13 @@ ITEM_TO_MESSAGES: dict[str, Callable[[Item, str, list[Message]], None]] = {
 }
 
 
+ITEM_REFERENCE = "item_reference"  # resolved from stored responses before translation
+
+
+def _reference_or_none(item: Item) -> str | None:
+    return ITEM_REFERENCE if "id" in item else None
+
+
 def input_items(value: Any) -> list[Item]:
     """The request's `input` as a list of items (a string is one user message)."""
     if isinstance(value, str):
@@ -160,8 +167,11 @@ def input_items(value: Any) -> list[Item]:
     for index, item in enumerate(value):
         if not isinstance(item, dict):
             raise invalid(f"input[{index}]", "expected an object")
-        kind = item.get("type") or ("message" if "role" in item else None)
-        if kind not in ITEM_TO_MESSAGES:
+        kind = item.get("type") or ("message" if "role" in item else _reference_or_none(item))
+        if kind == ITEM_REFERENCE:
+            if not isinstance(item.get("id"), str) or not item["id"]:
+                raise invalid(f"input[{index}].id", "expected an item id")
+        elif kind not in ITEM_TO_MESSAGES:
             raise unsupported(f"The input item type '{kind}'", f"input[{index}].type")
         items.append({**item, "type": kind})
     return items

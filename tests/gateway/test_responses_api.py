@@ -116,6 +116,36 @@ def test_a_deleted_turn_ends_the_chain_there(api_client, groq_model, answers, ht
     assert [m["content"] for m in messages] == ["2", "two", "3"]
 
 
+def test_item_references_name_stored_items(api_client, groq_model, answers, http_mock):
+    first = create(api_client, model=groq_model.public_id, input="1").json()
+
+    create(
+        api_client,
+        model=groq_model.public_id,
+        input=[
+            {"role": "user", "content": "1"},
+            {"type": "item_reference", "id": first["output"][0]["id"]},
+            {"role": "user", "content": "2"},
+        ],
+    )
+
+    messages = sent_bodies(http_mock, GROQ_CHAT)[1]["messages"]
+    assert messages == [
+        {"role": "user", "content": "1"},
+        {"role": "assistant", "content": "one"},
+        {"role": "user", "content": "2"},
+    ]
+
+
+def test_an_unknown_item_reference_is_not_found(api_client, groq_model):
+    answer = create(
+        api_client, model=groq_model.public_id, input=[{"type": "item_reference", "id": "msg_x"}]
+    )
+
+    assert answer.status_code == 404
+    assert answer.json()["error"]["param"] == "input[0].id"
+
+
 def test_deleting_twice_is_not_found(api_client, groq_model, answers):
     created = create(api_client, model=groq_model.public_id, input="1").json()
 

@@ -81,7 +81,13 @@ def test_a_response_is_relayed_untranslated(client, native_model, http_mock):
     (sent,) = sent_bodies(http_mock, ALT_RESPONSES)
     assert sent == {
         "model": "alt-native",
-        "input": [{"role": "user", "content": [{"type": "input_text", "text": "Say OK"}]}],
+        "input": [
+            {
+                "type": "message",
+                "role": "user",
+                "content": [{"type": "input_text", "text": "Say OK"}],
+            }
+        ],
         "instructions": "Be brief.",
         "metadata": {"run": "7"},
         "store": False,

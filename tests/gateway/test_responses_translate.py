@@ -128,11 +128,15 @@ def test_a_string_input_is_one_user_message():
     assert translate.input_items("hi") == [USER]
 
 
+@pytest.mark.parametrize("item", [{"type": "item_reference", "id": "msg_1"}, {"id": "msg_1"}])
+def test_item_references_are_kept_for_resolution(item):
+    assert translate.input_items([item]) == [{"type": "item_reference", "id": "msg_1"}]
+
+
 @pytest.mark.parametrize(
     ("items", "param"),
     [
         ([{"type": "web_search_call", "id": "ws_1"}], "input[0].type"),
-        ([{"type": "item_reference", "id": "msg_1"}], "input[0].type"),
         ([USER, {"type": "computer_call_output"}], "input[1].type"),
         (
             [{"role": "user", "content": [{"type": "input_file", "file_id": "f"}]}],
