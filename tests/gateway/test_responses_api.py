@@ -211,3 +211,30 @@ def test_the_expiry_job_is_scheduled(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["stored-responses-expiry"]
 
     assert entry["task"] == "gateway.tasks.stored_responses_expire_task"
+
+
+def test_the_per_key_limit_counts_responses_with_chat(api_client, created_key, groq_model, answers):
+    created_key.api_key.rpm_limit = 2
+    created_key.api_key.save()
+    chat = {"model": groq_model.public_id, "messages": [{"role": "user", "content": "hi"}]}
+
+    statuses = [
+        api_client.post("/v1/chat/completions", chat, format="json").status_code,
+        create(api_client, model=groq_model.public_id, input="hi").status_code,
+    ]
+    limited = create(api_client, model=groq_model.public_id, input="hi")
+
+    assert statuses == [200, 200]
+    assert limited.status_code == 429
+    assert limited.json()["error"]["code"] == "rate_limited"
+    assert limited["x-ratelimit-limit"] == "2"
+
+
+def test_store_false_keeps_no_prompt_text(api_client, groq_model, answers):
+    canary = "canary-prompt-7f3a"
+
+    answer = create(api_client, model=groq_model.public_id, input=canary, store=False)
+
+    assert answer.status_code == 200
+    assert not StoredResponse.objects.exists()
+    assert canary not in str(list(RequestLog.objects.values()))
