@@ -446,8 +446,8 @@ class StreamTranslator:
     def _tool_call(self, call: dict[str, Any]) -> Iterator[dict[str, Any]]:
         index = call.get("index", 0)
         current = self._calls.get(index)
-        if current is None:
-            yield from self._close()
+        if current is None:  # calls stay open together: parallel calls may interleave
+            yield from self._close_text()
             function = call.get("function") or {}
             current = yield from self._add(
                 function_call_item(
@@ -480,10 +480,7 @@ class StreamTranslator:
         return current
 
     def _close(self) -> Iterator[dict[str, Any]]:
-        if self._open is not None:
-            current, self._open = self._open, None
-            yield from self._close_part(current)
-            yield from self._item_done(current)
+        yield from self._close_text()
         for current in self._calls.values():
             current.item["arguments"] = current.text
             yield self._event(
@@ -495,6 +492,12 @@ class StreamTranslator:
             )
             yield from self._item_done(current)
         self._calls = {}
+
+    def _close_text(self) -> Iterator[dict[str, Any]]:
+        if self._open is not None:
+            current, self._open = self._open, None
+            yield from self._close_part(current)
+            yield from self._item_done(current)
 
     def _close_part(self, current: _OpenItem) -> Iterator[dict[str, Any]]:
         part = current.part

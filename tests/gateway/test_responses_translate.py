@@ -438,3 +438,18 @@ def test_a_recorded_groq_stream():
     assert output[1]["content"][0]["text"] == (
         "The tool returned the expected result for the valid call."
     )
+
+
+def test_interleaved_parallel_calls_stay_two_items():
+    first = {"index": 0, "id": "call_1", "function": {"name": "a", "arguments": '{"x":'}}
+    second = {"index": 1, "id": "call_2", "function": {"name": "b", "arguments": "{}"}}
+    events = run(
+        [
+            chunk(tool_calls=[first]),
+            chunk(tool_calls=[second]),
+            chunk(tool_calls=[{"index": 0, "function": {"arguments": "1}"}}]),
+        ]
+    )
+
+    output = events[-1]["response"]["output"]
+    assert [(item["name"], item["arguments"]) for item in output] == [("a", '{"x":1}'), ("b", "{}")]

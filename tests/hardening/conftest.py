@@ -16,7 +16,11 @@ from tests.gateway.conftest import ALT_BASE, groq_completion, make_credential, m
 
 PNG_DATA_URL = "data:image/png;base64," + base64.b64encode(tiny_png()).decode()
 VISION_CAPS = {"tools": False, "structured_output": False, "streaming": True, "vision": True}
-SAMPLE_PATH_VALUES = {"model_id": "relay/relay-chat", "name": "A" * 32 + ".png"}
+SAMPLE_PATH_VALUES = {
+    "model_id": "relay/relay-chat",
+    "name": "A" * 32 + ".png",
+    "response_id": "resp_sample",
+}
 
 
 @dataclass(frozen=True)
