@@ -5,7 +5,9 @@ from datetime import timedelta
 import pytest
 import responses
 from django.utils import timezone
+from rest_framework.test import APIClient
 
+from accounts.services import api_key_create
 from gateway.models import RequestLog, StoredResponse
 from gateway.tasks import stored_responses_expire_task
 from tests.gateway.conftest import GROQ_CHAT, groq_completion, sent_bodies
@@ -238,3 +240,24 @@ def test_store_false_keeps_no_prompt_text(api_client, groq_model, answers):
     assert answer.status_code == 200
     assert not StoredResponse.objects.exists()
     assert canary not in str(list(RequestLog.objects.values()))
+
+
+def test_another_workspaces_items_and_turns_are_not_found(
+    api_client, groq_model, answers, other_user
+):
+    theirs = create(api_client, model=groq_model.public_id, input="secret").json()
+    other = APIClient()
+    key = api_key_create(workspace=other_user.workspace, name="other", created_by=other_user)
+    other.credentials(HTTP_AUTHORIZATION=f"Bearer {key.plaintext}")
+
+    by_turn = create(
+        other, model="openprovider/auto-free", input="x", previous_response_id=theirs["id"]
+    )
+    by_item = create(
+        other,
+        model="openprovider/auto-free",
+        input=[{"type": "item_reference", "id": theirs["output"][0]["id"]}],
+    )
+
+    assert by_turn.status_code == by_item.status_code == 404
+    assert "secret" not in by_turn.content.decode() + by_item.content.decode()

@@ -89,6 +89,7 @@ def valid_body(route_name: str, catalog: dict[str, CatalogModel]) -> dict:
             "input": "Hello there",
             "voice": "alloy",
         },
+        "v1-responses": {"model": catalog["text"].public_id, "input": "Say hello"},
     }
     return bodies.get(route_name, {})
 
