@@ -27,11 +27,17 @@ pytestmark = pytest.mark.django_db(transaction=True)
 ALT_RESPONSES = f"{ALT_BASE}/responses"
 
 
-def recorded_stream() -> bytes:
-    lines = provider_fixture("openai/responses_stream_events.jsonl").decode().splitlines()
+def recorded_stream_of(lines: list[str]) -> bytes:
+    """Recorded events (one JSON per line) framed as the upstream sends them."""
     return "".join(
         f"event: {json.loads(line)['type']}\ndata: {line}\n\n" for line in lines
     ).encode()
+
+
+def recorded_stream() -> bytes:
+    return recorded_stream_of(
+        provider_fixture("openai/responses_stream_events.jsonl").decode().splitlines()
+    )
 
 
 @pytest.fixture
@@ -155,3 +161,45 @@ def test_a_failing_native_route_falls_back_to_a_translated_one(
 
     assert response.output_text == "Hi from chat."
     assert response.model == groq_model.public_id
+
+
+def test_a_native_stream_failing_after_content_ends_with_response_failed(
+    client, native_model, http_mock
+):
+    lines = provider_fixture("openai/responses_stream_events.jsonl").decode().splitlines()[:5]
+    error = {"type": "error", "code": "server_error", "message": "boom", "param": None}
+    body = recorded_stream_of([*lines, json.dumps(error)])
+    add_stream(http_mock, ALT_RESPONSES, body)
+
+    events = list(client.responses.create(model=native_model.public_id, input="hi", stream=True))
+
+    assert [e.type for e in events][-3:] == [
+        "response.output_text.delta",
+        "error",
+        "response.failed",
+    ]
+    assert [e.sequence_number for e in events] == list(range(len(events)))
+    assert events[-1].response.status == "failed"
+    assert events[-1].response.model == native_model.public_id
+    assert not StoredResponse.objects.exists()
+    assert RequestLog.objects.get().status == "partial"
+
+
+def test_a_native_stream_failing_before_content_falls_back(
+    client, native_model, groq_model, http_mock
+):
+    lines = provider_fixture("openai/responses_stream_events.jsonl").decode().splitlines()[:2]
+    add_stream(http_mock, ALT_RESPONSES, recorded_stream_of(lines))  # ends before any content
+    add_stream(http_mock, GROQ_CHAT, provider_fixture("groq/chat_stream.sse"))
+
+    events = list(
+        client.responses.create(
+            model=native_model.public_id,
+            input="hi",
+            stream=True,
+            extra_body={"models": [native_model.public_id, groq_model.public_id]},
+        )
+    )
+
+    assert events[-1].response.model == groq_model.public_id
+    assert events[-1].type == "response.completed"
