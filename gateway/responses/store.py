@@ -93,11 +93,14 @@ def stored_response_save(
     body: dict[str, Any],
     items: list[dict[str, Any]],
 ) -> StoredResponse:
+    previous = body.get("previous_response_id")
+    if previous and not StoredResponse.objects.filter(workspace=workspace, id=previous).exists():
+        previous = None  # deleted while this turn was answered: the chain starts here
     return StoredResponse.objects.create(
         id=body["id"],
         workspace=workspace,
         request_id=request_id,
-        previous_id=body.get("previous_response_id"),
+        previous_id=previous,
         input_items=[item_resource(item) for item in items],
         body=body,
     )
