@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 WEB_CONCURRENCY ?= 1
 export PORT HOST WEB_CONCURRENCY
 
-.PHONY: run test install install-dev lint format check superuser bench browser audit deploy-check
+.PHONY: run test install install-dev lint format check superuser bench browser node-deps audit deploy-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,7 +43,11 @@ run: install
 browser:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
-test: install-dev browser
+# The Node client tests (tests/node: the Vercel AI SDK) run from the committed lockfile.
+node-deps:
+	@test -d tests/node/node_modules || (cd tests/node && npm ci --no-audit --no-fund)
+
+test: install-dev browser node-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install-dev

@@ -287,7 +287,7 @@ CELERY_BEAT_SCHEDULE: dict = {}
 CATALOG_SYNC_INTERVAL = env.int("CATALOG_SYNC_INTERVAL", default=6 * 3600)
 PROVIDER_CHECK_INTERVAL = env.int("PROVIDER_CHECK_INTERVAL", default=600)
 # The periodic jobs and their first intervals (seconds), as the data migration
-# gateway/migrations/0005_beat_jobs_seeded.py writes them once (a job already there is left as
+# gateway/migrations/0006_beat_jobs_seeded.py writes them once (a job already there is left as
 # it is); after that the admin's "Periodic tasks" rows are the schedule.
 BEAT_JOBS: dict[str, dict[str, str | int]] = {
     "catalog-sync": {
@@ -305,6 +305,10 @@ BEAT_JOBS: dict[str, dict[str, str | int]] = {
     "generated-images-cleanup": {
         "task": "gateway.tasks.generated_images_cleanup_task",
         "every": env.int("GENERATED_IMAGE_CLEANUP_INTERVAL", default=3600),
+    },
+    "stored-responses-expiry": {
+        "task": "gateway.tasks.stored_responses_expire_task",
+        "every": env.int("STORED_RESPONSES_EXPIRY_INTERVAL", default=3600),
     },
 }
 
@@ -328,6 +332,8 @@ IMAGE_FETCH_MAX_REDIRECTS = env.int("IMAGE_FETCH_MAX_REDIRECTS", default=3)
 # Operator-only exact "host:port" pairs that skip the address deny list (tests, local servers).
 IMAGE_FETCH_ALLOWED_HOSTS = env.list("IMAGE_FETCH_ALLOWED_HOSTS", default=[])
 GENERATED_IMAGE_TTL_SECONDS = env.int("GENERATED_IMAGE_TTL_SECONDS", default=24 * 3600)
+# Stored /v1/responses answers (and their input) are deleted this many days after creation.
+RESPONSES_RETENTION_DAYS = env.int("RESPONSES_RETENTION_DAYS", default=30)
 IMAGE_PROMPT_MAX_CHARS = env.int("IMAGE_PROMPT_MAX_CHARS", default=4000)
 SPEECH_MAX_INPUT_CHARS = env.int("SPEECH_MAX_INPUT_CHARS", default=4096)
 SPEECH_MAX_OUTPUT_BYTES = env.int("SPEECH_MAX_OUTPUT_BYTES", default=25 * 1024 * 1024)

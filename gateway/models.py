@@ -71,3 +71,27 @@ class GeneratedImage(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class StoredResponse(models.Model):
+    """A /v1/responses answer kept with its input (`store` not false) for the retention period,
+    so `previous_response_id` can continue it and GET /v1/responses/{id} can read it."""
+
+    id = models.CharField(primary_key=True, max_length=64)
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="stored_responses"
+    )
+    request_id = models.CharField(max_length=64)  # its request-log row
+    # The conversation continues from here; a deleted or expired predecessor ends the chain.
+    previous = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    input_items = models.JSONField(default=list)
+    body = models.JSONField()  # the Response object as answered
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace", "created_at"])]
+
+    def __str__(self) -> str:
+        return self.id

@@ -2,6 +2,7 @@ from celery import shared_task
 
 from gateway.media.images import generated_images_delete_expired
 from gateway.requestlog.services import request_log_reap_stale
+from gateway.responses.store import stored_responses_delete_expired
 
 
 @shared_task
@@ -14,3 +15,9 @@ def request_log_reap_stale_task() -> int:
 def generated_images_cleanup_task() -> int:
     """Beat: delete generated images (files and rows) past their expiry."""
     return generated_images_delete_expired()
+
+
+@shared_task
+def stored_responses_expire_task() -> int:
+    """Beat: delete stored responses older than RESPONSES_RETENTION_DAYS."""
+    return stored_responses_delete_expired()

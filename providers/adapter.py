@@ -32,6 +32,8 @@ logger = logging.getLogger(__name__)
 # models its provider serves on no OpenAI route (NVIDIA's speech recognition runs over gRPC).
 OPT_IN_CATEGORIES = (EMBEDDING, TRANSCRIPTION)
 
+RESPONSES_FINAL_EVENTS = ("response.completed", "response.incomplete")
+
 
 class OpenAICompatibleAdapter:
     """Speaks the OpenAI wire format. Subclass only where a provider differs."""
@@ -40,6 +42,7 @@ class OpenAICompatibleAdapter:
     models_path = "/models"
     check_path: str | None = None  # a cheap *authenticated* GET; defaults to models_path
     speech_path = "/audio/speech"
+    responses_path = "/responses"  # used only where the registry row says the API serves it
     images_path = "/images/generations"
     embeddings_path = "/embeddings"
     transcriptions_path = "/audio/transcriptions"
@@ -95,6 +98,31 @@ class OpenAICompatibleAdapter:
             body["stream_options"] = {"include_usage": True}
         response = self._request("POST", self.chat_path, json=body, stream=True)
         yield from self.iter_stream(response)
+
+    def responses(self, payload: Payload) -> Payload:
+        """A Responses API call relayed untranslated (spec.serves_responses)."""
+        return transport.json_body(self._request("POST", self.responses_path, json=payload))
+
+    def responses_stream(self, payload: Payload) -> Generator[Payload, None, None]:
+        """Yields the upstream's typed Responses events; an `error` or `response.failed`
+        event raises ProviderError, as does an end before the final event."""
+        body = {**payload, "stream": True}
+        response = self._request("POST", self.responses_path, json=body, stream=True)
+        with contextlib.closing(transport.sse_events(response)) as events:
+            for event in events:
+                if transport.is_done(event):
+                    break
+                data = transport.parse_chunk(event.data)
+                kind = data.get("type")
+                if event.event == "error" or kind in ("error", "response.failed"):
+                    reason = self.upstream_reason(data.get("response", data)) or "error event"
+                    raise ProviderError(
+                        "upstream stream failed: " + reason, kind="upstream", retryable=True
+                    )
+                yield data
+                if kind in RESPONSES_FINAL_EVENTS:
+                    return
+        raise ProviderError("upstream stream ended early", kind="invalid_response", retryable=True)
 
     def check(self) -> None:
         """A cheap authenticated probe; raises ProviderError."""

@@ -174,6 +174,7 @@ _ROWS = [
         auth="none",
         categories=(TEXT, VISION, EMBEDDING),
         free_rule="Every local model: it runs on your own machine.",
+        serves_responses=True,  # /v1/responses since Ollama 0.13.3
     ),
     ProviderSpec(
         "scaleway",

@@ -25,6 +25,10 @@ class ProviderAdapter(Protocol):
 
     def chat_stream(self, payload: Payload) -> Generator[Payload, None, None]: ...
 
+    def responses(self, payload: Payload) -> Payload: ...
+
+    def responses_stream(self, payload: Payload) -> Generator[Payload, None, None]: ...
+
     def check(self) -> None: ...
 
     def speech(self, payload: Payload) -> tuple[bytes, str]: ...
@@ -65,6 +69,8 @@ class ProviderSpec:
     charges_failed_calls: bool = False
     needs_account_id: bool = False
     needs_base_url: bool = False
+    # The API serves OpenAI's /responses itself: /v1/responses is relayed untranslated.
+    serves_responses: bool = False
     # Evidence stored with every model the generic parse_model lists (empty: none are free).
     free_evidence: str = ""
     # The API takes `stream_options.include_usage` (OpenAI's way to ask for the usage chunk at the

@@ -13,7 +13,7 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 pytestmark = pytest.mark.django_db
 
-seeding = importlib.import_module("gateway.migrations.0005_beat_jobs_seeded")
+seeding = importlib.import_module("gateway.migrations.0006_beat_jobs_seeded")
 
 
 def _reseed() -> None:

@@ -171,6 +171,20 @@ ANSWERS = {
 }
 
 
+# One event of a streamed Responses answer: named (`event:` is its `type`), as OpenAI sends them.
+RESPONSES_SSE_EVENT: dict[str, Any] = {
+    "type": "object",
+    "required": ["event", "data"],
+    "properties": {
+        "event": {"type": "string", "description": "The event's type, e.g. response.created."},
+        "data": {
+            "type": "string",
+            "description": "A ResponseStreamEvent as one line of JSON, with its sequence_number.",
+        },
+    },
+}
+
+
 def postprocess(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict:
     """drf-spectacular POSTPROCESSING_HOOKS entry."""
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
@@ -200,4 +214,9 @@ def postprocess(result: dict[str, Any], generator: Any, request: Any, public: bo
         streamed = result.get("paths", {}).get(path, {}).get("post")
         if streamed:
             streamed["responses"]["200"]["content"]["text/event-stream"] = {"schema": SSE_EVENT}
+    responses = result.get("paths", {}).get("/v1/responses", {}).get("post")
+    if responses:
+        responses["responses"]["200"]["content"]["text/event-stream"] = {
+            "schema": RESPONSES_SSE_EVENT
+        }
     return result

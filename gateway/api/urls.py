@@ -1,16 +1,17 @@
 """Every /v1 route, on one router with OpenAI's exact paths.
 
 No trailing slashes: POST cannot survive an APPEND_SLASH redirect. A collection answers
-`list` (GET) or `create` (POST); an item answers `retrieve` (GET) under `{basename}-detail`;
+`list` (GET) or `create` (POST); an item answers `retrieve` (GET) and `destroy` (DELETE) under
+`{basename}-detail`, and its sub-collections (`@action`s) under `{basename}-{url_name}`;
 a singular resource (the calling key, the provider status) answers `show` (GET), as in Rails,
 so the schema describes one object, not a list.
 """
 
 from django.urls import re_path
-from rest_framework.routers import Route, SimpleRouter
+from rest_framework.routers import DynamicRoute, Route, SimpleRouter
 
 from gateway.api import handlers
-from gateway.api.viewsets import chat, files, keys, media, models, status
+from gateway.api.viewsets import chat, files, keys, media, models, responses, status
 
 
 class V1Router(SimpleRouter):
@@ -31,8 +32,14 @@ class V1Router(SimpleRouter):
         ),
         Route(
             url=r"^{prefix}/{lookup}{trailing_slash}$",
-            mapping={"get": "retrieve"},
+            mapping={"get": "retrieve", "delete": "destroy"},
             name="{basename}-detail",
+            detail=True,
+            initkwargs={},
+        ),
+        DynamicRoute(
+            url=r"^{prefix}/{lookup}/{url_path}{trailing_slash}$",
+            name="{basename}-{url_name}",
             detail=True,
             initkwargs={},
         ),
@@ -41,6 +48,7 @@ class V1Router(SimpleRouter):
 
 router = V1Router(trailing_slash=False, use_regex_path=False)
 router.register("chat/completions", chat.ChatCompletionViewSet, basename="v1-chat-completions")
+router.register("responses", responses.ResponseViewSet, basename="v1-responses")
 router.register("key", keys.KeyViewSet, basename="v1-key")
 router.register("models", models.ModelViewSet, basename="v1-models")
 router.register("providers/status", status.ProviderStatusViewSet, basename="v1-providers-status")

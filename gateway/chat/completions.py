@@ -9,8 +9,10 @@ change: `text_completion` objects, streamed as `text_completion` chunks.
 
 from typing import Any
 
+from gateway.api.chat_request import ChatRequest, parse_chat_request
 from gateway.api.completion_request import chat_payload
 from gateway.chat.service import Dialect
+from gateway.chat.streaming import ShapedFramer
 
 OBJECT = "text_completion"
 
@@ -32,7 +34,6 @@ def completion_from_chat(body: dict[str, Any]) -> dict[str, Any]:
             }
             for choice in body["choices"]
         ],
-        "system_fingerprint": None,
     }
     if "usage" in body:
         completion["usage"] = body["usage"]
@@ -60,16 +61,20 @@ def chunk_from_chat(chunk: dict[str, Any]) -> dict[str, Any] | None:
         "created": chunk["created"],
         "model": chunk["model"],
         "choices": choices,
-        "system_fingerprint": None,
     }
     if "usage" in chunk:
         shaped["usage"] = chunk["usage"]
     return shaped
 
 
+def parse_completion_request(payload: object) -> ChatRequest:
+    """The legacy body as the chat request it is served as."""
+    return parse_chat_request(chat_payload(payload))
+
+
 COMPLETIONS = Dialect(
     endpoint="completions",
-    translate=chat_payload,
+    parse=parse_completion_request,
     answer=completion_from_chat,
-    shape=chunk_from_chat,
+    framer=ShapedFramer(chunk_from_chat),
 )

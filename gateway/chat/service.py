@@ -24,7 +24,7 @@ from config.infra.dbconnections import release_db_connections
 from gateway.api.chat_request import ChatRequest, parse_chat_request, upstream_payload
 from gateway.api.errors import ApiError, api_error_for_exception
 from gateway.chat.normalize import ChunkNormalizer, completion_body, completion_texts
-from gateway.chat.streaming import ChatStream, ChunkShape, OpenedStream
+from gateway.chat.streaming import ChatFramer, ChatStream, OpenedStream
 from gateway.requestlog.services import Status, request_log_start
 from gateway.routing.candidates import (
     RoutesCooling,
@@ -40,6 +40,9 @@ from providers.errors import ProviderError
 ENDPOINT = "chat/completions"
 
 T = TypeVar("T")
+# Turns the request body into the chat request to route; another API (gateway.responses)
+# passes its own, which translates its body first.
+Parse = Callable[[Any], ChatRequest]
 
 
 @dataclass
@@ -51,13 +54,13 @@ class ChatResult:
 @dataclass(frozen=True)
 class Dialect:
     """Another route served by this workflow (gateway.chat.completions): its request-log
-    endpoint, the translation of its body into a chat body (run inside the logged request, so
-    a 400 is logged too), the rewrite of the answer and of each stream chunk (None drops it)."""
+    endpoint, how its body becomes the chat request (run inside the logged request, so a 400 is
+    logged too), the rewrite of the answer, and how its stream goes on the wire."""
 
     endpoint: str = ENDPOINT
-    translate: Callable[[Any], Any] | None = None
+    parse: Parse = parse_chat_request
     answer: Callable[[dict[str, Any]], dict[str, Any]] | None = None
-    shape: ChunkShape | None = None
+    framer: ChatFramer | None = None
 
 
 CHAT = Dialect()
@@ -73,8 +76,17 @@ def chat_complete(
     dialect: Dialect = CHAT,
 ) -> ChatResult:
     """A non-streamed completion; raises ApiError (the request log is finalized either way)."""
-    ctx = _start(workspace, api_key, request_id, payload, source, dialect.endpoint, streamed=False)
-    request, model, body = _route(ctx, workspace, payload, _complete, dialect)
+    ctx, request, model, body = chat_route(
+        workspace=workspace,
+        api_key=api_key,
+        request_id=request_id,
+        payload=payload,
+        source=source,
+        streamed=False,
+        attempt=complete_on,
+        endpoint=dialect.endpoint,
+        parse=dialect.parse,
+    )
     usage = body.get("usage") or request.usage_estimate(completion_texts(body))
     ctx.finish(Status.SUCCESS, 200, model=model, usage=usage, usage_estimated="usage" not in body)
     answer = body if dialect.answer is None else dialect.answer(body)
@@ -91,10 +103,42 @@ def chat_stream(
     dialect: Dialect = CHAT,
 ) -> ChatStream:
     """A committed stream (its first content already read), or ApiError before any byte."""
-    ctx = _start(workspace, api_key, request_id, payload, source, dialect.endpoint, streamed=True)
-    request, _, opened = _route(ctx, workspace, payload, _open, dialect)
+    ctx, request, _, opened = chat_route(
+        workspace=workspace,
+        api_key=api_key,
+        request_id=request_id,
+        payload=payload,
+        source=source,
+        streamed=True,
+        attempt=open_on,
+        endpoint=dialect.endpoint,
+        parse=dialect.parse,
+    )
     ctx.ttft_ms = ctx.elapsed_ms()
-    return ChatStream(ctx, request, opened, shape=dialect.shape)
+    return ChatStream(ctx, request, opened, framer=dialect.framer)
+
+
+def chat_route(
+    *,
+    workspace: Workspace,
+    api_key: ApiKey | None,
+    request_id: str,
+    payload: Any,
+    streamed: bool,
+    attempt: Callable[[ChatContext, ChatRequest, CatalogModel], T],
+    source: str = "api",
+    endpoint: str = ENDPOINT,
+    parse: Parse = parse_chat_request,
+) -> tuple[ChatContext, ChatRequest, CatalogModel, T]:
+    """Log the request's start, plan it and run `attempt` over its candidates until one serves.
+
+    The caller finishes the log row on success; any failure before a byte went out is logged
+    here and raised as the ApiError to answer with. Other APIs on the chat machinery
+    (gateway.responses) pass their own `parse` and `attempt`.
+    """
+    ctx = _start(workspace, api_key, request_id, payload, source, endpoint, streamed=streamed)
+    request, model, result = _route(ctx, workspace, payload, parse, attempt)
+    return ctx, request, model, result
 
 
 def _start(
@@ -121,17 +165,17 @@ def _start(
 
 
 def _plan(
-    workspace: Workspace, payload: Any, dialect: Dialect
+    workspace: Workspace, payload: Any, parse: Parse
 ) -> tuple[ChatRequest, list[CatalogModel]]:
     """Validate and pick candidates, then let go of the DB connection before calling upstream."""
-    translated = payload if dialect.translate is None else dialect.translate(payload)
-    request = parse_chat_request(translated)
+    request = parse(payload)
     candidates = chat_candidates(workspace=workspace, request=request)
     release_db_connections()
     return request, candidates
 
 
-def _complete(ctx: ChatContext, request: ChatRequest, model: CatalogModel) -> dict[str, Any]:
+def complete_on(ctx: ChatContext, request: ChatRequest, model: CatalogModel) -> dict[str, Any]:
+    """One candidate's completion, normalized; ProviderError if it fails."""
     body = upstream_payload(request, upstream_id=model.upstream_id, model=model)
     data = route_adapter(model.credential).chat(body)
     completion = completion_body(
@@ -145,7 +189,7 @@ def _complete(ctx: ChatContext, request: ChatRequest, model: CatalogModel) -> di
     return {**completion, "family": family} if family else completion
 
 
-def _open(ctx: ChatContext, request: ChatRequest, model: CatalogModel) -> OpenedStream:
+def open_on(ctx: ChatContext, request: ChatRequest, model: CatalogModel) -> OpenedStream:
     """Read one candidate's stream up to its first content; ProviderError if it fails first."""
     body = upstream_payload(request, upstream_id=model.upstream_id, model=model)
     upstream = route_adapter(model.credential).chat_stream(body)
@@ -173,15 +217,15 @@ def _route(
     ctx: ChatContext,
     workspace: Workspace,
     payload: Any,
+    parse: Parse,
     attempt: Callable[[ChatContext, ChatRequest, CatalogModel], T],
-    dialect: Dialect,
 ) -> tuple[ChatRequest, CatalogModel, T]:
     """Plan the request and run `attempt` over its candidates until one serves.
 
     Any failure before a byte went out is logged and raised as the ApiError to answer with.
     """
     try:
-        request, candidates = _held_plan(ctx, workspace, payload, dialect)
+        request, candidates = _held_plan(ctx, workspace, payload, parse)
         model, result = run_with_fallback(ctx, candidates, lambda m: attempt(ctx, request, m))
     except Exception as exc:
         error = _failed(ctx, exc)
@@ -192,11 +236,11 @@ def _route(
 
 
 def _held_plan(
-    ctx: ChatContext, workspace: Workspace, payload: Any, dialect: Dialect
+    ctx: ChatContext, workspace: Workspace, payload: Any, parse: Parse
 ) -> tuple[ChatRequest, list[CatalogModel]]:
     """Plan, waiting briefly when every route frees up soon; the wait is logged once."""
     try:
-        planned, waited = held(lambda: _plan(workspace, payload, dialect), started=ctx.started)
+        planned, waited = held(lambda: _plan(workspace, payload, parse), started=ctx.started)
     except RoutesCooling as refused:
         if refused.waited:
             ctx.record_hold(refused.waited, served=False)

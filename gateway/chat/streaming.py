@@ -132,6 +132,42 @@ def _close(source: Iterator[Any]) -> None:
         close()
 
 
+class ChatFramer:
+    """How a chat stream goes on the wire: chat.completion.chunk events, usage, [DONE].
+
+    Another framer (gateway.responses) writes the same relay as other events; ChatStream
+    keeps the fallback, keep-alive and logging rules for both.
+    """
+
+    def opened(self, stream: "ChatStream") -> Iterator[bytes]:
+        return iter(())
+
+    def chunk(self, stream: "ChatStream", chunk: dict[str, Any]) -> Iterator[bytes]:
+        yield sse_event(chunk)
+
+    def ended(self, stream: "ChatStream", usage: dict[str, Any]) -> Iterator[bytes]:
+        if stream.request.include_usage:
+            yield from self.chunk(stream, stream.opened.normalizer.chunk([], usage=usage))
+        yield SSE_DONE
+
+    def failed(self, stream: "ChatStream", reason: str, code: str) -> Iterator[bytes]:
+        yield _error_event(reason, code, stream.ctx.request_id)
+        yield SSE_DONE
+
+
+class ShapedFramer(ChatFramer):
+    """Chat's framing with each chunk rewritten for another route (gateway.chat.completions);
+    a chunk the shape turns into None is not sent."""
+
+    def __init__(self, shape: ChunkShape) -> None:
+        self.shape = shape
+
+    def chunk(self, stream: "ChatStream", chunk: dict[str, Any]) -> Iterator[bytes]:
+        shaped = self.shape(chunk)
+        if shaped is not None:
+            yield sse_event(shaped)
+
+
 @dataclass
 class OpenedStream:
     """A candidate that produced content; `buffered` holds the chunks read up to it."""
@@ -155,11 +191,10 @@ class ChatStream:
         ctx: ChatContext,
         request: ChatRequest,
         opened: OpenedStream,
-        *,
-        shape: ChunkShape | None = None,
+        framer: ChatFramer | None = None,
     ) -> None:
         self.ctx, self.request, self.opened = ctx, request, opened
-        self._shape = shape
+        self.framer = framer or ChatFramer()
         self.headers = {
             "Content-Type": "text/event-stream",
             **SSE_HEADERS,
@@ -187,20 +222,20 @@ class ChatStream:
 
     def _relay(self) -> Generator[bytes, None, None]:
         try:
-            yield from filter(None, map(self._event, self.opened.buffered))
+            yield from self.framer.opened(self)
+            for chunk in self.opened.buffered:
+                yield from self.framer.chunk(self, chunk)
             yield from self._rest()
             self._status, self._error_code = Status.SUCCESS, ""
         except ProviderError as error:
             self._status, self._error_code = Status.PARTIAL, _error_code(error)
             self.ctx.record_attempt(self.opened.model, self._committed_at, error)
             route_record_failure(route_of(self.opened.model), error)
-            yield _error_event(failure_reason(error), self._error_code, self.ctx.request_id)
-            yield SSE_DONE
+            yield from self.framer.failed(self, failure_reason(error), self._error_code)
         except Exception:
             logger.exception("chat stream failed")
             self._status, self._error_code = Status.ERROR, "server_error"
-            yield _error_event("internal error", "server_error", self.ctx.request_id)
-            yield SSE_DONE
+            yield from self.framer.failed(self, "internal error", "server_error")
         finally:
             self._end()
 
@@ -209,20 +244,9 @@ class ChatStream:
         for raw in self._reader:
             if raw is None:
                 yield SSE_KEEPALIVE
-            elif (chunk := normalizer.feed(raw)) is not None and (event := self._event(chunk)):
-                yield event
-        if self.request.include_usage and (
-            event := self._event(normalizer.chunk([], usage=self._usage()))
-        ):
-            yield event
-        yield SSE_DONE
-
-    def _event(self, chunk: dict[str, Any]) -> bytes | None:
-        """The chunk's SSE event, shaped for the route; None when the shape drops it."""
-        if self._shape is None:
-            return sse_event(chunk)
-        shaped = self._shape(chunk)
-        return None if shaped is None else sse_event(shaped)
+            elif (chunk := normalizer.feed(raw)) is not None:
+                yield from self.framer.chunk(self, chunk)
+        yield from self.framer.ended(self, self._usage())
 
     def _usage(self) -> dict[str, Any]:
         """The upstream's usage, else the tokens counted (the row is marked estimated)."""

@@ -121,7 +121,7 @@ def test_every_line_of_a_failing_v1_request_has_its_request_id_and_no_secret(
         logging.getLogger("catalog.services").info("route of %s", created_key.plaintext)
         raise RuntimeError(f"boom {PROVIDER_CANARY} Bearer {created_key.plaintext} {GEMINI_CANARY}")
 
-    monkeypatch.setattr("gateway.chat.service._complete", explode)
+    monkeypatch.setattr("gateway.chat.service.complete_on", explode)
 
     response = api_client.post(
         f"/v1/chat/completions?key={GEMINI_CANARY}",

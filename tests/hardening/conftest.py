@@ -16,7 +16,11 @@ from tests.gateway.conftest import ALT_BASE, groq_completion, make_credential, m
 
 PNG_DATA_URL = "data:image/png;base64," + base64.b64encode(tiny_png()).decode()
 VISION_CAPS = {"tools": False, "structured_output": False, "streaming": True, "vision": True}
-SAMPLE_PATH_VALUES = {"model_id": "relay/relay-chat", "name": "A" * 32 + ".png"}
+SAMPLE_PATH_VALUES = {
+    "model_id": "relay/relay-chat",
+    "name": "A" * 32 + ".png",
+    "response_id": "resp_sample",
+}
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,7 @@ def valid_body(route_name: str, catalog: dict[str, CatalogModel]) -> dict:
         "v1-completions": {"model": catalog["text"].public_id, "prompt": "Say hello"},
         # a JSON body cannot carry the audio: answered with a 400 naming `file`
         "v1-audio-transcriptions": {"model": catalog["transcription"].public_id},
+        "v1-responses": {"model": catalog["text"].public_id, "input": "Say hello"},
     }
     return bodies.get(route_name, {})
 

@@ -206,8 +206,16 @@ def test_a_wrong_method_is_a_405_envelope(api_client, route):
     assert error["type"] == "invalid_request_error"
 
 
-@pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE"])
-@pytest.mark.parametrize("route", ROUTES, ids=str)
+SERVED = {(route.path, route.method) for route in ROUTES}
+UNSERVED = [
+    (route, method)
+    for route in ROUTES
+    for method in ("PUT", "PATCH", "DELETE")
+    if (route.path, method) not in SERVED
+]
+
+
+@pytest.mark.parametrize(("route", "method"), UNSERVED, ids=str)
 def test_other_methods_are_405_envelopes(api_client, route, method):
     response = api_client.generic(method, route.path, "{}", content_type="application/json")
 

@@ -32,6 +32,7 @@ CHECKS = [
 EXAMPLES = 25
 CATEGORY_OF = {
     "v1-chat-completions": "text",
+    "v1-responses": "text",
     "v1-images-generations": "image",
     "v1-images-analyze": "vision",
     "v1-audio-speech": "speech",

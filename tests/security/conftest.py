@@ -21,7 +21,7 @@ from rest_framework.test import APIClient
 from accounts.models import ApiKey, Conversation, Message, SavedModel, User, Workspace
 from accounts.services import api_key_create
 from catalog.models import CatalogModel
-from gateway.models import GeneratedImage, RequestLog
+from gateway.models import GeneratedImage, RequestLog, StoredResponse
 from providers.models import ProviderCredential
 from tests.fakeprovider import tiny_png
 from tests.security.leaks import leak_detector  # noqa: F401  (fixture)
@@ -127,6 +127,13 @@ def make_tenant(label: str, email: str, tmp_path) -> Tenant:
         content_type="image/png",
         expires_at=timezone.now() + timedelta(hours=1),
     )
+    stored = StoredResponse.objects.create(
+        id=f"resp_{label}{uuid.uuid4().hex}",
+        workspace=workspace,
+        request_id=request_log.id,
+        input_items=[{"type": "message", "id": f"msg_{label}", "role": "user", "content": []}],
+        body={"id": "", "object": "response", "output": []},
+    )
     return Tenant(
         label=label,
         user=user,
@@ -138,7 +145,7 @@ def make_tenant(label: str, email: str, tmp_path) -> Tenant:
         chat_model=chat_model,
         image_model=image_model,
         speech_model=speech_model,
-        extra=routes,
+        extra={**routes, "stored_response": stored},
         conversation=conversation,
         message=message,
         saved=saved,

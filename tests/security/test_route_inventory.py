@@ -18,7 +18,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from accounts.models import ApiKey, Conversation, Message, SavedModel
 from catalog.models import CatalogModel
 from gateway.media.images import ImageData, generated_image_store
-from gateway.models import GeneratedImage, RequestLog
+from gateway.models import GeneratedImage, RequestLog, StoredResponse
 from providers.models import ProviderCredential
 from tests.fakeprovider import tiny_wav
 from tests.security.conftest import Tenant, _model
@@ -68,6 +68,9 @@ ROUTES: dict[str, str] = {
     "v1/models/<path:model_id>": KEY,
     "v1/providers/status": KEY,
     "v1/chat/completions": KEY,
+    "v1/responses": KEY,
+    "v1/responses/<str:response_id>": KEY,
+    "v1/responses/<str:response_id>/input_items": KEY,
     "v1/generation": KEY,
     "v1/images/generations": KEY,
     "v1/images/analyze": KEY,
@@ -212,6 +215,10 @@ def _chat_model(t: Tenant) -> str:
     return t.chat_model.public_id
 
 
+def _stored_response(t: Tenant) -> str:
+    return t.extra["stored_response"].id
+
+
 # route -> (client kind, the victim's id for that route, a well-formed id that does not exist)
 PATH_ID_CASES: dict[str, tuple[str, Callable[[Tenant], Any], Any]] = {
     "chat/<int:pk>/": (SESSION, _conversation, 987654),
@@ -223,6 +230,8 @@ PATH_ID_CASES: dict[str, tuple[str, Callable[[Tenant], Any], Any]] = {
     "account/saved/<int:pk>/delete": (SESSION, _saved, 987654),
     "account/keys/<int:key_id>/revoke/": (SESSION, _api_key, 987654),
     "v1/models/<path:model_id>": (KEY, _chat_model, "relay/chat-nobody"),
+    "v1/responses/<str:response_id>": (KEY, _stored_response, "resp_nobody0000"),
+    "v1/responses/<str:response_id>/input_items": (KEY, _stored_response, "resp_nobody0000"),
     "models/<path:model_id>/edit": (SESSION, _chat_model, "relay/chat-nobody"),
 }
 METHODS = ("get", "post", "put", "patch", "delete")
@@ -250,6 +259,7 @@ def workspace_rows(tenant: Tenant) -> dict[str, list[dict[str, Any]]]:
         "catalog": CatalogModel.objects.filter(workspace=ws),
         "logs": RequestLog.objects.filter(workspace=ws),
         "images": GeneratedImage.objects.filter(workspace=ws),
+        "stored_responses": StoredResponse.objects.filter(workspace=ws),
     }
     rows = {name: [model_to_dict(o) for o in qs.order_by("pk")] for name, qs in querysets.items()}
     rows["credentials"] = [
@@ -364,6 +374,7 @@ API_BODY_CASES: dict[str, Callable[[Tenant], dict[str, Any]]] = {
         "model": b.chat_model.public_id,
         "messages": [{"role": "user", "content": "hi"}],
     },
+    "v1/responses": lambda b: {"model": b.chat_model.public_id, "input": "hi"},
     "v1/images/generations": lambda b: {"model": b.image_model.public_id, "prompt": "a cat"},
     "v1/images/analyze": lambda b: {
         "model": b.chat_model.public_id,

@@ -35,7 +35,7 @@ def unseed_beat_jobs(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("gateway", "0004_requestlog_usage_estimated"),
+        ("gateway", "0005_stored_responses"),
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 
