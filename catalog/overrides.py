@@ -4,6 +4,9 @@ A sync stores what the provider listed in `CatalogModel.listed` and writes the e
 columns as the listed values with `CatalogModel.overrides` on top, so routing and /v1/models
 keep filtering in SQL on the columns they always used, and a re-sync never clobbers an
 override. Capability overrides apply per flag (true, false, or null for "unknown").
+
+`limits` is not a listed fact: it is the operator's free-tier limits for this one model
+({"rpm", "rpd", "tpm", "tpd"}), over the credential's and the registry's (model_limits).
 """
 
 from typing import Any
@@ -11,11 +14,25 @@ from typing import Any
 from django.core.exceptions import ValidationError
 
 from catalog.validation import MAX_INT
+from providers.models import validate_limits
+from providers.registry import documented_limits
 from providers.wire import CATEGORIES
 
 SCALARS = ("category", "context_length", "max_output_tokens")
 OVERRIDABLE = (*SCALARS, "capabilities")
 CAPABILITY_NAMES = ("tools", "vision", "structured_output", "streaming")
+OVERRIDE_KEYS = (*OVERRIDABLE, "limits")
+
+
+def model_limits(model: Any) -> dict[str, int]:
+    """The operator's limits for this one model ({} when none are set)."""
+    limits = (model.overrides or {}).get("limits")
+    return limits if isinstance(limits, dict) else {}
+
+
+def inherited_limits(model: Any) -> dict[str, int]:
+    """What a model without its own limits gets: the credential's over the registry row's."""
+    return {**documented_limits(model.provider), **(model.credential.limits or {})}
 
 
 def listed_part(fields: dict[str, Any]) -> dict[str, Any]:
@@ -41,7 +58,7 @@ def effective_fields(listed: dict[str, Any], overrides: dict[str, Any]) -> dict[
 
 def clean_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
     """Only known fields with valid values; raises ValidationError naming the field."""
-    unknown = set(overrides) - set(OVERRIDABLE)
+    unknown = set(overrides) - set(OVERRIDE_KEYS)
     if unknown:
         raise ValidationError(f"Unknown override: {', '.join(sorted(unknown))}.")
     clean: dict[str, Any] = {}
@@ -67,4 +84,10 @@ def clean_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
         )
     if capabilities:
         clean["capabilities"] = dict(capabilities)
+    if overrides.get("limits"):
+        try:
+            validate_limits(overrides["limits"])
+        except ValidationError as error:
+            raise ValidationError({"limits": error.messages}) from error
+        clean["limits"] = dict(overrides["limits"])
     return clean

@@ -2,8 +2,9 @@
 
 A budget binds one route (credential + model) or, where the provider counts per account
 (`ProviderSpec.limits_per_account`, OpenRouter), the whole credential. Known limits are the
-registry row's `rpm`/`rpd` with the credential's `limits` on top (a custom server has none
-unless the operator sets them). Keys, all in the shared cache so every node sees one budget:
+registry row's `rpm`/`rpd` with the credential's `limits` and the model's `limits` override on
+top (a custom server has none unless the operator sets them). Keys, all in the shared cache so
+every node sees one budget:
 
 - `quota-spent:{scope}:{span}:{window}` -> calls reserved in that UTC minute or day; counted
   atomically (add + incr) BEFORE the call, so nodes sharing the cache never reserve one budget
@@ -21,6 +22,7 @@ from typing import Any
 from django.core.cache import cache
 
 from catalog.models import CatalogModel
+from catalog.overrides import model_limits
 from config.infra.cache_guard import cache_or_default
 from providers.ratelimits import DAY, MINUTE, RateLimitHints
 from providers.registry import PROVIDERS, documented_limits
@@ -32,8 +34,13 @@ SAID_TTL_SECONDS = 60  # when the provider gave no reset
 
 
 def known_limits(model: CatalogModel) -> dict[str, int]:
-    """{span: calls allowed} from the registry row and the operator's credential limits."""
-    limits = {**documented_limits(model.provider), **(model.credential.limits or {})}
+    """{span: calls allowed}: the operator's limits for the model, else for its credential,
+    else the registry row's."""
+    limits = {
+        **documented_limits(model.provider),
+        **(model.credential.limits or {}),
+        **model_limits(model),
+    }
     known: dict[str, int] = {}
     for span, name in LIMIT_NAMES.items():
         value = limits.get(name)

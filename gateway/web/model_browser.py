@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from catalog.forms import CAPABILITY_LABELS, ModelOverrideForm, flag_word
+from catalog.forms import CAPABILITY_LABELS, LIMIT_LABELS, ModelOverrideForm, flag_word
 from catalog.models import CatalogModel
 from catalog.overrides import listed_of
 from catalog.selectors import AUTO_FREE_ID, catalog_listing, catalog_model_get
@@ -60,6 +60,11 @@ def _override_notes(listed: dict, overrides: dict) -> list[str]:
     notes += [
         f"{name.replace('_', ' ')} {flag_word(value)} (listed: {flag_word(listed_flags.get(name))})"
         for name, value in (overrides.get("capabilities") or {}).items()
+    ]
+    notes += [
+        f"{LIMIT_LABELS[name].lower()} {value}"
+        for name, value in (overrides.get("limits") or {}).items()
+        if name in LIMIT_LABELS
     ]
     return notes
 

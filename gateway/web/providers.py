@@ -16,15 +16,20 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from accounts.models import Workspace
-from catalog.credentials import credential_delete, credential_save, credential_sync_queue
+from catalog.credentials import (
+    credential_delete,
+    credential_limits_set,
+    credential_save,
+    credential_sync_queue,
+)
 from catalog.models import CatalogModel
 from catalog.selectors import last_sync_results
 from providers.models import ProviderCredential
-from providers.registry import PROVIDERS
+from providers.registry import PROVIDERS, documented_limits
 from providers.spec import ProviderSpec
 
 from .common import page, workspace_of
-from .forms import CredentialForm
+from .forms import CredentialForm, CredentialLimitsForm
 
 logger = logging.getLogger(__name__)
 FORM_KEY = re.compile(r"cred\d{1,12}|[a-z0-9_-]{1,32}")  # which form on the page was posted
@@ -37,6 +42,16 @@ def shows_base_url(spec: ProviderSpec) -> bool:
 def _form(key: str, data: Any = None, initial: dict[str, str] | None = None) -> CredentialForm:
     initial = {**(initial or {}), "form_key": key}
     return CredentialForm(data, initial=initial, auto_id=f"{key}-%s", label_suffix="")
+
+
+def _limits_form(credential: ProviderCredential, data: Any = None) -> CredentialLimitsForm:
+    return CredentialLimitsForm(
+        data,
+        initial=credential.limits or {},
+        documented=documented_limits(credential.provider),
+        auto_id=f"limits{credential.pk}-%s",
+        label_suffix="",
+    )
 
 
 def _credential_row(
@@ -52,10 +67,15 @@ def _credential_row(
         "models": counts.get(credential.pk, 0),
         "price_unreadable": synced.get(credential.name, {}).get("price_unreadable", 0),
         "form": _form(f"cred{credential.pk}", initial=initial),
+        "limits_form": _limits_form(credential),
     }
 
 
-def provider_rows(workspace: Workspace, bound: CredentialForm | None = None) -> list[dict]:
+def provider_rows(
+    workspace: Workspace,
+    bound: CredentialForm | None = None,
+    bound_limits: tuple[int, CredentialLimitsForm] | None = None,
+) -> list[dict]:
     """One row per registry entry with the workspace's credentials and their forms."""
     credentials = list(ProviderCredential.objects.filter(workspace=workspace))
     counts = dict(
@@ -79,6 +99,8 @@ def provider_rows(workspace: Workspace, bound: CredentialForm | None = None) -> 
         )
     if bound is not None:
         _attach(rows, bound)
+    if bound_limits is not None:
+        _attach_limits(rows, *bound_limits)
     return rows
 
 
@@ -91,6 +113,13 @@ def _attach(rows: list[dict], bound: CredentialForm) -> None:
         for item in row["credentials"]:
             if f"cred{item['credential'].pk}" == key:
                 item["form"] = bound
+
+
+def _attach_limits(rows: list[dict], pk: int, form: CredentialLimitsForm) -> None:
+    for row in rows:
+        for item in row["credentials"]:
+            if item["credential"].pk == pk:
+                item["limits_form"] = form
 
 
 @never_cache
@@ -152,6 +181,20 @@ def credential_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
     credential_delete(credential=credential)
     messages.success(request, f"Deleted {name} and the models found through it.")
     return redirect("account-providers")
+
+
+@login_required
+@require_POST
+def credential_limits_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Set a key's free-tier limits (blank fields keep the documented ones)."""
+    credential = credential_of(request, pk)
+    form = _limits_form(credential, request.POST)
+    if form.is_valid():
+        credential_limits_set(credential=credential, limits=form.limits())
+        messages.success(request, f"Saved the limits of {credential.name}.")
+        return redirect(reverse("account-providers") + f"#provider-{credential.provider}")
+    rows = provider_rows(workspace_of(request), bound_limits=(credential.pk, form))
+    return page(request, "account/providers.html", "account", {"rows": rows}, status=400)
 
 
 @login_required
