@@ -35,6 +35,11 @@ def inherited_limits(model: Any) -> dict[str, int]:
     return {**documented_limits(model.provider), **(model.credential.limits or {})}
 
 
+def effective_limits(model: Any) -> dict[str, int]:
+    """The limits routing counts against: the model's own over the inherited ones."""
+    return {**inherited_limits(model), **model_limits(model)}
+
+
 def listed_part(fields: dict[str, Any]) -> dict[str, Any]:
     """The overridable facts of a sync row: what the provider listed."""
     return {name: fields[name] for name in OVERRIDABLE}

@@ -240,3 +240,8 @@ def _update_health(
 
 def _safe(call: Any, default: Any) -> Any:
     return cache_or_default(call, default, "route state")
+
+
+def breaker_open_key(route: Route) -> str:
+    """The key present while the route's breaker is open or half-open (for readers)."""
+    return _open_key(route)

@@ -22,10 +22,10 @@ from typing import Any
 from django.core.cache import cache
 
 from catalog.models import CatalogModel
-from catalog.overrides import model_limits
+from catalog.overrides import effective_limits
 from config.infra.cache_guard import cache_or_default
 from providers.ratelimits import DAY, MINUTE, RateLimitHints
-from providers.registry import PROVIDERS, documented_limits
+from providers.registry import PROVIDERS
 
 SPAN_SECONDS = {MINUTE: 60, DAY: 86400}
 LIMIT_NAMES = {MINUTE: "rpm", DAY: "rpd"}
@@ -36,11 +36,7 @@ SAID_TTL_SECONDS = 60  # when the provider gave no reset
 def known_limits(model: CatalogModel) -> dict[str, int]:
     """{span: calls allowed}: the operator's limits for the model, else for its credential,
     else the registry row's."""
-    limits = {
-        **documented_limits(model.provider),
-        **(model.credential.limits or {}),
-        **model_limits(model),
-    }
+    limits = effective_limits(model)
     known: dict[str, int] = {}
     for span, name in LIMIT_NAMES.items():
         value = limits.get(name)
@@ -188,3 +184,14 @@ def quota_said(model: CatalogModel) -> dict[str, list[Any]]:
 
 def _safe(call: Any, default: Any) -> Any:
     return cache_or_default(call, default, "route budgets")
+
+
+def budget_keys(model: CatalogModel, now: float) -> dict[str, tuple[str, int]]:
+    """{cache key: (span, known limit)} of the route's budget keys in the current windows; span
+    "" (limit 0) is the provider's word. For readers batching them with other keys."""
+    scope = budget_scope(model)
+    keys = {
+        _spent_key(scope, span, now): (span, limit) for span, limit in known_limits(model).items()
+    }
+    keys[_said_key(scope)] = ("", 0)
+    return keys

@@ -1,0 +1,172 @@
+"""Each route's budget and state as operators and clients see them, read for many routes at once.
+
+Read-only over the keys routing writes (gateway.routing.quota, .cooldowns, .backoff): one cache
+round trip for any number of routes. A route's quota object (times in ISO 8601 UTC):
+
+- `state`: `ok`; `cooling` until `until`, `kind` saying why: a `minute` or `day` limit (a 429 of
+  that kind, or the known budget spent) or `unknown` (bare 429s backing off); `parked` (bare 429s
+  kept coming: the day budget is taken as gone until `until`, probed slowly); `breaker_open` (an
+  outage, `reason` naming the last failure; after `until` one trial request goes through) and
+  `breaker_half_open` (that trial is due); or the key's broken state (`auth_failed`,
+  `payment_required`, `retired`, `unreadable`, `down`).
+- `minute`, `day`: the request budget, {limit, remaining, resets_at}: our count against the known
+  limit, or what the provider said when it leaves less; null when neither is known.
+  `tokens_minute`, `tokens_day` likewise where the provider reports tokens or the operator set
+  tpm/tpd (our counts are of requests only, so their `remaining` is the provider's word).
+- `shared`: the budget is the whole key's (the provider counts per account), not this model's.
+
+The kind of a cooldown is not stored with it: a cooldown ending more than a minute away is a
+day's, a nearer one a minute's, unless a run of bare 429s is being counted for the route.
+"""
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+
+from catalog.models import CatalogModel
+from catalog.overrides import effective_limits
+from catalog.route_health import cooldown_key, credential_usable
+from config.infra.cache_guard import cache_or_default
+from gateway.routing.backoff import bare_key
+from gateway.routing.cooldowns import Route, breaker_open_key
+from gateway.routing.quota import budget_keys, window_end
+from providers.ratelimits import DAY, MINUTE, MINUTE_RESET_HORIZON
+from providers.registry import PROVIDERS
+
+Window = dict[str, Any]  # {"limit", "remaining", "resets_at" (unix time)}
+TOKEN_LIMIT_NAMES = {MINUTE: "tpm", DAY: "tpd"}
+
+
+def route_quotas(
+    models: list[CatalogModel], now: float | None = None
+) -> dict[Route, dict[str, Any]]:
+    """{(credential id, upstream id): quota object} for `models`, in one cache round trip."""
+    now = time.time() if now is None else now
+    wanted: dict[str, None] = {}
+    for model in models:
+        route = (model.credential_id, model.upstream_id)
+        wanted.update(
+            dict.fromkeys((cooldown_key(*route), breaker_open_key(route), bare_key(route)))
+        )
+        wanted.update(dict.fromkeys(budget_keys(model, now)))
+    found: dict[str, Any] = cache_or_default(
+        lambda: cache.get_many(list(wanted)), {}, "route quotas"
+    )
+    return {(m.credential_id, m.upstream_id): _quota(m, found, now) for m in models}
+
+
+def _quota(model: CatalogModel, found: dict[str, Any], now: float) -> dict[str, Any]:
+    route = (model.credential_id, model.upstream_id)
+    windows = _windows(model, found, now)
+    quota = _state(model, route, found, windows, now)
+    quota["shared"] = bool(getattr(PROVIDERS.get(model.provider), "limits_per_account", False))
+    for name, window in windows.items():
+        quota[name] = None if window is None else {**window, "resets_at": _iso(window["resets_at"])}
+    return quota
+
+
+def _state(
+    model: CatalogModel,
+    route: Route,
+    found: dict[str, Any],
+    windows: dict[str, Window | None],
+    now: float,
+) -> dict[str, Any]:
+    if not credential_usable(model.credential.state):
+        return _said(model.credential.state)
+    until = _number(found.get(cooldown_key(*route)))
+    until = until if until is not None and until > now else None
+    opened = found.get(breaker_open_key(route))
+    if isinstance(opened, list) and opened:
+        state = "breaker_open" if until else "breaker_half_open"
+        return _said(state, until=until, reason=str(opened[-1]))
+    bare = _number(found.get(bare_key(route))) or 0
+    if until and bare >= settings.GATEWAY_BARE_429_PARK_AFTER:
+        return _said("parked", until=until, kind=DAY)
+    if until:
+        kind = "unknown" if bare else DAY if until - now > MINUTE_RESET_HORIZON else MINUTE
+        return _said("cooling", until=until, kind=kind)
+    spent = [
+        (window["resets_at"], span)
+        for span, window in ((MINUTE, windows["minute"]), (DAY, windows["day"]))
+        if window and window["remaining"] == 0 and (window["resets_at"] or 0) > now
+    ]
+    if spent:
+        reset, span = max(spent)
+        return _said("cooling", until=reset, kind=span)
+    return _said("ok")
+
+
+def _said(
+    state: str, *, until: float | None = None, kind: str | None = None, reason: str | None = None
+) -> dict[str, Any]:
+    return {"state": state, "until": _iso(until), "kind": kind, "reason": reason}
+
+
+def _windows(model: CatalogModel, found: dict[str, Any], now: float) -> dict[str, Window | None]:
+    spent: dict[str, tuple[int, Any]] = {}
+    said: dict[str, Any] = {}
+    for key, (span, limit) in budget_keys(model, now).items():
+        if span:
+            spent[span] = (limit, found.get(key))
+        elif isinstance(found.get(key), dict):
+            said = found[key]
+    configured = effective_limits(model)
+    windows: dict[str, Window | None] = {}
+    for span in (MINUTE, DAY):
+        limit, count = spent.get(span, (0, None))
+        windows[span] = _request_window(span, limit, count, said.get(f"requests-{span}"), now)
+        token_limit = configured.get(TOKEN_LIMIT_NAMES[span])
+        windows[f"tokens_{span}"] = _token_window(token_limit, said.get(f"tokens-{span}"), now)
+    return windows
+
+
+def _request_window(span: str, limit: int, count: Any, said: Any, now: float) -> Window | None:
+    """Our count against the known limit, or the provider's word where it leaves less."""
+    options = []
+    if limit:
+        used = count if isinstance(count, int) else 0
+        options.append((max(limit - used, 0), window_end(span, now)))
+    word = _word(said, now)
+    if word is not None and word[1] is not None:
+        options.append((word[1], word[2]))
+    if not options:
+        return None if word is None else {"limit": word[0], "remaining": None, "resets_at": word[2]}
+    remaining, resets_at = min(options, key=lambda option: option[0])
+    return {
+        "limit": limit or (word[0] if word else None),
+        "remaining": remaining,
+        "resets_at": resets_at,
+    }
+
+
+def _token_window(limit: Any, said: Any, now: float) -> Window | None:
+    word = _word(said, now)
+    if word is None:
+        return None if not limit else {"limit": limit, "remaining": None, "resets_at": None}
+    return {"limit": word[0] or limit, "remaining": word[1], "resets_at": word[2]}
+
+
+def _word(said: Any, now: float) -> tuple[Any, Any, Any] | None:
+    """[limit, remaining, reset_at] the provider said, while it still holds."""
+    if not isinstance(said, list) or len(said) != 3:
+        return None
+    reset = _number(said[2])
+    if reset is not None and reset <= now:
+        return None  # its window has ended since
+    return said[0], said[1], reset
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+def _iso(when: float | None) -> str | None:
+    if when is None:
+        return None
+    return datetime.fromtimestamp(when, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
