@@ -30,9 +30,14 @@ def model_limits(model: Any) -> dict[str, int]:
     return limits if isinstance(limits, dict) else {}
 
 
+def credential_limits(credential: Any) -> dict[str, int]:
+    """A key's limits: the operator's over the registry row's documented ones."""
+    return {**documented_limits(credential.provider), **(credential.limits or {})}
+
+
 def inherited_limits(model: Any) -> dict[str, int]:
-    """What a model without its own limits gets: the credential's over the registry row's."""
-    return {**documented_limits(model.provider), **(model.credential.limits or {})}
+    """What a model without its own limits gets: its credential's."""
+    return credential_limits(model.credential)
 
 
 def effective_limits(model: Any) -> dict[str, int]:

@@ -17,20 +17,31 @@ round trip for any number of routes. A route's quota object (times in ISO 8601 U
 
 The kind of a cooldown is not stored with it: a cooldown ending more than a minute away is a
 day's, a nearer one a minute's, unless a run of bare 429s is being counted for the route.
+
+/v1/models adds each entry's quota to the cached listing body (`listing_with_quotas`): the
+quotas of all its routes are read in one cache round trip at most every
+GATEWAY_QUOTA_VIEW_SECONDS per process and listing, so a busy listing of thousands of models
+stays as cheap as before while its quotas are at most that old.
 """
 
+import json
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 
+from accounts.models import Workspace
+from catalog.listing_cache import with_live_members
 from catalog.models import CatalogModel
 from catalog.overrides import effective_limits
 from catalog.route_health import cooldown_key, credential_usable
 from config.infra.cache_guard import cache_or_default
+from config.infra.localcache import LocalCache
 from gateway.routing.backoff import bare_key
+from gateway.routing.candidates import category_models
 from gateway.routing.cooldowns import Route, breaker_open_key
 from gateway.routing.quota import budget_keys, window_end
 from providers.ratelimits import DAY, MINUTE, MINUTE_RESET_HORIZON
@@ -38,6 +49,60 @@ from providers.registry import PROVIDERS
 
 Window = dict[str, Any]  # {"limit", "remaining", "resets_at" (unix time)}
 TOKEN_LIMIT_NAMES = {MINUTE: "tpm", DAY: "tpd"}
+ALL_CATEGORIES = tuple(CatalogModel.Category.values)
+NO_QUOTA = ',"quota":null'
+# Bodies of large listings are megabytes: keep few.
+LISTINGS = LocalCache(
+    "listings-with-quotas", ttl=lambda: settings.GATEWAY_QUOTA_VIEW_SECONDS, max_entries=8
+)
+
+
+def listing_with_quotas(body: bytes, workspace: Workspace) -> bytes:
+    """A /v1/models body with each entry's `quota` (null for the auto route)."""
+    key = (workspace.pk, len(body), hash(body))
+    return LISTINGS.get_or_set(key, lambda: with_live_members(body, _members(workspace)))
+
+
+def _members(workspace: Workspace) -> Callable[[list[str]], list[str]]:
+    def members(ids: list[str]) -> list[str]:
+        by_id = {m.public_id: m for m in category_models(workspace, ALL_CATEGORIES)}
+        listed = [by_id[public_id] for public_id in ids if public_id in by_id]
+        quotas = route_quotas(listed)
+        return [
+            _member(quotas[(by_id[i].credential_id, by_id[i].upstream_id)])
+            if i in by_id
+            else NO_QUOTA
+            for i in ids
+        ]
+
+    return members
+
+
+def _member(quota: dict[str, Any]) -> str:
+    return ',"quota":' + json.dumps(quota, separators=(",", ":"))
+
+
+def status_with_quotas(status: dict[str, Any], workspace: Workspace) -> dict[str, Any]:
+    """/v1/providers/status with each credential's `routes`: its models' quotas, by id."""
+    models = category_models(workspace, ALL_CATEGORIES)
+    quotas = route_quotas(models)
+    routes: dict[str, list[dict[str, Any]]] = {}
+    for model in models:
+        route = {
+            "model": model.public_id,
+            "quota": quotas[(model.credential_id, model.upstream_id)],
+        }
+        routes.setdefault(model.credential.name, []).append(route)
+    data = [{**entry, "routes": routes.get(entry["name"], [])} for entry in status["data"]]
+    return {**status, "data": data}
+
+
+def model_with_quota(entry: dict[str, Any], model: CatalogModel | None) -> dict[str, Any]:
+    """One /v1/models/{id} entry with its `quota` (null for the auto route)."""
+    quota = (
+        None if model is None else route_quotas([model])[(model.credential_id, model.upstream_id)]
+    )
+    return {**entry, "quota": quota}
 
 
 def route_quotas(
