@@ -234,4 +234,8 @@ def _number(value: Any) -> float | None:
 def _iso(when: float | None) -> str | None:
     if when is None:
         return None
-    return datetime.fromtimestamp(when, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    try:
+        moment = datetime.fromtimestamp(when, UTC)
+    except (ValueError, OverflowError, OSError):  # not a time any window could hold
+        return None
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")

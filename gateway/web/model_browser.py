@@ -19,6 +19,7 @@ from catalog.services import catalog_model_override
 from gateway.chat.conversations import saved_model_ids, saved_model_toggle
 from gateway.web.common import page, redirect_back, workspace_of
 from gateway.web.forms import ModelFilterForm, SaveModelForm
+from gateway.web.route_quota import workspace_quota_words
 from providers.models import ProviderCredential
 
 
@@ -112,6 +113,9 @@ def models_page(request: HttpRequest) -> HttpResponse:
         for e in entries
         if e["id"] != AUTO_FREE_ID and (not query or _matches(e, query))
     ]
+    quotas = workspace_quota_words(workspace, [entry["id"] for entry in entries])
+    for entry in entries:
+        entry["route_quota"] = quotas.get(entry["id"])
     context = {
         "form": form,
         "models": entries,

@@ -30,6 +30,7 @@ from providers.spec import ProviderSpec
 
 from .common import page, workspace_of
 from .forms import CredentialForm, CredentialLimitsForm
+from .route_quota import credential_quota_words
 
 logger = logging.getLogger(__name__)
 FORM_KEY = re.compile(r"cred\d{1,12}|[a-z0-9_-]{1,32}")  # which form on the page was posted
@@ -55,7 +56,10 @@ def _limits_form(credential: ProviderCredential, data: Any = None) -> Credential
 
 
 def _credential_row(
-    credential: ProviderCredential, counts: dict[int, int], synced: dict[str, dict[str, Any]]
+    credential: ProviderCredential,
+    counts: dict[int, int],
+    synced: dict[str, dict[str, Any]],
+    routes: dict[int, list[dict[str, Any]]],
 ) -> dict[str, Any]:
     initial = {
         "name": credential.name,
@@ -68,6 +72,8 @@ def _credential_row(
         "price_unreadable": synced.get(credential.name, {}).get("price_unreadable", 0),
         "form": _form(f"cred{credential.pk}", initial=initial),
         "limits_form": _limits_form(credential),
+        "routes": routes.get(credential.pk, []),
+        "routes_not_ok": sum(1 for r in routes.get(credential.pk, []) if r["state"] != "ok"),
     }
 
 
@@ -84,9 +90,14 @@ def provider_rows(
         .annotate(n=Count("id"))
     )
     synced = last_sync_results(workspace_id=workspace.pk, names=[c.name for c in credentials])
+    routes = credential_quota_words(workspace)
     rows = []
     for spec in PROVIDERS.values():
-        mine = [_credential_row(c, counts, synced) for c in credentials if c.provider == spec.slug]
+        mine = [
+            _credential_row(c, counts, synced, routes)
+            for c in credentials
+            if c.provider == spec.slug
+        ]
         needs_new = spec.enabled and (spec.slug == "custom" or not mine)
         rows.append(
             {

@@ -205,3 +205,11 @@ def test_many_routes_are_read_in_one_cache_round_trip(monkeypatch, groq_model, a
 
     assert len(quotas) == 22
     assert counting.calls == ["get_many"]
+
+
+def test_a_cooldown_no_clock_can_show_is_cooling_without_a_time(groq_model):
+    cache.set(f"route-cooldown:{groq_model.credential_id}:{groq_model.upstream_id}", 1e15, 60)
+
+    quota = quota_of(groq_model)
+
+    assert (quota["state"], quota["until"]) == ("cooling", None)
