@@ -41,7 +41,7 @@ from catalog.route_health import cooldown_key, credential_usable
 from config.infra.cache_guard import cache_or_default
 from config.infra.localcache import LocalCache
 from gateway.routing.backoff import bare_key
-from gateway.routing.candidates import category_models
+from gateway.routing.candidates import category_models, route_of
 from gateway.routing.cooldowns import Route, breaker_open_key
 from gateway.routing.quota import budget_keys, window_end
 from providers.ratelimits import DAY, MINUTE, MINUTE_RESET_HORIZON
@@ -68,12 +68,7 @@ def _members(workspace: Workspace) -> Callable[[list[str]], list[str]]:
         by_id = {m.public_id: m for m in category_models(workspace, ALL_CATEGORIES)}
         listed = [by_id[public_id] for public_id in ids if public_id in by_id]
         quotas = route_quotas(listed)
-        return [
-            _member(quotas[(by_id[i].credential_id, by_id[i].upstream_id)])
-            if i in by_id
-            else NO_QUOTA
-            for i in ids
-        ]
+        return [_member(quotas[route_of(by_id[i])]) if i in by_id else NO_QUOTA for i in ids]
 
     return members
 
@@ -88,10 +83,7 @@ def status_with_quotas(status: dict[str, Any], workspace: Workspace) -> dict[str
     quotas = route_quotas(models)
     routes: dict[str, list[dict[str, Any]]] = {}
     for model in models:
-        route = {
-            "model": model.public_id,
-            "quota": quotas[(model.credential_id, model.upstream_id)],
-        }
+        route = {"model": model.public_id, "quota": quotas[route_of(model)]}
         routes.setdefault(model.credential.name, []).append(route)
     data = [{**entry, "routes": routes.get(entry["name"], [])} for entry in status["data"]]
     return {**status, "data": data}
@@ -99,9 +91,7 @@ def status_with_quotas(status: dict[str, Any], workspace: Workspace) -> dict[str
 
 def model_with_quota(entry: dict[str, Any], model: CatalogModel | None) -> dict[str, Any]:
     """One /v1/models/{id} entry with its `quota` (null for the auto route)."""
-    quota = (
-        None if model is None else route_quotas([model])[(model.credential_id, model.upstream_id)]
-    )
+    quota = None if model is None else route_quotas([model])[route_of(model)]
     return {**entry, "quota": quota}
 
 
@@ -112,22 +102,22 @@ def route_quotas(
     now = time.time() if now is None else now
     wanted: dict[str, None] = {}
     for model in models:
-        route = (model.credential_id, model.upstream_id)
+        route = route_of(model)
         wanted.update(
-            dict.fromkeys((cooldown_key(*route), breaker_open_key(route), bare_key(route)))
+            dict.fromkeys([cooldown_key(*route), breaker_open_key(route), bare_key(route)])
         )
         wanted.update(dict.fromkeys(budget_keys(model, now)))
     found: dict[str, Any] = cache_or_default(
         lambda: cache.get_many(list(wanted)), {}, "route quotas"
     )
-    return {(m.credential_id, m.upstream_id): _quota(m, found, now) for m in models}
+    return {route_of(model): _quota(model, found, now) for model in models}
 
 
 def _quota(model: CatalogModel, found: dict[str, Any], now: float) -> dict[str, Any]:
-    route = (model.credential_id, model.upstream_id)
     windows = _windows(model, found, now)
-    quota = _state(model, route, found, windows, now)
-    quota["shared"] = bool(getattr(PROVIDERS.get(model.provider), "limits_per_account", False))
+    quota = _state(model, route_of(model), found, windows, now)
+    spec = PROVIDERS.get(model.provider)
+    quota["shared"] = spec is not None and spec.limits_per_account
     for name, window in windows.items():
         quota[name] = None if window is None else {**window, "resets_at": _iso(window["resets_at"])}
     return quota
