@@ -34,14 +34,15 @@ from django.conf import settings
 from django.core.cache import cache
 
 from accounts.models import Workspace
-from catalog.listing_cache import with_live_members
+from catalog.listing_cache import catalog_version, with_live_members
 from catalog.models import CatalogModel
 from catalog.overrides import effective_limits
 from catalog.route_health import cooldown_key, credential_usable
+from catalog.selectors import active_models
 from config.infra.cache_guard import cache_or_default
 from config.infra.localcache import LocalCache
 from gateway.routing.backoff import bare_key
-from gateway.routing.candidates import category_models, route_of
+from gateway.routing.candidates import route_of
 from gateway.routing.cooldowns import Route, breaker_open_key
 from gateway.routing.quota import budget_keys, window_end
 from providers.ratelimits import DAY, MINUTE, MINUTE_RESET_HORIZON
@@ -49,11 +50,22 @@ from providers.registry import PROVIDERS
 
 Window = dict[str, Any]  # {"limit", "remaining", "resets_at" (unix time)}
 TOKEN_LIMIT_NAMES = {MINUTE: "tpm", DAY: "tpd"}
-ALL_CATEGORIES = tuple(CatalogModel.Category.values)
 NO_QUOTA = ',"quota":null'
 # Bodies of large listings are megabytes: keep few.
 LISTINGS = LocalCache(
     "listings-with-quotas", ttl=lambda: settings.GATEWAY_QUOTA_VIEW_SECONDS, max_entries=8
+)
+LISTED = LocalCache("quota-models", ttl=lambda: settings.GATEWAY_ROUTE_CACHE_SECONDS)
+QUOTA_FIELDS = (
+    "public_id",
+    "credential_id",
+    "upstream_id",
+    "provider",
+    "overrides",
+    "credential__name",
+    "credential__provider",
+    "credential__state",
+    "credential__limits",
 )
 
 
@@ -65,21 +77,36 @@ def listing_with_quotas(body: bytes, workspace: Workspace) -> bytes:
 
 def _members(workspace: Workspace) -> Callable[[list[str]], list[str]]:
     def members(ids: list[str]) -> list[str]:
-        by_id = {m.public_id: m for m in category_models(workspace, ALL_CATEGORIES)}
+        by_id = listed_models(workspace)
         listed = [by_id[public_id] for public_id in ids if public_id in by_id]
         quotas = route_quotas(listed)
-        return [_member(quotas[route_of(by_id[i])]) if i in by_id else NO_QUOTA for i in ids]
+        texts: dict[int, str] = {}  # idle routes share a quota object: dump it once
+        for model in listed:
+            quota = quotas[route_of(model)]
+            if id(quota) not in texts:
+                texts[id(quota)] = ',"quota":' + json.dumps(quota, separators=(",", ":"))
+        return [texts[id(quotas[route_of(by_id[i])])] if i in by_id else NO_QUOTA for i in ids]
 
     return members
 
 
-def _member(quota: dict[str, Any]) -> str:
-    return ',"quota":' + json.dumps(quota, separators=(",", ":"))
+def listed_models(workspace: Workspace) -> dict[str, CatalogModel]:
+    """public id -> the workspace's listed models, with only what a quota needs (cached per
+    process under the catalog version, as routing's candidates are)."""
+    version = cache_or_default(lambda: catalog_version(workspace.pk), None, "catalog version")
+    if version is None:
+        return _load_listed(workspace.pk)
+    return LISTED.get_or_set((workspace.pk, version), lambda: _load_listed(workspace.pk))
+
+
+def _load_listed(workspace_id: int) -> dict[str, CatalogModel]:
+    rows = active_models(workspace_id=workspace_id).select_related("credential").only(*QUOTA_FIELDS)
+    return {model.public_id: model for model in rows}
 
 
 def status_with_quotas(status: dict[str, Any], workspace: Workspace) -> dict[str, Any]:
     """/v1/providers/status with each credential's `routes`: its models' quotas, by id."""
-    models = category_models(workspace, ALL_CATEGORIES)
+    models = list(listed_models(workspace).values())
     quotas = route_quotas(models)
     routes: dict[str, list[dict[str, Any]]] = {}
     for model in models:
@@ -98,19 +125,35 @@ def model_with_quota(entry: dict[str, Any], model: CatalogModel | None) -> dict[
 def route_quotas(
     models: list[CatalogModel], now: float | None = None
 ) -> dict[Route, dict[str, Any]]:
-    """{(credential id, upstream id): quota object} for `models`, in one cache round trip."""
+    """{(credential id, upstream id): quota object} for `models`, in one cache round trip.
+    Routes with nothing in the cache share one object per kind of budget: never mutate one."""
     now = time.time() if now is None else now
-    wanted: dict[str, None] = {}
+    keys = {route_of(model): _keys(model, now) for model in models}
+    wanted = [key for route_keys in keys.values() for key in route_keys]
+    found: dict[str, Any] = cache_or_default(lambda: cache.get_many(wanted), {}, "route quotas")
+    quotas: dict[Route, dict[str, Any]] = {}
+    idle: dict[tuple[Any, ...], dict[str, Any]] = {}
     for model in models:
         route = route_of(model)
-        wanted.update(
-            dict.fromkeys([cooldown_key(*route), breaker_open_key(route), bare_key(route)])
-        )
-        wanted.update(dict.fromkeys(budget_keys(model, now)))
-    found: dict[str, Any] = cache_or_default(
-        lambda: cache.get_many(list(wanted)), {}, "route quotas"
-    )
-    return {route_of(model): _quota(model, found, now) for model in models}
+        if any(key in found for key in keys[route]):
+            quotas[route] = _quota(model, found, now)
+            continue
+        facts = (model.provider, model.credential.state, *sorted(effective_limits(model).items()))
+        if facts not in idle:
+            idle[facts] = _quota(model, {}, now)
+        quotas[route] = idle[facts]
+    return quotas
+
+
+def _keys(model: CatalogModel, now: float) -> list[str]:
+    """The route's cooldown, breaker and bare-429 keys, then its budget keys."""
+    route = route_of(model)
+    return [
+        cooldown_key(*route),
+        breaker_open_key(route),
+        bare_key(route),
+        *budget_keys(model, now),
+    ]
 
 
 def _quota(model: CatalogModel, found: dict[str, Any], now: float) -> dict[str, Any]:

@@ -6,8 +6,8 @@ from typing import Any
 
 from accounts.models import Workspace
 from catalog.models import CatalogModel
-from gateway.routing.candidates import category_models, route_of
-from gateway.routing.quota_view import ALL_CATEGORIES, route_quotas
+from gateway.routing.candidates import route_of
+from gateway.routing.quota_view import listed_models, route_quotas
 from providers.ratelimits import DAY, MINUTE
 
 KINDS = {MINUTE: "minute limit", DAY: "day limit", "unknown": "rate limited, kind unknown"}
@@ -37,15 +37,15 @@ def quota_words(quota: dict[str, Any]) -> dict[str, Any]:
 
 def workspace_quota_words(workspace: Workspace, ids: list[str]) -> dict[str, dict[str, Any]]:
     """public id -> quota_words for the workspace's models with these ids (one cache read)."""
-    wanted = set(ids)
-    models = [m for m in category_models(workspace, ALL_CATEGORIES) if m.public_id in wanted]
+    by_id = listed_models(workspace)
+    models = [by_id[public_id] for public_id in ids if public_id in by_id]
     quotas = route_quotas(models)
     return {m.public_id: quota_words(quotas[route_of(m)]) for m in models}
 
 
 def credential_quota_words(workspace: Workspace) -> dict[int, list[dict[str, Any]]]:
     """credential id -> [{model, state, lines}] of its models, those not ok first."""
-    models: list[CatalogModel] = category_models(workspace, ALL_CATEGORIES)
+    models: list[CatalogModel] = list(listed_models(workspace).values())
     quotas = route_quotas(models)
     rows: dict[int, list[dict[str, Any]]] = {}
     for model in models:

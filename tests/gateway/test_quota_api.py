@@ -134,3 +134,17 @@ def test_the_openai_sdk_lists_models_with_their_quotas(sdk, groq_model):
     assert listed_model.object == "model"
     assert listed_model.owned_by == "groq"
     assert listed_model.model_extra["quota"]["state"] == "ok"
+
+
+def test_a_warm_listing_reads_its_quotas_without_the_database(
+    api_client, groq_model, alt_model, django_assert_num_queries
+):
+    alt_model.overrides = {"limits": {"rpm": 3}}
+    alt_model.save()
+    listed(api_client)  # warms the body, the key and the models behind the quotas
+
+    with django_assert_num_queries(0):
+        entries = listed(api_client)
+
+    assert entries[alt_model.public_id]["quota"]["minute"]["limit"] == 3
+    assert entries[groq_model.public_id]["quota"]["minute"]["limit"] == 30
