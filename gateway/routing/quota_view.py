@@ -41,6 +41,7 @@ from catalog.route_health import cooldown_key, credential_usable
 from catalog.selectors import active_models
 from config.infra.cache_guard import cache_or_default
 from config.infra.localcache import LocalCache
+from config.infra.redis_pool import cache_get_many
 from gateway.routing.backoff import bare_key
 from gateway.routing.candidates import route_of
 from gateway.routing.cooldowns import Route, breaker_open_key
@@ -130,7 +131,9 @@ def route_quotas(
     now = time.time() if now is None else now
     keys = {route_of(model): _keys(model, now) for model in models}
     wanted = [key for route_keys in keys.values() for key in route_keys]
-    found: dict[str, Any] = cache_or_default(lambda: cache.get_many(wanted), {}, "route quotas")
+    found: dict[str, Any] = cache_or_default(
+        lambda: cache_get_many(cache, wanted), {}, "route quotas"
+    )
     quotas: dict[Route, dict[str, Any]] = {}
     idle: dict[tuple[Any, ...], dict[str, Any]] = {}
     for model in models:

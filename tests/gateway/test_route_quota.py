@@ -213,3 +213,32 @@ def test_a_cooldown_no_clock_can_show_is_cooling_without_a_time(groq_model):
     quota = quota_of(groq_model)
 
     assert (quota["state"], quota["until"]) == ("cooling", None)
+
+
+@pytest.mark.redis
+def test_on_the_shared_redis_cache_many_routes_are_one_mget(monkeypatch, groq_model, alt_model):
+    from django.core.cache import caches
+    from django.test import override_settings
+
+    from tests.gateway.test_chat_ratelimit import redis_caches
+
+    shared = redis_caches(f"quota-view-{time.time_ns()}")
+    shared["default"]["BACKEND"] = "config.infra.redis_pool.SharedRedisCache"
+    with override_settings(CACHES=shared):
+        redis_cache = caches["default"]
+        route = route_of(alt_model)
+        redis_cache.set(f"route-cooldown:{route[0]}:{route[1]}", time.time() + 30, 30)
+        client = redis_cache._cache.get_client()
+        commands = []
+        real_mget = type(client).mget
+        monkeypatch.setattr(
+            type(client),
+            "mget",
+            lambda self, *a, **k: commands.append(1) or real_mget(self, *a, **k),
+        )
+
+        quotas = route_quotas([groq_model, alt_model])
+
+    assert commands == [1]
+    assert quotas[route]["state"] == "cooling"
+    assert quotas[route_of(groq_model)]["state"] == "ok"
