@@ -20,8 +20,9 @@ day's, a nearer one a minute's, unless a run of bare 429s is being counted for t
 
 /v1/models adds each entry's quota to the cached listing body (`listing_with_quotas`): the
 quotas of all its routes are read in one cache round trip at most every
-GATEWAY_QUOTA_VIEW_SECONDS per process and listing, so a busy listing of thousands of models
-stays as cheap as before while its quotas are at most that old.
+GATEWAY_QUOTA_VIEW_SECONDS per process and listing, so a busy listing stays as cheap as before
+while its quotas are at most that old. A listing so large that reading its quotas costs more
+than REREAD_SHARE of that interval (thousands of models) is reread less often, in proportion.
 """
 
 import json
@@ -56,6 +57,7 @@ NO_QUOTA = ',"quota":null'
 LISTINGS = LocalCache(
     "listings-with-quotas", ttl=lambda: settings.GATEWAY_QUOTA_VIEW_SECONDS, max_entries=8
 )
+REREAD_SHARE = 0.05
 LISTED = LocalCache("quota-models", ttl=lambda: settings.GATEWAY_ROUTE_CACHE_SECONDS)
 QUOTA_FIELDS = (
     "public_id",
@@ -73,7 +75,19 @@ QUOTA_FIELDS = (
 def listing_with_quotas(body: bytes, workspace: Workspace) -> bytes:
     """A /v1/models body with each entry's `quota` (null for the auto route)."""
     key = (workspace.pk, len(body), hash(body))
-    return LISTINGS.get_or_set(key, lambda: with_live_members(body, _members(workspace)))
+    listing: bytes | None = LISTINGS.get(key)
+    if listing is None:
+        started = time.perf_counter()
+        listing = with_live_members(body, _members(workspace))
+        LISTINGS.set(key, listing, _reuse_seconds(time.perf_counter() - started))
+    return listing
+
+
+def _reuse_seconds(cost: float) -> float:
+    """GATEWAY_QUOTA_VIEW_SECONDS, longer for a listing so large that reading its quotas that
+    often would take more than REREAD_SHARE of the process's time (0: never reused)."""
+    seconds = float(settings.GATEWAY_QUOTA_VIEW_SECONDS)
+    return max(seconds, cost / REREAD_SHARE) if seconds > 0 else 0.0
 
 
 def _members(workspace: Workspace) -> Callable[[list[str]], list[str]]:

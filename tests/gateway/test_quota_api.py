@@ -148,3 +148,16 @@ def test_a_warm_listing_reads_its_quotas_without_the_database(
 
     assert entries[alt_model.public_id]["quota"]["minute"]["limit"] == 3
     assert entries[groq_model.public_id]["quota"]["minute"]["limit"] == 30
+
+
+@pytest.mark.parametrize(
+    ("setting", "cost", "seconds"), [(1, 0.01, 1), (1, 0.5, 10), (0, 0.5, 0), (3, 0.1, 3)]
+)
+def test_a_listing_whose_quotas_are_costly_to_read_reuses_them_longer(
+    settings, setting, cost, seconds
+):
+    from gateway.routing.quota_view import _reuse_seconds
+
+    settings.GATEWAY_QUOTA_VIEW_SECONDS = setting
+
+    assert _reuse_seconds(cost) == pytest.approx(seconds)
