@@ -36,8 +36,8 @@ def credential_limits(credential: Any) -> dict[str, int]:
 
 
 def inherited_limits(model: Any) -> dict[str, int]:
-    """What a model without its own limits gets: its credential's."""
-    return credential_limits(model.credential)
+    """What a model without its own limits gets: its credential's (see credential_limits)."""
+    return {**documented_limits(model.provider), **(model.credential.limits or {})}
 
 
 def effective_limits(model: Any) -> dict[str, int]:
