@@ -10,7 +10,7 @@ round trip for any number of routes. A route's quota object (times in ISO 8601 U
   `breaker_half_open` (that trial is due); or the key's broken state (`auth_failed`,
   `payment_required`, `retired`, `unreadable`, `down`).
 - `minute`, `day`: the request budget, {limit, remaining, resets_at}: our count against the known
-  limit, or what the provider said when it leaves less; null when neither is known.
+  limit, or what the provider said when it leaves less; absent when neither is known.
   `tokens_minute`, `tokens_day` likewise where the provider reports tokens or the operator set
   tpm/tpd (our counts are of requests only, so their `remaining` is the provider's word).
 - `shared`: the budget is the whole key's (the provider counts per account), not this model's.
@@ -179,7 +179,8 @@ def _quota(model: CatalogModel, found: dict[str, Any], now: float) -> dict[str, 
     spec = PROVIDERS.get(model.provider)
     quota["shared"] = spec is not None and spec.limits_per_account
     for name, window in windows.items():
-        quota[name] = None if window is None else {**window, "resets_at": _iso(window["resets_at"])}
+        if window is not None:  # absent when unknown: most routes of a large listing
+            quota[name] = {**window, "resets_at": _iso(window["resets_at"])}
     return quota
 
 

@@ -35,7 +35,7 @@ MODEL_FIELDS = (
     "route's budget and state now: `state` (`ok`, `cooling` with `kind` `minute`/`day`/"
     "`unknown`, `parked`, `breaker_open`, `breaker_half_open`, or the key's broken state such as "
     "`auth_failed`), `until` and `reason` where they apply, `minute` and `day` (and "
-    "`tokens_minute`/`tokens_day` where known): `{limit, remaining, resets_at}` or null, and "
+    "`tokens_minute`/`tokens_day`): `{limit, remaining, resets_at}`, present where known, and "
     "`shared` (the budget is the whole key's). Times are ISO 8601 UTC."
 )
 
