@@ -23,7 +23,7 @@ from catalog.models import CatalogModel, HeldCatalogChange, SyncRun
 from catalog.overrides import CAPABILITY_NAMES, listed_of
 from catalog.services import catalog_held_accept, catalog_invalidate, catalog_model_override
 from providers.forms import ProviderCredentialForm
-from providers.models import ProviderCredential
+from providers.models import LIMIT_NAMES, ProviderCredential
 
 CREDENTIAL_STATUS_FIELDS = (
     "state",
@@ -99,6 +99,7 @@ class CatalogModelAdmin(admin.ModelAdmin):
                     "override_max_output_tokens",
                     "override_family",
                     *(f"override_{name}" for name in CAPABILITY_NAMES),
+                    *(f"override_{name}" for name in LIMIT_NAMES),
                 )
             },
         ),

@@ -21,7 +21,7 @@ from accounts.models import Workspace
 from catalog.services import catalog_invalidate
 from catalog.tasks import catalog_sync_credential_task, provider_check_task
 from providers import services as provider_services
-from providers.models import ProviderCredential
+from providers.models import ProviderCredential, validate_limits
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +60,19 @@ def credential_edit(*, credential: ProviderCredential, api_key: str = "") -> Pro
     stored one. Enabling, disabling and connection changes are edits too."""
     provider_services.credential_edit(credential=credential, api_key=api_key)
     _changed(credential, sync=True)
+    return credential
+
+
+@transaction.atomic
+def credential_limits_set(
+    *, credential: ProviderCredential, limits: dict[str, int]
+) -> ProviderCredential:
+    """Set the operator's free-tier limits of the key ({} keeps the documented ones); routing
+    uses them on the next request. Raises ValidationError on a bad limit."""
+    validate_limits(limits)
+    credential.limits = dict(limits)
+    credential.save(update_fields=["limits", "updated_at"])
+    _changed(credential, sync=False)
     return credential
 
 

@@ -9,9 +9,16 @@ from typing import Any, cast
 from django import forms
 
 from catalog.models import CatalogModel
-from catalog.overrides import CAPABILITY_NAMES, clean_family, listed_of
+from catalog.overrides import (
+    CAPABILITY_NAMES,
+    clean_family,
+    inherited_limits,
+    listed_of,
+    model_limits,
+)
 from catalog.validation import MAX_INT
 from providers.families import MAX_FAMILY
+from providers.models import LIMIT_NAMES
 
 NO_FAMILY = "none"  # typed in the family field: this model belongs to no family
 
@@ -23,6 +30,27 @@ CAPABILITY_LABELS = {
     "structured_output": "Structured output",
     "streaming": "Streaming",
 }
+
+
+LIMIT_LABELS = {
+    "rpm": "Requests per minute",
+    "rpd": "Requests per day",
+    "tpm": "Tokens per minute",
+    "tpd": "Tokens per day",
+}
+
+
+def limit_field() -> forms.IntegerField:
+    return forms.IntegerField(required=False, min_value=1, max_value=MAX_INT)
+
+
+def limits_of(data: dict[str, Any], prefix: str = "") -> dict[str, int]:
+    """{"rpm": n, ...} of the limit fields filled in (blank ones are absent)."""
+    return {
+        name: data[f"{prefix}{name}"]
+        for name in LIMIT_NAMES
+        if data.get(f"{prefix}{name}") is not None
+    }
 
 
 def flag_word(value: Any) -> str:
@@ -54,6 +82,10 @@ class ModelOverrideForm(forms.ModelForm):
         required=False, label=CAPABILITY_LABELS["structured_output"]
     )
     override_streaming = forms.ChoiceField(required=False, label=CAPABILITY_LABELS["streaming"])
+    override_rpm = limit_field()
+    override_rpd = limit_field()
+    override_tpm = limit_field()
+    override_tpd = limit_field()
 
     class Meta:
         model = CatalogModel
@@ -94,6 +126,15 @@ class ModelOverrideForm(forms.ModelForm):
                 ("unknown", "Unknown"),
             ]
             field.initial = flag_word(flag_overrides[name]) if name in flag_overrides else ""
+        self._init_limits()
+
+    def _init_limits(self) -> None:
+        own = model_limits(self.instance) if self.instance.pk else {}
+        inherited = inherited_limits(self.instance) if self.instance.pk else {}
+        for name, label in LIMIT_LABELS.items():
+            field = self.fields[f"override_{name}"]
+            field.label, field.initial = label, own.get(name)
+            field.help_text = f"Empty: the credential's ({inherited.get(name) or 'none'})."
 
     def clean_override_family(self) -> str:
         family = (self.cleaned_data.get("override_family") or "").strip().lower()
@@ -118,4 +159,7 @@ class ModelOverrideForm(forms.ModelForm):
         }
         if flags:
             overrides["capabilities"] = flags
+        limits = limits_of(data, "override_")
+        if limits:
+            overrides["limits"] = limits
         return overrides

@@ -14,6 +14,9 @@ catalog version and the filters (plus a small per-process copy of fresh bodies, 
 the short TTL bounds how stale it can be, and a re-render costs only the cooldown lookup and a
 join. Stale-while-revalidate: after the TTL one request re-renders while concurrent ones keep
 getting the previous body, so a busy workspace never renders N times at once.
+
+Members that must be fresher than the body (the gateway's live route quotas) are added to a
+served body by `with_live_members`, without parsing it.
 """
 
 import json
@@ -21,6 +24,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 from django.core.cache import cache
@@ -48,6 +52,8 @@ LISTING_RENDER_SECONDS = 10
 FRAGMENTS_KEEP_SECONDS = 600  # bounds any change that was saved without a version bump
 LOCAL_MAX_BYTES = 64 * 1024 * 1024  # per process
 _SUFFIX = ',"pricing":' + json.dumps(ZERO_PRICING, separators=(",", ":")) + "}"
+_ENTRY_END = _SUFFIX.encode()  # JSON escapes every quote inside strings: unique per entry
+_ENTRY_START = b'{"id":"'
 Fragment = tuple[int, str, str]  # credential id, upstream id, JSON head
 Body = tuple[float, bytes]  # fresh until (unix time), rendered JSON
 
@@ -223,3 +229,24 @@ def _cached_listing(
     cache.delete(f"{key}:rendering")
     _local_bodies.put(key, item)
     return body
+
+
+def with_live_members(body: bytes, members: Callable[[list[str]], list[str]]) -> bytes:
+    """A listing body with JSON members added at the end of each entry: `members(ids)` gets
+    the entries' ids in order and gives one `,"name":value` string for each."""
+    parts = body.split(_ENTRY_END)
+    ids = [_entry_id(part) for part in parts[:-1]]
+    added = members(ids)
+    pieces: list[bytes] = []
+    for part, more in zip(parts[:-1], added, strict=True):
+        pieces += (part, _ENTRY_END[:-1], more.encode(), b"}")
+    pieces.append(parts[-1])
+    return b"".join(pieces)
+
+
+def _entry_id(part: bytes) -> str:
+    start = part.index(_ENTRY_START) + len(_ENTRY_START) - 1
+    end = part.index(b'"', start + 1)
+    if b"\\" not in part[start:end]:
+        return part[start + 1 : end].decode()
+    return str(json.JSONDecoder().raw_decode(part[start:].decode())[0])

@@ -14,11 +14,35 @@ from django.core.exceptions import ValidationError
 
 from catalog.validation import MAX_INT
 from providers.families import MAX_FAMILY, valid_family
+from providers.models import validate_limits
+from providers.registry import documented_limits
 from providers.wire import CATEGORIES
 
 SCALARS = ("category", "context_length", "max_output_tokens", "family")
 OVERRIDABLE = (*SCALARS, "capabilities")
 CAPABILITY_NAMES = ("tools", "vision", "structured_output", "streaming")
+OVERRIDE_KEYS = (*OVERRIDABLE, "limits")
+
+
+def model_limits(model: Any) -> dict[str, int]:
+    """The operator's limits for this one model ({} when none are set)."""
+    limits = (model.overrides or {}).get("limits")
+    return limits if isinstance(limits, dict) else {}
+
+
+def credential_limits(credential: Any) -> dict[str, int]:
+    """A key's limits: the operator's over the registry row's documented ones."""
+    return {**documented_limits(credential.provider), **(credential.limits or {})}
+
+
+def inherited_limits(model: Any) -> dict[str, int]:
+    """What a model without its own limits gets: its credential's (see credential_limits)."""
+    return {**documented_limits(model.provider), **(model.credential.limits or {})}
+
+
+def effective_limits(model: Any) -> dict[str, int]:
+    """The limits routing counts against: the model's own over the inherited ones."""
+    return {**inherited_limits(model), **model_limits(model)}
 
 
 def listed_part(fields: dict[str, Any]) -> dict[str, Any]:
@@ -45,7 +69,7 @@ def effective_fields(listed: dict[str, Any], overrides: dict[str, Any]) -> dict[
 
 def clean_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
     """Only known fields with valid values; raises ValidationError naming the field."""
-    unknown = set(overrides) - set(OVERRIDABLE)
+    unknown = set(overrides) - set(OVERRIDE_KEYS)
     if unknown:
         raise ValidationError(f"Unknown override: {', '.join(sorted(unknown))}.")
     clean: dict[str, Any] = {}
@@ -76,6 +100,12 @@ def clean_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
         )
     if capabilities:
         clean["capabilities"] = dict(capabilities)
+    if overrides.get("limits"):
+        try:
+            validate_limits(overrides["limits"])
+        except ValidationError as error:
+            raise ValidationError({"limits": error.messages}) from error
+        clean["limits"] = dict(overrides["limits"])
     return clean
 
 

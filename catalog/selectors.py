@@ -7,6 +7,7 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet
 
 from catalog.models import CatalogModel, HeldCatalogChange, SyncRun
+from catalog.overrides import credential_limits
 from catalog.route_health import cooling_routes, credential_usable, route_cooling_down
 from providers.models import ProviderCredential
 from providers.registry import PROVIDERS, documented_limits
@@ -219,6 +220,7 @@ def _credential_status(
         "stale": bool(credential.last_sync_error),  # the models listed are from an earlier sync
         "needs_review": review,  # a held sync change (catalog.services), or None
         "models": {**counts, "total": sum(counts.values())},
+        "limits": credential_limits(credential),
     }
 
 

@@ -421,6 +421,10 @@ GATEWAY_HEALTH_FLUSH_SECONDS = env.float("GATEWAY_HEALTH_FLUSH_SECONDS", default
 # version invalidates it at once, this TTL bounds the changes that bump no version (credential
 # checks).
 GATEWAY_ROUTE_CACHE_SECONDS = env.float("GATEWAY_ROUTE_CACHE_SECONDS", default=5.0)
+# The live route quotas in a /v1/models listing are read (one batched cache read for all its
+# routes) at most this often per process and listing (gateway/routing/quota_view.py); 0 reads
+# them for every request.
+GATEWAY_QUOTA_VIEW_SECONDS = env.float("GATEWAY_QUOTA_VIEW_SECONDS", default=1.0)
 # Request log write-behind (gateway/requestlog/writer.py): queued rows are written in batches by one
 # background thread per process; past MAX_PENDING queued rows a request writes the batch itself.
 REQUEST_LOG_WRITE_BEHIND = env.bool("REQUEST_LOG_WRITE_BEHIND", default=True)

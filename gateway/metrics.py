@@ -1,8 +1,11 @@
 """The gateway's Prometheus metrics, recorded at a few choke points and served at `/metrics`.
 
 Recorded from: the request-log finalize (`gateway.requestlog.services.request_log_finish`:
-every /v1 and console request ends there exactly once) and the start of a route cooldown
-(`gateway.routing.cooldowns.route_cool_down`), and the request-log writer's dropped changes
+every /v1 and console request ends there exactly once), the start of a route cooldown
+(`gateway.routing.cooldowns.route_cool_down`), each upstream 429 by its kind
+(`gateway.routing.cooldowns.route_record_failure`), a request's wait for a cooling route
+(`gateway.routing.context`), the routes skipped for a spent budget
+(`gateway.routing.candidates.without_cooling`), and the request-log writer's dropped changes
 (`gateway.requestlog.writer`). Label bounds, the exposition and the multiprocess
 setup are config.infra.metrics.
 """
@@ -75,6 +78,12 @@ COOLDOWNS = Counter(
     "Route cooldowns started (a route is one model through one credential).",
     ["reason"],
 )
+UPSTREAM_RATE_LIMITS = Counter(
+    "openprovider_upstream_rate_limits",
+    "Upstream 429s, by kind: minute or day limit, unknown (a bare 429), parked (bare 429s in a "
+    "row: the route waits for the day's reset).",
+    ["kind"],
+)
 HELD = Histogram(
     "openprovider_requests_held_seconds",
     "Seconds a request waited for a cooling route to free up, by outcome (served or refused).",
@@ -141,6 +150,10 @@ def _model_name(outcome: "LogOutcome") -> str:
 
 def record_held(seconds: float, *, served: bool) -> None:
     HELD.labels(outcome="served" if served else "refused").observe(seconds)
+
+
+def record_rate_limit(kind: str) -> None:
+    UPSTREAM_RATE_LIMITS.labels(kind=kind_label(kind)).inc()
 
 
 def record_budget_skips(count: int) -> None:

@@ -7,16 +7,18 @@ from accounts.models import Workspace
 
 from .encryption import EncryptedSecretField
 
-LIMIT_NAMES = ("rpm", "rpd")
+# Requests and tokens a minute / a day.
+LIMIT_NAMES = ("rpm", "rpd", "tpm", "tpd")
 
 
 def validate_limits(value: Any) -> None:
-    """{"rpm": n, "rpd": n}: calls a minute / a day, each a whole number above 0."""
+    """{"rpm": n, "rpd": n, "tpm": n, "tpd": n}: requests and tokens a minute / a day, each a
+    whole number above 0; any may be left out."""
     if not isinstance(value, dict):
         raise ValidationError('Enter an object such as {"rpm": 20, "rpd": 50}.')
     for name, number in value.items():
         if name not in LIMIT_NAMES:
-            raise ValidationError(f"Unknown limit {name!r}: use rpm or rpd.")
+            raise ValidationError(f"Unknown limit {name!r}: use rpm, rpd, tpm or tpd.")
         if isinstance(number, bool) or not isinstance(number, int) or number <= 0:
             raise ValidationError(f"{name} must be a whole number above 0.")
 

@@ -34,8 +34,9 @@ class LocalCache:
             return default
         return item[1]
 
-    def set(self, key: Hashable, value: Any) -> None:
-        ttl = self._ttl()
+    def set(self, key: Hashable, value: Any, ttl: float | None = None) -> None:
+        """Keep `value` for the cache's TTL, or `ttl` seconds when given (0 or less: not kept)."""
+        ttl = self._ttl() if ttl is None else ttl
         if ttl <= 0:
             return
         with self._lock:

@@ -29,9 +29,10 @@ from django.core.cache import cache
 from catalog.route_health import cooldown_key, health_key
 from config.infra.cache_guard import cache_or_default
 from gateway import metrics
-from gateway.routing.backoff import bare_key, rate_limit_cooldown
+from gateway.routing.backoff import Cooldown, bare_key, classify_429, rate_limit_cooldown
 from gateway.routing.context import failure_reason
 from providers.errors import ProviderError
+from providers.ratelimits import DAY
 
 Route = tuple[int, str]  # (credential_id, upstream_id)
 HEALTH_TTL_SECONDS = 24 * 3600
@@ -149,6 +150,7 @@ def route_record_failure(
         cooldown = rate_limit_cooldown(
             route, error, now, charges_failures=charges_failures, day_left=day_left
         )
+        metrics.record_rate_limit(_rate_limit_kind(error, cooldown, now))
         route_cool_down(route, cooldown.until - now, reason=f"rate_limited_{cooldown.kind}")
         # The route is back when its cooldown ends: what a refusal's Retry-After must say.
         error.retry_after = cooldown.until - now
@@ -247,3 +249,15 @@ def _update_health(
 
 def _safe(call: Any, default: Any) -> Any:
     return cache_or_default(call, default, "route state")
+
+
+def breaker_open_key(route: Route) -> str:
+    """The key present while the route's breaker is open or half-open (for readers)."""
+    return _open_key(route)
+
+
+def _rate_limit_kind(error: ProviderError, cooldown: Cooldown, now: float) -> str:
+    """minute, day or unknown; parked when a run of bare 429s sent the route to the day's end."""
+    if cooldown.kind == DAY and classify_429(error, now) == "unknown":
+        return "parked"
+    return cooldown.kind

@@ -2,8 +2,9 @@
 
 A budget binds one route (credential + model) or, where the provider counts per account
 (`ProviderSpec.limits_per_account`, OpenRouter), the whole credential. Known limits are the
-registry row's `rpm`/`rpd` with the credential's `limits` on top (a custom server has none
-unless the operator sets them). Keys, all in the shared cache so every node sees one budget:
+registry row's `rpm`/`rpd` with the credential's `limits` and the model's `limits` override on
+top (a custom server has none unless the operator sets them). Keys, all in the shared cache so
+every node sees one budget:
 
 - `quota-spent:{scope}:{span}:{window}` -> calls reserved in that UTC minute or day; counted
   atomically (add + incr) BEFORE the call, so nodes sharing the cache never reserve one budget
@@ -26,10 +27,11 @@ from typing import Any
 from django.core.cache import cache
 
 from catalog.models import CatalogModel
+from catalog.overrides import effective_limits
 from config.infra.cache_guard import cache_or_default
 from config.infra.localcache import LocalCache
 from providers.ratelimits import DAY, MINUTE, MINUTE_RESET_HORIZON, RateLimitHints
-from providers.registry import PROVIDERS, documented_limits
+from providers.registry import PROVIDERS
 
 SPAN_SECONDS = {MINUTE: 60, DAY: 86400}
 LIMIT_NAMES = {MINUTE: "rpm", DAY: "rpd"}
@@ -44,8 +46,9 @@ PHASES = LocalCache("quota-phases", ttl=lambda: PHASE_CACHE_SECONDS)
 
 
 def known_limits(model: CatalogModel) -> dict[str, int]:
-    """{span: calls allowed} from the registry row and the operator's credential limits."""
-    limits = {**documented_limits(model.provider), **(model.credential.limits or {})}
+    """{span: calls allowed}: the operator's limits for the model, else for its credential,
+    else the registry row's."""
+    limits = effective_limits(model)
     known: dict[str, int] = {}
     for span, name in LIMIT_NAMES.items():
         value = limits.get(name)
@@ -251,3 +254,22 @@ def quota_said(model: CatalogModel) -> dict[str, list[Any]]:
 
 def _safe(call: Any, default: Any) -> Any:
     return cache_or_default(call, default, "route budgets")
+
+
+def budget_keys(model: CatalogModel, now: float) -> dict[str, tuple[str, int]]:
+    """{cache key: (span, known limit)} of the route's budget keys in the current windows; span
+    "" (limit 0) is the provider's word. For readers batching them with other keys."""
+    scope = budget_scope(model)
+    phase = minute_phases({scope})[scope]
+    keys = {
+        _spent_key(scope, span, now, phase): (span, limit)
+        for span, limit in known_limits(model).items()
+    }
+    keys[_said_key(scope)] = ("", 0)
+    return keys
+
+
+def budget_window_end(model: CatalogModel, span: str, now: float) -> float:
+    """When the route's current minute (in its provider's phase) or UTC day ends."""
+    scope = budget_scope(model)
+    return window_end(span, now, minute_phases({scope})[scope])

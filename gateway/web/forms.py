@@ -4,6 +4,7 @@ from typing import Any, cast
 
 from django import forms
 
+from catalog.forms import LIMIT_LABELS, limit_field, limits_of
 from catalog.models import CatalogModel
 
 WORKING_CHOICES = [("", "Any"), ("yes", "Working"), ("no", "Not working")]
@@ -71,3 +72,21 @@ class CredentialForm(forms.Form):
     account_id = forms.CharField(required=False, max_length=100, label="Account id")
     base_url = forms.CharField(required=False, max_length=500, label="Base URL")
     form_key = forms.CharField(required=False, widget=forms.HiddenInput)
+
+
+class CredentialLimitsForm(forms.Form):
+    """A key's free-tier limits; a blank field keeps the provider's documented number."""
+
+    rpm = limit_field()
+    rpd = limit_field()
+    tpm = limit_field()
+    tpd = limit_field()
+
+    def __init__(self, *args: Any, documented: dict[str, int], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name, label in LIMIT_LABELS.items():
+            self.fields[name].label = label
+            self.fields[name].help_text = f"Blank: {documented.get(name) or 'none'}"
+
+    def limits(self) -> dict[str, int]:
+        return limits_of(self.cleaned_data)

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from catalog.families import capacity_text, family_entries
-from catalog.forms import CAPABILITY_LABELS, ModelOverrideForm, flag_word
+from catalog.forms import CAPABILITY_LABELS, LIMIT_LABELS, ModelOverrideForm, flag_word
 from catalog.models import CatalogModel
 from catalog.overrides import listed_of
 from catalog.selectors import AUTO_FREE_ID, catalog_listing, catalog_model_get
@@ -21,6 +21,7 @@ from catalog.services import catalog_model_override
 from gateway.chat.conversations import saved_model_ids, saved_model_toggle
 from gateway.web.common import page, redirect_back, workspace_of
 from gateway.web.forms import ModelFilterForm, SaveModelForm
+from gateway.web.route_quota import workspace_quota_words
 from providers.models import ProviderCredential
 
 
@@ -63,6 +64,11 @@ def _override_notes(listed: dict, overrides: dict) -> list[str]:
     notes += [
         f"{name.replace('_', ' ')} {flag_word(value)} (listed: {flag_word(listed_flags.get(name))})"
         for name, value in (overrides.get("capabilities") or {}).items()
+    ]
+    notes += [
+        f"{LIMIT_LABELS[name].lower()} {value}"
+        for name, value in (overrides.get("limits") or {}).items()
+        if name in LIMIT_LABELS
     ]
     return notes
 
@@ -143,6 +149,9 @@ def models_page(request: HttpRequest) -> HttpResponse:
         for e in entries
         if e["id"] != AUTO_FREE_ID and (not query or _matches(e, query))
     ]
+    quotas = workspace_quota_words(workspace, [entry["id"] for entry in entries])
+    for entry in entries:
+        entry["route_quota"] = quotas.get(entry["id"])
     context = {
         "form": form,
         "models": entries,

@@ -19,16 +19,22 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import Workspace
-from catalog.credentials import credential_delete, credential_save, credential_sync_queue
+from catalog.credentials import (
+    credential_delete,
+    credential_limits_set,
+    credential_save,
+    credential_sync_queue,
+)
 from catalog.models import CatalogModel
 from catalog.selectors import last_sync_results
 from catalog.sync_status import DONE, credential_sync_status
 from providers.models import ProviderCredential
-from providers.registry import PROVIDERS
+from providers.registry import PROVIDERS, documented_limits
 from providers.spec import ProviderSpec
 
 from .common import page, workspace_of
-from .forms import CredentialForm
+from .forms import CredentialForm, CredentialLimitsForm
+from .route_quota import credential_quota_words
 
 logger = logging.getLogger(__name__)
 FORM_KEY = re.compile(r"cred\d{1,12}|[a-z0-9_-]{1,32}")  # which form on the page was posted
@@ -43,10 +49,21 @@ def _form(key: str, data: Any = None, initial: dict[str, str] | None = None) -> 
     return CredentialForm(data, initial=initial, auto_id=f"{key}-%s", label_suffix="")
 
 
+def _limits_form(credential: ProviderCredential, data: Any = None) -> CredentialLimitsForm:
+    return CredentialLimitsForm(
+        data,
+        initial=credential.limits or {},
+        documented=documented_limits(credential.provider),
+        auto_id=f"limits{credential.pk}-%s",
+        label_suffix="",
+    )
+
+
 def _credential_row(
     credential: ProviderCredential,
     counts: dict[int, int],
     synced: dict[str, dict[str, Any]],
+    routes: dict[int, list[dict[str, Any]]],
     since: datetime | None = None,
 ) -> dict[str, Any]:
     initial = {
@@ -63,6 +80,9 @@ def _credential_row(
         "syncing": credential_sync_status(credential=credential, since=since)["phase"] != DONE
         and credential.enabled,
         "since": int(since.timestamp()) if since else None,
+        "limits_form": _limits_form(credential),
+        "routes": routes.get(credential.pk, []),
+        "routes_not_ok": sum(1 for r in routes.get(credential.pk, []) if r["state"] != "ok"),
     }
 
 
@@ -70,6 +90,7 @@ def provider_rows(
     workspace: Workspace,
     bound: CredentialForm | None = None,
     sync_asked: tuple[int, datetime] | None = None,
+    bound_limits: tuple[int, CredentialLimitsForm] | None = None,
 ) -> list[dict]:
     """One row per registry entry with the workspace's credentials and their forms;
     `sync_asked` is (credential id, when) for a sync just asked for."""
@@ -80,10 +101,11 @@ def provider_rows(
         .annotate(n=Count("id"))
     )
     synced = last_sync_results(workspace_id=workspace.pk, names=[c.name for c in credentials])
+    routes = credential_quota_words(workspace)
     rows = []
     for spec in PROVIDERS.values():
         mine = [
-            _credential_row(c, counts, synced, _since(c, sync_asked))
+            _credential_row(c, counts, synced, routes, _since(c, sync_asked))
             for c in credentials
             if c.provider == spec.slug
         ]
@@ -99,6 +121,8 @@ def provider_rows(
         )
     if bound is not None:
         _attach(rows, bound)
+    if bound_limits is not None:
+        _attach_limits(rows, *bound_limits)
     return rows
 
 
@@ -124,6 +148,13 @@ def _attach(rows: list[dict], bound: CredentialForm) -> None:
         for item in row["credentials"]:
             if f"cred{item['credential'].pk}" == key:
                 item["form"] = bound
+
+
+def _attach_limits(rows: list[dict], pk: int, form: CredentialLimitsForm) -> None:
+    for row in rows:
+        for item in row["credentials"]:
+            if item["credential"].pk == pk:
+                item["limits_form"] = form
 
 
 @never_cache
@@ -196,6 +227,20 @@ def credential_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
     credential_delete(credential=credential)
     messages.success(request, f"Deleted {name} and the models found through it.")
     return redirect("account-providers")
+
+
+@login_required
+@require_POST
+def credential_limits_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Set a key's free-tier limits (blank fields keep the documented ones)."""
+    credential = credential_of(request, pk)
+    form = _limits_form(credential, request.POST)
+    if form.is_valid():
+        credential_limits_set(credential=credential, limits=form.limits())
+        messages.success(request, f"Saved the limits of {credential.name}.")
+        return redirect(reverse("account-providers") + f"#provider-{credential.provider}")
+    rows = provider_rows(workspace_of(request), bound_limits=(credential.pk, form))
+    return page(request, "account/providers.html", "account", {"rows": rows}, status=400)
 
 
 @login_required

@@ -35,6 +35,11 @@ urlpatterns = [
         name="account-credential-status",
     ),
     path(
+        "account/credentials/<int:pk>/limits",
+        providers.credential_limits_view,
+        name="account-credential-limits",
+    ),
+    path(
         "account/credentials/<int:pk>/delete",
         providers.credential_delete_view,
         name="account-credential-delete",

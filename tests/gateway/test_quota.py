@@ -115,7 +115,11 @@ def reserved_in_parallel(credential_id: int, limit: int, calls: int, now: float)
 
     credential = SimpleNamespace(limits={"rpm": limit})
     model = SimpleNamespace(
-        provider="custom", credential=credential, credential_id=credential_id, upstream_id="m"
+        provider="custom",
+        credential=credential,
+        credential_id=credential_id,
+        upstream_id="m",
+        overrides={},
     )
     with ThreadPoolExecutor(max_workers=8) as pool:
         granted = list(pool.map(lambda _: quota_reserve(model, now=now) is None, range(calls)))
@@ -157,6 +161,7 @@ def spent_until_many_for(credential_id: int, now: float) -> float | None:
         credential=SimpleNamespace(limits={"rpm": 10}),
         credential_id=credential_id,
         upstream_id="m",
+        overrides={},
     )
     return spent_until_many([model], now=now).get(f"r:{credential_id}:m")
 

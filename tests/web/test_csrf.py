@@ -18,6 +18,7 @@ def post_routes(conversation, credential, workspace, text_model) -> list[tuple[s
         (f"/chat/{conversation.pk}/delete", {}),
         ("/account/providers/groq/save", {"api_key": "gsk_x"}),
         (f"/account/credentials/{credential.pk}/sync", {}),
+        (f"/account/credentials/{credential.pk}/limits", {"rpm": "1"}),
         (f"/account/credentials/{credential.pk}/delete", {}),
         (f"/account/saved/{saved.pk}/delete", {}),
     ]
@@ -40,6 +41,7 @@ def test_nothing_changed_after_refused_posts(
     text_model.refresh_from_db()
     assert conversation.title == "My chat"
     assert text_model.hidden is False
+    assert credential.limits == {}
     assert SavedModel.objects.count() == 1
 
 

@@ -20,6 +20,7 @@ from catalog.selectors import (
     model_detail,
 )
 from gateway.api.errors import ApiError
+from gateway.routing.quota_view import listing_with_quotas, model_with_quota
 
 CATEGORY_CHOICES = [*CatalogModel.Category.values, AUTO_CATEGORY]
 MODEL_FIELDS = (
@@ -41,6 +42,12 @@ MODEL_FIELDS = (
     "route has, and `capacity` the summed `rpm`/`rpd` of its working routes (each budget once; "
     "`unknown` counts working routes with no known limit). Calling a family id routes across "
     "its routes; the answer's `model` is the route that served and `family` the family."
+    " `quota` (null for the auto route) is the "
+    "route's budget and state now: `state` (`ok`, `cooling` with `kind` `minute`/`day`/"
+    "`unknown`, `parked`, `breaker_open`, `breaker_half_open`, or the key's broken state such as "
+    "`auth_failed`), `until` and `reason` where they apply, `minute` and `day` (and "
+    "`tokens_minute`/`tokens_day`): `{limit, remaining, resets_at}`, present where known, and "
+    "`shared` (the budget is the whole key's). Times are ISO 8601 UTC."
 )
 
 
@@ -70,13 +77,14 @@ class ModelViewSet(viewsets.ViewSet):
         # A plain dict: DRF reads a missing boolean in a QueryDict as False.
         filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
+        workspace = caller_workspace(request)
         body = catalog_listing_json(
-            workspace_id=caller_workspace(request).pk,
+            workspace_id=workspace.pk,
             category=filters.validated_data.get("category"),
             provider=filters.validated_data.get("provider"),
             working=filters.validated_data.get("working"),
         )
-        return HttpResponse(body, content_type="application/json")
+        return HttpResponse(listing_with_quotas(body, workspace), content_type="application/json")
 
     @extend_schema(
         operation_id="models_retrieve",
@@ -86,7 +94,8 @@ class ModelViewSet(viewsets.ViewSet):
     def retrieve(self, request: Request, model_id: str) -> Response:
         workspace_id = caller_workspace(request).pk
         if model_id == AUTO_FREE_ID:
-            return Response(auto_entry(working=any_model_working(workspace_id=workspace_id)))
+            entry = auto_entry(working=any_model_working(workspace_id=workspace_id))
+            return Response(model_with_quota(entry, None))
         if "/" not in model_id:
             family = family_detail(workspace_id=workspace_id, family=model_id)
             if family is not None:
@@ -99,4 +108,4 @@ class ModelViewSet(viewsets.ViewSet):
                 code="model_not_found",
                 param="model",
             )
-        return Response(model_detail(model))
+        return Response(model_with_quota(model_detail(model), model))
