@@ -85,6 +85,29 @@ def _phase_key(scope: str) -> str:
     return f"quota-phase:{scope}"
 
 
+def cached_phases(scopes: set[str]) -> tuple[dict[str, float], list[str]]:
+    """The phases this process knows, and the scopes whose phase it must read (0 meanwhile)."""
+    phases = {scope: PHASES.get(scope) for scope in scopes}
+    missing = [scope for scope, phase in phases.items() if phase is None]
+    return {scope: float(phase or 0.0) for scope, phase in phases.items()}, missing
+
+
+def phase_keys(scopes: list[str]) -> list[str]:
+    return [_phase_key(scope) for scope in scopes]
+
+
+def remember_phases(scopes: list[str], found: dict[str, Any]) -> dict[str, float]:
+    """Keep the phases read for `scopes` (found by a batched read); those other than 0."""
+    learned = {}
+    for scope in scopes:
+        value = found.get(_phase_key(scope))
+        phase = float(value) if isinstance(value, int | float) else 0.0
+        PHASES.set(scope, phase)
+        if phase:
+            learned[scope] = phase
+    return learned
+
+
 def minute_phases(scopes: set[str]) -> dict[str, float]:
     """{scope: where its provider's minute starts in the UTC minute}, 0 when never reported."""
     phases = {scope: PHASES.get(scope) for scope in scopes}
@@ -256,11 +279,13 @@ def _safe(call: Any, default: Any) -> Any:
     return cache_or_default(call, default, "route budgets")
 
 
-def budget_keys(model: CatalogModel, now: float) -> dict[str, tuple[str, int]]:
+def budget_keys(
+    model: CatalogModel, now: float, phase: float | None = None
+) -> dict[str, tuple[str, int]]:
     """{cache key: (span, known limit)} of the route's budget keys in the current windows; span
     "" (limit 0) is the provider's word. For readers batching them with other keys."""
     scope = budget_scope(model)
-    phase = minute_phases({scope})[scope]
+    phase = minute_phases({scope})[scope] if phase is None else phase
     keys = {
         _spent_key(scope, span, now, phase): (span, limit)
         for span, limit in known_limits(model).items()

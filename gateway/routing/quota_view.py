@@ -46,7 +46,14 @@ from config.infra.redis_pool import cache_get_many
 from gateway.routing.backoff import bare_key
 from gateway.routing.candidates import route_of
 from gateway.routing.cooldowns import Route, breaker_open_key
-from gateway.routing.quota import budget_keys, budget_window_end
+from gateway.routing.quota import (
+    budget_keys,
+    budget_scope,
+    budget_window_end,
+    cached_phases,
+    phase_keys,
+    remember_phases,
+)
 from providers.ratelimits import DAY, MINUTE, MINUTE_RESET_HORIZON
 from providers.registry import PROVIDERS
 
@@ -143,11 +150,17 @@ def route_quotas(
     """{(credential id, upstream id): quota object} for `models`, in one cache round trip.
     Routes with nothing in the cache share one object per kind of budget: never mutate one."""
     now = time.time() if now is None else now
-    keys = {route_of(model): _keys(model, now) for model in models}
-    wanted = [key for route_keys in keys.values() for key in route_keys]
-    found: dict[str, Any] = cache_or_default(
-        lambda: cache_get_many(cache, wanted), {}, "route quotas"
-    )
+    # A phase this process has not seen is read in the same batch (0 assumed for the keys);
+    # only a route whose provider's minute turns out to start elsewhere costs a second read.
+    phases, missing = cached_phases({budget_scope(model) for model in models})
+    keys = {route_of(model): _keys(model, now, phases[budget_scope(model)]) for model in models}
+    found = _read([key for route_keys in keys.values() for key in route_keys], missing)
+    learned = remember_phases(missing, found)
+    if learned:
+        moved = [m for m in models if budget_scope(m) in learned]
+        for model in moved:
+            keys[route_of(model)] = _keys(model, now, learned[budget_scope(model)])
+        found.update(_read([key for m in moved for key in keys[route_of(m)]], []))
     quotas: dict[Route, dict[str, Any]] = {}
     idle: dict[tuple[Any, ...], dict[str, Any]] = {}
     for model in models:
@@ -162,14 +175,22 @@ def route_quotas(
     return quotas
 
 
-def _keys(model: CatalogModel, now: float) -> list[str]:
+def _read(keys: list[str], phase_scopes: list[str]) -> dict[str, Any]:
+    wanted = [*keys, *phase_keys(phase_scopes)]
+    found: dict[str, Any] = cache_or_default(
+        lambda: cache_get_many(cache, wanted), {}, "route quotas"
+    )
+    return found
+
+
+def _keys(model: CatalogModel, now: float, phase: float) -> list[str]:
     """The route's cooldown, breaker and bare-429 keys, then its budget keys."""
     route = route_of(model)
     return [
         cooldown_key(*route),
         breaker_open_key(route),
         bare_key(route),
-        *budget_keys(model, now),
+        *budget_keys(model, now, phase),
     ]
 
 

@@ -49,7 +49,7 @@ def test_a_prompt_is_answered_as_a_text_completion(client, groq_model, http_mock
     assert completion.usage.total_tokens == 652
     (sent,) = sent_bodies(http_mock, GROQ_CHAT)
     assert sent["messages"] == [{"role": "user", "content": "The capital of France is"}]
-    assert sent["max_tokens"] == 5
+    assert sent["max_completion_tokens"] == 5  # Groq's name for the limit (providers.params)
     log = RequestLog.objects.get(pk=completion.id)
     assert (log.endpoint, log.status, log.served_model) == (
         "completions",

@@ -70,7 +70,8 @@ def test_sampling_and_output_limits_reach_the_upstream(api_client, groq_model, a
     )
 
     sent = sent_bodies(http_mock, GROQ_CHAT)[0]
-    assert (sent["temperature"], sent["top_p"], sent["max_tokens"]) == (0.2, 0.5, 64)
+    # Groq takes the output limit as max_completion_tokens (providers.params)
+    assert (sent["temperature"], sent["top_p"], sent["max_completion_tokens"]) == (0.2, 0.5, 64)
     assert sent["response_format"] == {"type": "json_object"}
     assert "metadata" not in sent
     assert "store" not in sent
@@ -210,7 +211,7 @@ def test_retention_deletes_older_responses(api_client, groq_model, answers, sett
 
 
 def test_the_expiry_job_is_scheduled(settings):
-    entry = settings.CELERY_BEAT_SCHEDULE["stored-responses-expiry"]
+    entry = settings.BEAT_JOBS["stored-responses-expiry"]
 
     assert entry["task"] == "gateway.tasks.stored_responses_expire_task"
 

@@ -234,6 +234,7 @@ def test_on_the_shared_redis_cache_many_routes_are_one_mget(monkeypatch, groq_mo
         redis_cache = caches["default"]
         route = route_of(alt_model)
         redis_cache.set(f"route-cooldown:{route[0]}:{route[1]}", time.time() + 30, 30)
+        route_quotas([groq_model, alt_model])  # the routes' minute phases, kept per process
         client = redis_cache._cache.get_client()
         commands = []
         real_mget = type(client).mget
