@@ -114,7 +114,8 @@ class CompletionRequestInput(serializers.Serializer):
         {"type": "integer", "enum": [1]}, _refused_unless(1, "best_of", "only best_of 1 is served")
     )
     logprobs = _field(
-        {"type": "integer", "nullable": True, "enum": [None]},
+        # only null or absent is accepted (an `enum: [null]` would lose its null in the schema)
+        {"type": "integer", "nullable": True, "minimum": 0, "maximum": 0, "readOnly": False},
         _refused_unless(None, "logprobs", "token log probabilities are not served"),
     )
 

@@ -152,7 +152,12 @@ def test_the_embeddings_transcriptions_and_completions_routes_are_described(sche
     assert transcription["properties"]["file"]["format"] == "binary"
     assert set(enum(schema, transcription["properties"]["response_format"])) >= {"srt", "vtt"}
     assert "prompt" in completion["required"]
-    assert set(answers["/v1/audio/transcriptions"]) == {"application/json", "text/plain"}
+    assert set(answers["/v1/audio/transcriptions"]) == {
+        "application/json",
+        "text/plain",
+        "application/x-subrip",
+        "text/vtt",
+    }
     assert "text/event-stream" in answers["/v1/completions"]
     for content in answers.values():
         assert content["application/json"]["schema"]["$ref"].startswith("#/components/schemas/")

@@ -134,9 +134,11 @@ class TranscriptionViewSet(_MediaViewSet):
         responses={
             (200, "application/json"): TRANSCRIPTION_RESPONSE,
             (200, "text/plain"): OpenApiTypes.STR,
+            (200, "application/x-subrip"): OpenApiTypes.STR,
+            (200, "text/vtt"): OpenApiTypes.STR,
         },
-        description="json (default) and verbose_json answer JSON; text, srt and vtt answer "
-        "plain text.",
+        description="json (default) and verbose_json answer JSON; text answers text/plain, srt "
+        "application/x-subrip and vtt text/vtt.",
     )
     def create(self, request: Request) -> HttpResponseBase:
         # Set before the body is read: the audio stays in memory, capped.
