@@ -1,18 +1,18 @@
 """POST /v1/chat/completions, POST /v1/completions and GET /v1/generation: thin viewsets over
 the gateway services."""
 
-from django.http import HttpResponseBase, StreamingHttpResponse
+from django.http import HttpResponseBase
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.authentication import caller_workspace, key_of
+from accounts.authentication import caller_workspace
 from gateway.api.chat_request import ChatRequestInput
 from gateway.api.completion_request import CompletionRequestInput
 from gateway.api.errors import ApiError
 from gateway.api.route_responses import COMPLETION_RESPONSE
-from gateway.api.viewsets.limited import RateLimitedViewSet
+from gateway.api.viewsets.limited import RateLimitedViewSet, streamed_or_complete
 from gateway.chat.completions import COMPLETIONS
 from gateway.chat.service import CHAT, chat_complete, chat_stream
 from gateway.requestlog.services import request_log_as_dict, request_log_get
@@ -28,24 +28,9 @@ class ChatCompletionViewSet(RateLimitedViewSet):
         return super().create(request)
 
     def respond(self, request: Request) -> HttpResponseBase:
-        payload = request.data
-        call = {
-            "workspace": caller_workspace(request),
-            "api_key": key_of(request),
-            "request_id": request.request_id,  # type: ignore[attr-defined]  # RequestIdMiddleware
-            "payload": payload,
-            "dialect": self.dialect,
-        }
-        if isinstance(payload, dict) and payload.get("stream") is True:
-            stream = chat_stream(**call)
-            response: HttpResponseBase = StreamingHttpResponse(stream)
-            served = stream.headers
-        else:
-            result = chat_complete(**call)
-            response, served = Response(result.body), result.headers
-        for name, value in served.items():
-            response[name] = value
-        return response
+        return streamed_or_complete(
+            request, complete=chat_complete, stream=chat_stream, dialect=self.dialect
+        )
 
 
 class CompletionViewSet(ChatCompletionViewSet):

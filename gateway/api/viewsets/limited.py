@@ -1,10 +1,14 @@
 """The base of every rate-limited /v1 workflow viewset (chat, images, speech)."""
 
-from django.http import HttpResponseBase
+from collections.abc import Callable
+from typing import Any
+
+from django.http import HttpResponseBase, StreamingHttpResponse
 from rest_framework import viewsets
 from rest_framework.request import Request
+from rest_framework.response import Response
 
-from accounts.authentication import key_of
+from accounts.authentication import caller_workspace, key_of
 from gateway.api.errors import ApiError
 from gateway.api.parsers import SafeJSONParser
 from gateway.routing.ratelimit import rate_limit_api_key
@@ -31,3 +35,28 @@ class RateLimitedViewSet(viewsets.ViewSet):
 
     def respond(self, request: Request) -> HttpResponseBase:
         raise NotImplementedError
+
+
+def streamed_or_complete(
+    request: Request, *, complete: Callable[..., Any], stream: Callable[..., Any], **extra: Any
+) -> HttpResponseBase:
+    """The service's answer to the request: `stream(...)` relayed as SSE when the body asks
+    for a stream, else `complete(...)` as JSON; with the headers the service set."""
+    payload = request.data
+    call = {
+        "workspace": caller_workspace(request),
+        "api_key": key_of(request),
+        "request_id": request.request_id,  # type: ignore[attr-defined]  # RequestIdMiddleware
+        "payload": payload,
+        **extra,
+    }
+    if isinstance(payload, dict) and payload.get("stream") is True:
+        streamed = stream(**call)
+        response: HttpResponseBase = StreamingHttpResponse(streamed)
+        served = streamed.headers
+    else:
+        result = complete(**call)
+        response, served = Response(result.body), result.headers
+    for name, value in served.items():
+        response[name] = value
+    return response

@@ -1,14 +1,14 @@
 """/v1/responses: create (streamed or not), retrieve, delete and list a response's input items."""
 
-from django.http import HttpResponseBase, StreamingHttpResponse
+from django.http import HttpResponseBase
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.authentication import caller_workspace, key_of
+from accounts.authentication import caller_workspace
 from gateway.api.responses_request import ResponsesRequestInput
-from gateway.api.viewsets.limited import RateLimitedViewSet
+from gateway.api.viewsets.limited import RateLimitedViewSet, streamed_or_complete
 from gateway.responses.service import response_create, response_stream
 from gateway.responses.store import (
     input_items_page,
@@ -29,23 +29,7 @@ class ResponseViewSet(RateLimitedViewSet):
         return super().create(request)
 
     def respond(self, request: Request) -> HttpResponseBase:
-        payload = request.data
-        call = {
-            "workspace": caller_workspace(request),
-            "api_key": key_of(request),
-            "request_id": request.request_id,  # type: ignore[attr-defined]  # RequestIdMiddleware
-            "payload": payload,
-        }
-        if isinstance(payload, dict) and payload.get("stream") is True:
-            stream = response_stream(**call)
-            response: HttpResponseBase = StreamingHttpResponse(stream)
-            served = stream.headers
-        else:
-            result = response_create(**call)
-            response, served = Response(result.body), result.headers
-        for name, value in served.items():
-            response[name] = value
-        return response
+        return streamed_or_complete(request, complete=response_create, stream=response_stream)
 
     @extend_schema(responses={200: dict})
     def retrieve(self, request: Request, response_id: str) -> Response:
