@@ -76,6 +76,7 @@ QUOTA_FIELDS = (
     "credential__provider",
     "credential__state",
     "credential__limits",
+    "family",
 )
 
 
@@ -100,16 +101,57 @@ def _reuse_seconds(cost: float) -> float:
 def _members(workspace: Workspace) -> Callable[[list[str]], list[str]]:
     def members(ids: list[str]) -> list[str]:
         by_id = listed_models(workspace)
+        families = _family_routes(by_id, [i for i in ids if i not in by_id])
         listed = [by_id[public_id] for public_id in ids if public_id in by_id]
+        listed += [model for routes in families.values() for model in routes]
         quotas = route_quotas(listed)
         texts: dict[int, str] = {}  # idle routes share a quota object: dump it once
         for model in listed:
             quota = quotas[route_of(model)]
             if id(quota) not in texts:
                 texts[id(quota)] = ',"quota":' + json.dumps(quota, separators=(",", ":"))
-        return [texts[id(quotas[route_of(by_id[i])])] if i in by_id else NO_QUOTA for i in ids]
+
+        def text(public_id: str) -> str:
+            if public_id in by_id:
+                return texts[id(quotas[route_of(by_id[public_id])])]
+            if public_id in families:
+                quota = family_quota(families[public_id], quotas)
+                return ',"quota":' + json.dumps(quota, separators=(",", ":"))
+            return NO_QUOTA
+
+        return [text(public_id) for public_id in ids]
 
     return members
+
+
+def _family_routes(
+    by_id: dict[str, CatalogModel], family_ids: list[str]
+) -> dict[str, list[CatalogModel]]:
+    wanted = set(family_ids)
+    routes: dict[str, list[CatalogModel]] = {}
+    for model in by_id.values():
+        if model.family and model.family in wanted:
+            routes.setdefault(model.family, []).append(model)
+    return routes
+
+
+def family_with_quota(entry: dict[str, Any], workspace: Workspace) -> dict[str, Any]:
+    """One family's /v1/models/{id} entry with its `quota` (see family_quota)."""
+    routes = _family_routes(listed_models(workspace), [entry["id"]]).get(entry["id"], [])
+    return {**entry, "quota": family_quota(routes, route_quotas(routes)) if routes else None}
+
+
+def family_quota(routes: list[CatalogModel], quotas: dict[Route, dict[str, Any]]) -> dict[str, Any]:
+    """A family's budget now: `ok` while any route is, each route's quota by id, and the
+    requests left this minute and today summed over the routes that know theirs."""
+    by_route = {model.public_id: quotas[route_of(model)] for model in routes}
+    states = [quota["state"] for quota in by_route.values()]
+    family: dict[str, Any] = {"state": "ok" if "ok" in states else states[0], "routes": by_route}
+    for span in (MINUTE, DAY):
+        known = [q[span]["remaining"] for q in by_route.values() if q.get(span)]
+        if known:
+            family[span] = {"remaining": sum(known), "routes_counted": len(known)}
+    return family
 
 
 def listed_models(workspace: Workspace) -> dict[str, CatalogModel]:

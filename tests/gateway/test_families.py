@@ -202,6 +202,28 @@ def test_models_lists_the_family_with_its_routes_states_and_capacity(api_client,
     assert route_entry["family"] == FAMILY
 
 
+@pytest.mark.parametrize("path", ["/v1/models", f"/v1/models/{FAMILY}"])
+def test_a_family_carries_its_routes_quotas_and_the_budget_left_in_all(api_client, routes, path):
+    quota_reserve(routes["spent"])  # Groq's one request this minute (operator's rpm 1)
+    routes["c-good"].credential.limits = {"rpm": 5, "rpd": 100}
+    routes["c-good"].credential.save()
+    quota_reserve(routes["c-good"])
+    cache.set(f"route-cooldown:{routes['b-cooling'].credential_id}:{LLAMA}", 9e12, 60)
+
+    body = api_client.get(path).json()
+    family = body if "id" in body else {e["id"]: e for e in body["data"]}[FAMILY]
+    quota = family["quota"]
+
+    assert quota["state"] == "ok"  # some route can serve
+    assert quota["routes"][routes["b-cooling"].public_id]["state"] == "cooling"
+    assert quota["routes"][routes["spent"].public_id]["minute"]["remaining"] == 0
+    assert quota["minute"] == {"remaining": 4, "routes_counted": 2}  # 0 (Groq) + 4 (c-good)
+    assert (
+        quota["day"]["remaining"]
+        == quota["routes"][routes["spent"].public_id]["day"]["remaining"] + 99
+    )
+
+
 def test_the_family_entry_intersects_capabilities_and_keeps_each_routes(api_client, routes):
     routes["a-failing"].capabilities = {**CHAT_CAPS, "tools": False}
     routes["a-failing"].save()
@@ -216,7 +238,7 @@ def test_the_family_entry_intersects_capabilities_and_keeps_each_routes(api_clie
     tools = {r["id"]: r["capabilities"]["tools"] for r in family["routes"]}
     assert tools[routes["a-failing"].public_id] is False
     assert tools[routes["c-good"].public_id] is True
-    assert json.dumps(family).count('"state"') == 4
+    assert json.dumps(family["routes"]).count('"state"') == 4
 
 
 def test_a_family_with_no_route_that_sees_refuses_an_image_without_calling(

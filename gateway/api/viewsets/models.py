@@ -20,7 +20,7 @@ from catalog.selectors import (
     model_detail,
 )
 from gateway.api.errors import ApiError
-from gateway.routing.quota_view import listing_with_quotas, model_with_quota
+from gateway.routing.quota_view import family_with_quota, listing_with_quotas, model_with_quota
 
 CATEGORY_CHOICES = [*CatalogModel.Category.values, AUTO_CATEGORY]
 MODEL_FIELDS = (
@@ -47,7 +47,9 @@ MODEL_FIELDS = (
     "`unknown`, `parked`, `breaker_open`, `breaker_half_open`, or the key's broken state such as "
     "`auth_failed`), `until` and `reason` where they apply, `minute` and `day` (and "
     "`tokens_minute`/`tokens_day`): `{limit, remaining, resets_at}`, present where known, and "
-    "`shared` (the budget is the whole key's). Times are ISO 8601 UTC."
+    "`shared` (the budget is the whole key's). Times are ISO 8601 UTC. A family's `quota` is "
+    "`ok` while any route is, its routes' quotas by id (`routes`), and `minute`/`day` "
+    "`remaining` summed over the routes that know theirs (`routes_counted`)."
 )
 
 
@@ -92,14 +94,15 @@ class ModelViewSet(viewsets.ViewSet):
         responses={200: OpenApiTypes.OBJECT},
     )
     def retrieve(self, request: Request, model_id: str) -> Response:
-        workspace_id = caller_workspace(request).pk
+        workspace = caller_workspace(request)
+        workspace_id = workspace.pk
         if model_id == AUTO_FREE_ID:
             entry = auto_entry(working=any_model_working(workspace_id=workspace_id))
             return Response(model_with_quota(entry, None))
         if "/" not in model_id:
             family = family_detail(workspace_id=workspace_id, family=model_id)
             if family is not None:
-                return Response(family)
+                return Response(family_with_quota(family, workspace))
         model = catalog_model_get(workspace_id=workspace_id, public_id=model_id)
         if model is None:
             raise ApiError(
