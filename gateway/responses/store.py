@@ -93,7 +93,7 @@ def stored_response_save(
     body: dict[str, Any],
     items: list[dict[str, Any]],
 ) -> StoredResponse:
-    previous = body.get("previous_response_id")
+    previous = body.get("previous_response_id") or None  # "" continues nothing
     if previous and not StoredResponse.objects.filter(workspace=workspace, id=previous).exists():
         previous = None  # deleted while this turn was answered: the chain starts here
     return StoredResponse.objects.create(

@@ -262,3 +262,12 @@ def test_another_workspaces_items_and_turns_are_not_found(
 
     assert by_turn.status_code == by_item.status_code == 404
     assert "secret" not in by_turn.content.decode() + by_item.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)  # the foreign key is checked at commit
+def test_an_empty_previous_response_id_starts_a_new_stored_chain(api_client, groq_model, answers):
+    answer = create(api_client, model=groq_model.public_id, input="hi", previous_response_id="")
+
+    assert answer.status_code == 200
+    stored = StoredResponse.objects.get(id=answer.json()["id"])
+    assert stored.previous_id is None
