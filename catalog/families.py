@@ -14,10 +14,11 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from catalog.overrides import layered_limits
 from catalog.route_health import cooling_routes, credential_usable
 from catalog.selectors import ZERO_PRICING, active_models
 from providers.models import ProviderCredential
-from providers.registry import PROVIDERS, documented_limits
+from providers.registry import PROVIDERS
 
 MIN_LISTED_ROUTES = 2
 CAPACITY_LIMITS = ("rpm", "rpd")
@@ -29,6 +30,7 @@ ROUTE_FIELDS = (
     "credential_id",
     "credential__name",
     "credential__limits",
+    "overrides",
     "provider",
     "category",
     "context_length",
@@ -40,13 +42,6 @@ Route = tuple[int, str]  # credential id, upstream id
 # A route: (credential id, upstream id, budget scope, its static fields in the entry).
 GroupRoute = tuple[int, str, str, dict[str, Any]]
 Group = tuple[dict[str, Any], list[GroupRoute]]  # the static entry, its routes
-
-
-def route_limits(provider: str, credential_limits: Any) -> dict[str, int]:
-    """The route's known free-tier limits: the registry row's, the operator's on top (the
-    rule the router budgets with)."""
-    operator = credential_limits if isinstance(credential_limits, dict) else {}
-    return {**documented_limits(provider), **operator}
 
 
 def _scope(row: dict[str, Any]) -> str:
@@ -91,7 +86,8 @@ def _route_static(row: dict[str, Any]) -> dict[str, Any]:
         "context_length": row["context_length"],
         "max_output_tokens": row["max_output_tokens"],
         "capabilities": row["capabilities"] or {},
-        "limits": route_limits(row["provider"], row["credential__limits"]),
+        # the rule the router budgets with: registry, key, then the model's own
+        "limits": layered_limits(row["provider"], row["credential__limits"], row["overrides"]),
     }
 
 

@@ -26,8 +26,19 @@ OVERRIDE_KEYS = (*OVERRIDABLE, "limits")
 
 def model_limits(model: Any) -> dict[str, int]:
     """The operator's limits for this one model ({} when none are set)."""
-    limits = (model.overrides or {}).get("limits")
+    return _own_limits(model.overrides)
+
+
+def _own_limits(overrides: Any) -> dict[str, int]:
+    limits = (overrides or {}).get("limits") if isinstance(overrides, dict | None) else None
     return limits if isinstance(limits, dict) else {}
+
+
+def layered_limits(provider: str, credential_limits: Any, overrides: Any) -> dict[str, int]:
+    """The rule routing counts by: the registry row's documented limits, the key's on top, the
+    model's own (its `limits` override) over both."""
+    operator = credential_limits if isinstance(credential_limits, dict) else {}
+    return {**documented_limits(provider), **operator, **_own_limits(overrides)}
 
 
 def credential_limits(credential: Any) -> dict[str, int]:
@@ -42,7 +53,7 @@ def inherited_limits(model: Any) -> dict[str, int]:
 
 def effective_limits(model: Any) -> dict[str, int]:
     """The limits routing counts against: the model's own over the inherited ones."""
-    return {**inherited_limits(model), **model_limits(model)}
+    return layered_limits(model.provider, model.credential.limits, model.overrides)
 
 
 def listed_part(fields: dict[str, Any]) -> dict[str, Any]:

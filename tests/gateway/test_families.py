@@ -293,3 +293,18 @@ def test_another_workspaces_routes_never_join_a_family(api_client, routes, other
 
     assert "theirs" not in {route["owned_by"] for route in family["routes"]}
     assert len(family["routes"]) == 4
+
+
+def test_a_family_route_shows_the_limits_routing_counts_the_models_own_first(api_client, routes):
+    from catalog.services import catalog_invalidate
+
+    routes["c-good"].overrides = {"limits": {"rpm": 7, "rpd": 70}}
+    routes["c-good"].save()
+    catalog_invalidate(routes["c-good"].workspace_id)
+
+    family = api_client.get(f"/v1/models/{FAMILY}").json()
+
+    limits = {route["id"]: route["limits"] for route in family["routes"]}
+    assert limits[routes["c-good"].public_id] == {"rpm": 7, "rpd": 70}
+    assert limits[routes["spent"].public_id]["rpm"] == 1  # the key's, over Groq's documented
+    assert family["capacity"]["rpm"] == 1 + 7
